@@ -1,0 +1,127 @@
+"""Model registry: small CNNs that output one logit per tag.
+
+Models are trained on logits (numerically stable losses) and served with a
+sigmoid on top (:func:`with_probabilities`), so a saved model yields per-tag
+probabilities.
+
+>>> model = build("compact", num_classes=5)
+>>> model.output_shape
+(None, 5)
+>>> sorted(MODELS)
+['compact', 'seed_cnn']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import keras
+from keras import layers
+
+from mlc.data import MAX_CLASSES, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registered architecture: a builder plus the words the UI shows."""
+
+    name: str
+    builder: Callable[[int, int], keras.Model]
+    summary: str
+
+
+#: name -> :class:`ModelSpec`; filled by :func:`register`.
+MODELS: dict[str, ModelSpec] = {}
+
+
+def register(name: str, summary: str):
+    """Decorator: add ``builder(num_classes, image_size) -> keras.Model`` to :data:`MODELS`."""
+
+    def wrap(builder):
+        MODELS[name] = ModelSpec(name, builder, summary)
+        return builder
+
+    return wrap
+
+
+def build(name: str, num_classes: int, image_size: int = 64) -> keras.Model:
+    """Build a fresh model: input (B, image_size, image_size, 3) in [0, 1] -> logits (B, num_classes).
+
+    >>> build("seed_cnn", 3, image_size=32).output_shape
+    (None, 3)
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or not 1 <= num_classes <= MAX_CLASSES:
+        raise ValueError(f"num_classes must be a whole number from 1 to {MAX_CLASSES}, got {num_classes!r}")
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or not (
+        MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE
+    ):
+        raise ValueError(
+            f"image_size must be a whole number from {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE}, got {image_size!r}"
+        )
+    return MODELS[name].builder(num_classes, image_size)
+
+
+def with_probabilities(model: keras.Model) -> keras.Model:
+    """Wrap a logits model so it outputs sigmoid probabilities: p = 1 / (1 + exp(-z)).
+
+    This is the model that is saved and served; it shares weights with ``model``.
+
+    >>> probs = with_probabilities(build("compact", 2, image_size=16))
+    >>> probs.output_shape, probs.layers[-1].name
+    ((None, 2), 'probabilities')
+    """
+    inputs = keras.Input(shape=model.input_shape[1:], name="image")
+    outputs = layers.Activation("sigmoid", name="probabilities")(model(inputs))
+    return keras.Model(inputs, outputs, name=f"{model.name}_probabilities")
+
+
+@register(
+    "seed_cnn",
+    "The reference article's CNN: Conv32-Pool-Conv64-Pool-Flatten-Dense128-Dense C "
+    "(about 116 MFLOP per training sample at 64x64).",
+)
+def seed_cnn(num_classes: int, image_size: int) -> keras.Model:
+    return keras.Sequential(
+        [
+            keras.Input(shape=(image_size, image_size, 3)),
+            layers.Conv2D(32, (3, 3), activation="relu"),
+            layers.MaxPooling2D((2, 2)),
+            layers.Conv2D(64, (3, 3), activation="relu"),
+            layers.MaxPooling2D((2, 2)),
+            layers.Flatten(),
+            layers.Dense(128, activation="relu"),
+            layers.Dense(num_classes, name="logits"),
+        ],
+        name="seed_cnn",
+    )
+
+
+def _conv_bn_relu(filters: int, kernel: int, strides: int = 1, padding: str = "same", name: str = ""):
+    # batch norm lets the rare tag's features form in a few epochs at a high learning rate
+    return [
+        layers.Conv2D(filters, kernel, strides=strides, padding=padding, use_bias=False, name=name),
+        layers.BatchNormalization(name=f"{name}_bn"),
+        layers.ReLU(name=f"{name}_relu"),
+    ]
+
+
+@register(
+    "compact",
+    "Faster design: a 4x4 stride-4 'patchify' conv, two 3x3 convs with batch norm and "
+    "global max pooling (position-independent 'is it anywhere?' features, few FLOPs).",
+)
+def compact(num_classes: int, image_size: int) -> keras.Model:
+    return keras.Sequential(
+        [
+            keras.Input(shape=(image_size, image_size, 3)),
+            *_conv_bn_relu(32, 4, strides=4, padding="valid", name="patchify"),
+            *_conv_bn_relu(64, 3, name="conv1"),
+            *_conv_bn_relu(64, 3, name="conv2"),
+            layers.GlobalMaxPooling2D(name="anywhere"),
+            layers.Dense(num_classes, name="logits"),
+        ],
+        name="compact",
+    )
