@@ -1,0 +1,204 @@
+"""The run configuration: one validated dataclass for UI, CLI, training and JSON.
+
+Every field is checked in ``__post_init__`` with a message that names the
+field and the allowed range, so a bad value is refused at the boundary (a
+widget, a CLI flag, a JSON file, a share link) and never deep inside Keras.
+
+>>> cfg = RunConfig(loss="weighted_bce", weights=(1, 8, 1, 1, 1), weighting="positive")
+>>> cfg.loss_kwargs()
+{'weights': [1.0, 8.0, 1.0, 1.0, 1.0], 'weighting': 'positive'}
+>>> RunConfig.from_json(cfg.to_json()) == cfg
+True
+>>> RunConfig(epochs=0)
+Traceback (most recent call last):
+...
+ValueError: epochs must be a whole number from 1 to 500, got 0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from mlc import DEFAULT_CLASSES, data, losses, models
+
+#: Inclusive ranges of the numeric fields. The hosted app may cap them lower.
+LIMITS: dict[str, tuple[float, float]] = {
+    "epochs": (1, 500),
+    "batch_size": (1, 4096),
+    "learning_rate": (1e-6, 1.0),
+    "train_size": (1, 200_000),
+    "val_size": (1, 100_000),
+    "label_noise": (0.0, data.MAX_LABEL_NOISE),
+    "image_size": (data.MIN_IMAGE_SIZE, data.MAX_IMAGE_SIZE),
+    "seed": (0, 2**32 - 1),
+}
+WEIGHTINGS = losses.WEIGHTINGS
+_DEVICE = re.compile(r"^(cpu|gpu:\d{1,2}|mirrored)$")
+#: Loss parameters that live as top-level fields because the tag table edits them.
+_TAG_TABLE_PARAMS = ("weights", "weighting")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines one training run (the app's defaults).
+
+    ``prevalence`` and ``weights`` default to the tag defaults (imbalanced data,
+    all weights 1). ``weights``/``weighting`` feed losses that take them
+    (``weighted_bce``); ``loss_params`` holds the other loss parameters (e.g.
+    ``{"gamma": 2.0}`` for focal), checked against :func:`mlc.losses.params`.
+    """
+
+    loss: str = "bce"
+    loss_params: Mapping[str, Any] = field(default_factory=dict)
+    classes: tuple[str, ...] = DEFAULT_CLASSES
+    prevalence: tuple[float, ...] | None = None
+    weights: tuple[float, ...] | None = None
+    weighting: str = "tag"
+    model: str = "compact"
+    epochs: int = 8
+    batch_size: int = 64
+    learning_rate: float = 3e-3
+    train_size: int = 8000
+    val_size: int = 1000
+    soft_labels: bool = False
+    label_noise: float = 0.0
+    image_size: int = 64
+    seed: int = 0
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
+        set_("classes", data.resolve_classes(self.classes))
+        n_tags = len(self.classes)
+        set_("prevalence", data.resolve_prevalence(self.prevalence, self.classes))
+        if self.loss not in losses.LOSSES:
+            raise ValueError(f"loss must be one of: {', '.join(losses.LOSSES)}; got {self.loss!r}")
+        if self.model not in models.MODELS:
+            raise ValueError(f"model must be one of: {', '.join(models.MODELS)}; got {self.model!r}")
+        weights = (1.0,) * n_tags if self.weights is None else data._float_tuple(self.weights, "weights")
+        if len(weights) != n_tags:
+            raise ValueError(f"weights must have one value per tag ({n_tags}), got {len(weights)}")
+        for name, w in zip(self.classes, weights):
+            if not (math.isfinite(w) and w >= 0):
+                raise ValueError(f"weights: the weight of tag {name!r} must be a finite number >= 0, got {w}")
+        set_("weights", weights)
+        if self.weighting not in WEIGHTINGS:
+            raise ValueError(f"weighting must be one of: {', '.join(WEIGHTINGS)}; got {self.weighting!r}")
+        for name in ("epochs", "batch_size", "train_size", "val_size", "image_size", "seed"):
+            set_(name, _whole(name, getattr(self, name)))
+        for name in ("learning_rate", "label_noise"):
+            set_(name, _number(name, getattr(self, name)))
+        if not isinstance(self.soft_labels, bool):
+            raise ValueError(f"soft_labels must be true or false, got {self.soft_labels!r}")
+        if not isinstance(self.device, str) or not _DEVICE.match(self.device):
+            raise ValueError(f"device must be 'cpu', 'gpu:N' or 'mirrored', got {self.device!r}")
+        if not isinstance(self.loss_params, Mapping):
+            raise ValueError(f"loss_params must be a mapping of parameter -> value, got {self.loss_params!r}")
+        params = dict(self.loss_params)
+        misplaced = sorted(set(params) & set(_TAG_TABLE_PARAMS))
+        if misplaced:
+            raise ValueError(
+                f"loss_params must not hold {misplaced[0]!r}; set the top-level field {misplaced[0]!r} instead"
+            )
+        set_("loss_params", params)
+        # constructing the loss validates its parameters with the registry's own messages
+        losses.get(self.loss, **self.loss_kwargs())
+
+    # ------------------------------------------------------------ derived
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def loss_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`mlc.losses.get` (tag-table params added where the loss takes them)."""
+        accepted = losses.params(self.loss)
+        kwargs = {k: v for k, v in self.loss_params.items()}
+        if "weights" in accepted:
+            kwargs["weights"] = list(self.weights)
+        if "weighting" in accepted:
+            kwargs["weighting"] = self.weighting
+        return kwargs
+
+    def make_loss(self):
+        """The configured :class:`keras.losses.Loss` (expects logits)."""
+        return losses.get(self.loss, **self.loss_kwargs())
+
+    def replace(self, **changes: Any) -> "RunConfig":
+        """A validated copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def differences(self, other: "RunConfig") -> dict[str, tuple[Any, Any]]:
+        """Fields whose values differ: ``{name: (self_value, other_value)}`` (to label compared runs)."""
+        a, b = self.to_dict(), other.to_dict()
+        return {k: (a[k], b[k]) for k in a if a[k] != b[k]}
+
+    # ------------------------------------------------------------ JSON
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (tuples become lists)."""
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            out[f.name] = value
+        return out
+
+    def to_json(self, **kwargs) -> str:
+        return json.dumps(self.to_dict(), **kwargs)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "RunConfig":
+        """Build from a dict (e.g. parsed JSON); unknown keys are an error.
+
+        >>> RunConfig.from_dict({"loss": "focal", "loss_params": {"gamma": 1.0}}).loss_params
+        {'gamma': 1.0}
+        >>> RunConfig.from_dict({"los": "bce"})
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown config field 'los'; allowed fields: loss, loss_params, classes, ...
+        """
+        if not isinstance(values, Mapping):
+            raise ValueError(f"a run config must be a JSON object, got {type(values).__name__}")
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = [k for k in values if k not in names]
+        if unknown:
+            raise ValueError(f"unknown config field {unknown[0]!r}; allowed fields: {', '.join(names)}")
+        kwargs = {}
+        for key, value in values.items():
+            if isinstance(value, list) and key != "loss_params":
+                value = tuple(value)
+            kwargs[key] = value
+        return cls(**kwargs)
+
+    @classmethod
+    def from_json(cls, text: str) -> "RunConfig":
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"run config is not valid JSON: {exc}") from exc
+        return cls.from_dict(values)
+
+
+def _whole(name: str, value: Any) -> int:
+    lo, hi = LIMITS[name]
+    ok = not isinstance(value, bool) and (
+        isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    )
+    if not ok or not lo <= value <= hi:
+        raise ValueError(f"{name} must be a whole number from {lo} to {hi}, got {value!r}")
+    return int(value)
+
+
+def _number(name: str, value: Any) -> float:
+    lo, hi = LIMITS[name]
+    ok = not isinstance(value, (bool, str)) and isinstance(value, (int, float))
+    if not ok or not (math.isfinite(value) and lo <= value <= hi):
+        raise ValueError(f"{name} must be a number from {lo:g} to {hi:g}, got {value!r}")
+    return float(value)

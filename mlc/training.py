@@ -1,0 +1,369 @@
+"""The training engine: one run of one :class:`~mlc.config.RunConfig`.
+
+A run is config -> data -> model + loss -> ``fit`` -> :class:`Run` (per-batch
+and per-epoch history, the trained logits model, validation probabilities and
+the final :func:`mlc.metrics.report`). The CLI, the benchmarks and the app all
+call :func:`train`.
+
+* Progress streams to ``on_progress(Progress)`` after every batch and epoch
+  (called on the training thread: keep it cheap, never call Streamlit in it).
+* ``stop_event`` (a ``threading.Event`` set from any thread) ends training
+  after the current batch; the partial run is kept (status ``"stopped"``).
+* A NaN/inf loss, out-of-memory or any other error ends the run with status
+  ``"failed"`` and a one-line ``message``; :func:`train` itself does not raise
+  for those (it raises ``ValueError`` only for a config that cannot run here).
+* ``device``: ``cpu``, ``gpu:N`` or ``mirrored`` (see :mod:`mlc.devices`).
+
+>>> from mlc.config import RunConfig
+>>> run = train(RunConfig(epochs=1, train_size=64, val_size=32, batch_size=32))
+>>> run.status, len(run.epoch_history), len(run.batch_history)
+('finished', 1, 2)
+>>> run.val_probabilities.shape
+(32, 5)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mlc import data, devices, metrics, models
+from mlc.config import RunConfig
+
+#: Seed offset so the validation split never repeats training scenes.
+VAL_SEED_OFFSET = 1_000_003
+RUN_STATUSES = ("finished", "stopped", "failed")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot sent to ``on_progress``: where training is and how it goes.
+
+    ``phase`` is ``"data"`` (generating scenes), ``"batch"``, ``"epoch"`` (after
+    validation) or ``"done"``. ``epoch`` counts from 1; ``batch`` is the batch
+    within the epoch (1..batches).
+    """
+
+    phase: str
+    epoch: int
+    epochs: int
+    batch: int
+    batches: int
+    elapsed: float  # seconds since training started (data generation excluded)
+    loss: float | None = None
+    val: dict | None = None  # the epoch's validation summary (phase "epoch")
+
+    @property
+    def fraction(self) -> float:
+        """Share of all batches done, in [0, 1]."""
+        total = self.epochs * self.batches
+        return 0.0 if total == 0 else min(1.0, ((self.epoch - 1) * self.batches + self.batch) / total)
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the current pace, or None before the first batch."""
+        f = self.fraction
+        return None if f <= 0 else self.elapsed * (1 - f) / f
+
+
+@dataclass
+class Run:
+    """One training of one config; what pages keep, compare and save."""
+
+    config: RunConfig
+    status: str = "running"
+    message: str = ""
+    device: str = "CPU"
+    batch_history: list[dict] = field(default_factory=list)  # {epoch, batch, step, loss, seconds}
+    epoch_history: list[dict] = field(default_factory=list)  # see :func:`train`
+    evaluations: list[dict] = field(default_factory=list)  # {step, samples, train_seconds, map, macro_f1, mae}
+    report: dict | None = None
+    val_labels: np.ndarray | None = None  # (n_val, C)
+    val_probabilities: np.ndarray | None = None  # (n_val, C)
+    model: Any = None  # the logits keras.Model
+    train_seconds: float = 0.0  # time in fit, validation excluded
+    wall_seconds: float = 0.0  # whole run including data and validation
+    data_seconds: float = 0.0
+    samples_seen: int = 0
+
+    @property
+    def samples_per_second(self) -> float:
+        return self.samples_seen / self.train_seconds if self.train_seconds > 0 else 0.0
+
+    def probability_model(self):
+        """The served model: same weights, sigmoid outputs (B, C) in [0, 1]."""
+        return models.with_probabilities(self.model)
+
+    def summary(self) -> dict:
+        """Headline numbers of the run (final validation metrics, time, speed, device)."""
+        rep = self.report or {}
+        return {
+            "status": self.status,
+            "message": self.message,
+            "epochs_done": len(self.epoch_history),
+            "device": self.device,
+            "train_seconds": round(self.train_seconds, 3),
+            "wall_seconds": round(self.wall_seconds, 3),
+            "samples_per_second": round(self.samples_per_second, 1),
+            "map": rep.get("map"),
+            "macro_f1": rep.get("macro_f1"),
+            "micro_f1": rep.get("micro_f1"),
+            "mae": rep.get("mae"),
+        }
+
+    def to_dict(self) -> dict:
+        """JSON-able record of the run (everything but the model and arrays)."""
+        return {
+            "config": self.config.to_dict(),
+            "summary": self.summary(),
+            "history": self.epoch_history,
+            "batch_history": self.batch_history,
+            "evaluations": self.evaluations,
+            "report": self.report,
+        }
+
+    def to_json(self, **kwargs) -> str:
+        """JSON text; NaN/inf (undefined metrics) become null so any JSON parser reads it."""
+        return json.dumps(_finite(self.to_dict()), **kwargs)
+
+    def save(self, out_dir: str | os.PathLike) -> dict[str, Path]:
+        """Write ``model.keras`` (probability outputs) and ``run.json`` into ``out_dir``."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {"run": out / "run.json"}
+        paths["run"].write_text(self.to_json(indent=2))
+        if self.model is not None:
+            paths["model"] = out / "model.keras"
+            self.probability_model().save(paths["model"])
+        return paths
+
+
+def _finite(obj):
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def make_data(config: RunConfig) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Training and validation splits for ``config`` (different seeds, same settings)."""
+    kwargs = dict(
+        classes=config.classes,
+        prevalence=config.prevalence,
+        soft_labels=config.soft_labels,
+        image_size=config.image_size,
+    )
+    train = data.make_dataset(config.train_size, label_noise=config.label_noise, seed=config.seed, **kwargs)
+    # validation targets stay clean: noise is something to train through, not to score against
+    val = data.make_dataset(config.val_size, seed=(config.seed + VAL_SEED_OFFSET) % 2**32, **kwargs)
+    return train, val
+
+
+def train(
+    config: RunConfig,
+    *,
+    on_progress: Callable[[Progress], None] | None = None,
+    stop_event: threading.Event | None = None,
+    splits: tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+    eval_every: int | None = None,
+) -> Run:
+    """Train one run and return it (finished, stopped or failed).
+
+    ``splits`` = ((x_train, y_train), (x_val, y_val)) skips data generation
+    (benchmarks reuse one dataset); ``eval_every`` = N also scores the
+    validation split every N batches into ``run.evaluations`` with validation
+    time kept out of ``train_seconds`` (time-to-quality measurements).
+
+    Each ``epoch_history`` row: epoch, loss (mean train loss), val_loss,
+    macro_f1, micro_f1, map, mae (on validation, thresholds 0.5), seconds
+    (training wall time of the epoch), samples_per_second, elapsed.
+    """
+    if not isinstance(config, RunConfig):
+        raise ValueError(f"config must be a RunConfig, got {type(config).__name__}")
+    devices.check_device(config.device)
+    if eval_every is not None and (not isinstance(eval_every, int) or eval_every < 1):
+        raise ValueError(f"eval_every must be a whole number >= 1 or None, got {eval_every!r}")
+    if splits is not None and (len(splits[0][0]) != config.train_size or len(splits[1][0]) != config.val_size):
+        raise ValueError(
+            f"splits must match the config: {config.train_size} training and {config.val_size} "
+            f"validation samples, got {len(splits[0][0])} and {len(splits[1][0])}"
+        )
+    stop_event = stop_event or threading.Event()
+    run = Run(config=config, device=devices.describe(config.device))
+    started = time.perf_counter()
+    batches = math.ceil(config.train_size / config.batch_size)
+    emit = on_progress or (lambda p: None)
+
+    try:
+        emit(Progress("data", 0, config.epochs, 0, batches, 0.0))
+        t0 = time.perf_counter()
+        (x, y), (x_val, y_val) = splits if splits is not None else make_data(config)
+        run.data_seconds = time.perf_counter() - t0
+        run.val_labels = y_val
+        if stop_event.is_set():
+            run.status, run.message = "stopped", "stopped before training started"
+            return run
+        keras.utils.set_random_seed(config.seed)
+        loss = config.make_loss()
+        with devices.placement(config.device):
+            model = models.build(config.model, config.num_classes, config.image_size)
+            model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss)
+            run.model = model
+            dataset = (
+                tf.data.Dataset.from_tensor_slices((x, y))
+                .shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True)
+                .batch(config.batch_size)
+                .prefetch(tf.data.AUTOTUNE)
+            )
+            engine = _EngineCallback(run, loss, x_val, y_val, batches, stop_event, emit, eval_every)
+            model.fit(dataset, epochs=config.epochs, verbose=0, shuffle=False, callbacks=[engine])
+        if run.status == "running":
+            run.status = "stopped" if engine.stopped else "finished"
+            if engine.stopped:
+                run.message = f"stopped by request after {run.samples_seen} samples"
+    except tf.errors.ResourceExhaustedError:
+        run.status = "failed"
+        run.message = (
+            "out of memory on the chosen device; lower the batch size, the image size or the train size"
+        )
+    except Exception as exc:  # any failure ends this run only; the caller keeps working
+        run.status = "failed"
+        first_line = (str(exc).strip().splitlines() or [""])[0][:300]
+        run.message = f"training failed: {type(exc).__name__}: {first_line}"
+    finally:
+        run.wall_seconds = time.perf_counter() - started
+
+    if run.status != "failed" and run.model is not None:
+        last_eval = run.evaluations[-1]["step"] if run.evaluations else None
+        last_step = run.batch_history[-1]["step"] if run.batch_history else None
+        if last_eval is None or last_eval != last_step:  # stopped mid-epoch: score the model as it is
+            _score(run, run.model, loss, x_val)
+        run.report = metrics.report(run.val_labels, run.val_probabilities, classes=config.classes)
+    emit(Progress("done", len(run.epoch_history), config.epochs, 0, batches, run.train_seconds))
+    return run
+
+
+def predict_probabilities(model, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """Sigmoid probabilities (n, C) of a logits model on images x (n, H, W, 3)."""
+    out = []
+    for i in range(0, len(x), batch_size):
+        logits = model(x[i : i + batch_size], training=False)
+        out.append(1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64))))
+    if not out:
+        return np.zeros((0, model.output_shape[-1]), np.float32)
+    return np.concatenate(out).astype(np.float32)
+
+
+def _score(run: Run, model, loss, x_val) -> dict:
+    """Validation probabilities, loss and headline metrics of the model as it is now."""
+    probs = predict_probabilities(model, x_val)
+    run.val_probabilities = probs
+    logits = np.log(np.clip(probs, 1e-7, 1 - 1e-7) / np.clip(1 - probs, 1e-7, 1.0))
+    val_loss = float(np.mean(np.asarray(loss(run.val_labels, logits.astype(np.float32)))))
+    rep = metrics.report(run.val_labels, probs, classes=run.config.classes)
+    return {
+        "val_loss": val_loss,
+        "macro_f1": rep["macro_f1"],
+        "micro_f1": rep["micro_f1"],
+        "map": rep["map"],
+        "mae": rep["mae"],
+    }
+
+
+class _EngineCallback(keras.callbacks.Callback):
+    """Keras callback: per-batch history, stop/NaN checks, per-epoch validation."""
+
+    def __init__(self, run, loss, x_val, y_val, batches, stop_event, emit, eval_every):
+        super().__init__()
+        self.run, self.loss_fn = run, loss
+        self.x_val, self.y_val = x_val, y_val
+        self.batches, self.stop_event, self.emit = batches, stop_event, emit
+        self.eval_every = eval_every
+        self.stopped = False
+        self.batch_size = run.config.batch_size
+        self.n_train = run.config.train_size
+        self.clock_start = None  # fit wall time minus validation pauses
+        self.paused = 0.0
+
+    # -- clock: validation time is not training time
+    def _now(self) -> float:
+        return time.perf_counter() - self.clock_start - self.paused
+
+    def on_train_begin(self, logs=None):
+        self.clock_start = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch + 1
+        self.epoch_start = self._now()
+        self.prev_mean, self.prev_count = 0.0, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        count = min((batch + 1) * self.batch_size, self.n_train)
+        mean = float(logs["loss"])
+        # Keras reports the running mean weighted by batch size; recover this batch's loss
+        batch_loss = (mean * count - self.prev_mean * self.prev_count) / (count - self.prev_count)
+        self.prev_mean, self.prev_count = mean, count
+        run = self.run
+        now = self._now()
+        run.train_seconds = now
+        step = (self.epoch - 1) * self.batches + batch + 1
+        run.samples_seen = (self.epoch - 1) * self.n_train + count
+        run.batch_history.append(
+            {"epoch": self.epoch, "batch": batch + 1, "step": step, "loss": batch_loss, "seconds": now}
+        )
+        if not math.isfinite(batch_loss):
+            run.status = "failed"
+            run.message = (
+                f"loss became {batch_loss} at epoch {self.epoch}, batch {batch + 1}; "
+                "lower the learning rate or check the loss parameters"
+            )
+            self.model.stop_training = True
+            return
+        if self.eval_every and step % self.eval_every == 0:
+            self._evaluate(step, run.samples_seen)
+        self.emit(Progress("batch", self.epoch, run.config.epochs, batch + 1, self.batches, now, batch_loss))
+        if self.stop_event.is_set():
+            self.stopped = True
+            self.model.stop_training = True
+
+    def _evaluate(self, step: int, samples: int) -> dict:
+        t = time.perf_counter()
+        scores = _score(self.run, self.model, self.loss_fn, self.x_val)
+        self.run.evaluations.append(
+            {"step": step, "samples": samples, "train_seconds": self._now(), **scores}
+        )
+        self.paused += time.perf_counter() - t
+        return scores
+
+    def on_epoch_end(self, epoch, logs=None):
+        run = self.run
+        if run.status == "failed":
+            return
+        seconds = self._now() - self.epoch_start
+        epoch_samples = self.prev_count
+        scores = self._evaluate(self.epoch * self.batches, run.samples_seen)
+        row = {
+            "epoch": self.epoch,
+            "loss": float(logs["loss"]) if logs and "loss" in logs else float("nan"),
+            **scores,
+            "seconds": seconds,
+            "samples_per_second": epoch_samples / seconds if seconds > 0 else 0.0,
+            "elapsed": self._now(),
+        }
+        run.epoch_history.append(row)
+        self.emit(
+            Progress("epoch", self.epoch, run.config.epochs, self.batches, self.batches, row["elapsed"], row["loss"], row)
+        )
