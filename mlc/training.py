@@ -309,6 +309,7 @@ class _EngineCallback(keras.callbacks.Callback):
         self.epoch = epoch + 1
         self.epoch_start = self._now()
         self.prev_mean, self.prev_count = 0.0, 0
+        self.batches_done = 0
 
     def on_train_batch_end(self, batch, logs=None):
         count = min((batch + 1) * self.batch_size, self.n_train)
@@ -316,6 +317,7 @@ class _EngineCallback(keras.callbacks.Callback):
         # Keras reports the running mean weighted by batch size; recover this batch's loss
         batch_loss = (mean * count - self.prev_mean * self.prev_count) / (count - self.prev_count)
         self.prev_mean, self.prev_count = mean, count
+        self.batches_done = batch + 1
         run = self.run
         now = self._now()
         run.train_seconds = now
@@ -354,7 +356,12 @@ class _EngineCallback(keras.callbacks.Callback):
             return
         seconds = self._now() - self.epoch_start
         epoch_samples = self.prev_count
-        scores = self._evaluate(self.epoch * self.batches, run.samples_seen)
+        step = (self.epoch - 1) * self.batches + self.batches_done
+        last = run.evaluations[-1] if run.evaluations else None
+        if last is not None and last["step"] == step:  # eval_every already scored this step
+            scores = {k: last[k] for k in ("val_loss", "macro_f1", "micro_f1", "map", "mae")}
+        else:
+            scores = self._evaluate(step, run.samples_seen)
         row = {
             "epoch": self.epoch,
             "loss": float(logs["loss"]) if logs and "loss" in logs else float("nan"),

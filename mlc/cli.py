@@ -1,0 +1,268 @@
+"""Command line: ``python -m mlc train ...`` and ``python -m mlc bench ...``.
+
+The CLI is one of the two places (with the pages) that speaks to people:
+progress goes to stderr, results to stdout; ``--json`` prints exactly one JSON
+object on stdout. Defaults are :class:`~mlc.config.RunConfig`'s, i.e. the
+app's. Exit codes: 0 finished, 1 the run failed, 2 bad arguments,
+130 stopped by Ctrl-C (the partial run is still reported).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from typing import Sequence
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+_DEFAULTS = None
+
+
+def _defaults():
+    global _DEFAULTS
+    if _DEFAULTS is None:
+        from mlc.config import RunConfig
+
+        _DEFAULTS = RunConfig()
+    return _DEFAULTS
+
+
+def _csv_floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip() != "")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers like 1,8,1,1,1, got {text!r}")
+
+
+def _csv_names(text: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in text.split(","))
+
+
+def _param(text: str) -> tuple[str, float | str]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE like gamma=2, got {text!r}")
+    key, value = text.split("=", 1)
+    try:
+        return key.strip(), float(value)
+    except ValueError:
+        return key.strip(), value.strip()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from mlc import losses, models
+
+    d = _defaults()
+    parser = argparse.ArgumentParser(prog="python -m mlc", description="Multi-label Lab command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train one run and report validation metrics")
+    t.add_argument("--loss", default=d.loss, choices=list(losses.LOSSES), help="loss mode (default %(default)s)")
+    t.add_argument(
+        "--loss-param", dest="loss_params", action="append", type=_param, default=[], metavar="NAME=VALUE",
+        help="a loss parameter, repeatable: focal gamma=2 alpha=0.25; asl gamma_pos=0 gamma_neg=4 clip=0.05",
+    )
+    t.add_argument("--model", default=d.model, choices=list(models.MODELS), help="architecture (default %(default)s)")
+    t.add_argument("--epochs", type=int, default=d.epochs)
+    t.add_argument("--train-size", type=int, default=d.train_size)
+    t.add_argument("--val-size", type=int, default=d.val_size)
+    t.add_argument("--batch-size", type=int, default=d.batch_size)
+    t.add_argument("--lr", type=float, default=d.learning_rate, help="Adam learning rate (default %(default)s)")
+    t.add_argument("--classes", type=_csv_names, default=None, help="comma-separated tag names (default: dog,cat,house,tree,sky)")
+    t.add_argument("--prevalence", type=_csv_floats, default=None, help="per-tag fraction of scenes, e.g. 0.35,0.05,0.3,0.4,0.5")
+    t.add_argument("--weights", type=_csv_floats, default=None, help="per-tag loss weights for weighted_bce, e.g. 1,19,1,1,1")
+    t.add_argument(
+        "--auto-weights", choices=["inverse", "balanced", "ratio"], default=None,
+        help="derive --weights from prevalence: inverse frequency, class-balanced effective number, or (1-p)/p",
+    )
+    t.add_argument("--weighting", choices=list(losses.WEIGHTINGS), default=d.weighting,
+                   help="tag: weight scales the tag's whole BCE (the article's); positive: only the positive term (pos_weight)")
+    t.add_argument("--soft-labels", action="store_true", help="targets are presence strengths in [0, 1]")
+    t.add_argument("--label-noise", type=float, default=d.label_noise)
+    t.add_argument("--image-size", type=int, default=d.image_size)
+    t.add_argument("--seed", type=int, default=d.seed)
+    t.add_argument("--device", default=d.device, help="cpu, gpu:N or mirrored (default %(default)s)")
+    t.add_argument("--out", default=None, help="directory to save model.keras and run.json")
+    t.add_argument("--json", action="store_true", help="print one JSON object (config, history, report) on stdout")
+
+    b = sub.add_parser("bench", help="measure speed and time-to-quality side by side (see benchmarks/)")
+    b.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    b.add_argument("--quick", action="store_true", help="small sizes and one repeat: a smoke run, not a measurement")
+    b.add_argument("--only", action="append", default=None,
+                   choices=["time_to_quality", "throughput", "data", "memory", "weighting"],
+                   help="run only these parts (repeatable)")
+    b.add_argument("--repeats", type=int, default=None, help="repeats per contender (default 3, quick 1)")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace):
+    """The validated :class:`RunConfig` for ``train`` arguments (ValueError names the bad field)."""
+    from mlc import data, losses
+    from mlc.config import RunConfig
+
+    classes = data.resolve_classes(args.classes)
+    prevalence = data.resolve_prevalence(args.prevalence, classes)
+    weights = args.weights
+    if args.auto_weights:
+        if args.weights is not None:
+            raise ValueError("give either --weights or --auto-weights, not both")
+        weights = auto_weights(args.auto_weights, prevalence, args.train_size)
+    return RunConfig(
+        loss=args.loss,
+        loss_params=dict(args.loss_params),
+        classes=classes,
+        prevalence=prevalence,
+        weights=weights,
+        weighting=args.weighting,
+        model=args.model,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        train_size=args.train_size,
+        val_size=args.val_size,
+        soft_labels=args.soft_labels,
+        label_noise=args.label_noise,
+        image_size=args.image_size,
+        seed=args.seed,
+        device=args.device,
+    )
+
+
+def auto_weights(kind: str, prevalence, train_size: int) -> list[float]:
+    """Per-tag weights from prevalence: 'inverse', 'balanced' (effective number) or 'ratio' ((1-p)/p)."""
+    from mlc import losses
+
+    if kind == "inverse":
+        return losses.inverse_frequency_weights(prevalence)
+    if kind == "balanced":
+        return losses.class_balanced_weights(prevalence, train_size)
+    if kind == "ratio":
+        return losses.positive_weights(prevalence)
+    raise ValueError(f"auto weights must be one of: inverse, balanced, ratio; got {kind!r}")
+
+
+class _ProgressBar:
+    """A one-line terminal progress bar on stderr (only when stderr is a terminal)."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self.last_epoch_line = ""
+
+    def __call__(self, p) -> None:
+        if p.phase == "data":
+            self._line("generating scenes ...")
+        elif p.phase == "batch" and self.enabled:
+            width = 28
+            filled = int(width * p.fraction)
+            eta = "" if p.eta is None else f" ETA {p.eta:4.0f}s"
+            self._line(
+                f"epoch {p.epoch}/{p.epochs} [{'#' * filled}{'.' * (width - filled)}] "
+                f"batch {p.batch}/{p.batches} loss {p.loss:.4f}{eta}"
+            )
+        elif p.phase == "epoch":
+            v = p.val
+            text = (
+                f"epoch {p.epoch}/{p.epochs}: loss {v['loss']:.4f} val_loss {v['val_loss']:.4f} "
+                f"macro-F1 {v['macro_f1']:.3f} mAP {v['map']:.3f} MAE {v['mae']:.3f} "
+                f"({v['seconds']:.1f}s, {v['samples_per_second']:.0f} samples/s)"
+            )
+            self._line(text, end="\n")
+
+    def _line(self, text: str, end: str = "") -> None:
+        if self.enabled:
+            self.stream.write("\r\033[K" + text + end)
+        elif end:
+            self.stream.write(text + end)
+        self.stream.flush()
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from mlc import devices
+    from mlc.training import train
+
+    try:
+        config = config_from_args(args)
+        devices.check_device(config.device)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    bar = _ProgressBar()
+    # Ctrl-C stops after the current batch and still reports the partial run
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        run = train(config, on_progress=bar, stop_event=stop)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if args.out:
+        try:
+            paths = run.save(args.out)
+        except OSError as exc:
+            print(f"error: could not save to {args.out}: {exc}", file=sys.stderr)
+            return 1
+        print(f"saved {', '.join(str(p) for p in paths.values())}", file=sys.stderr)
+    if args.json:
+        out = run.to_dict()
+        out.pop("batch_history")
+        print(json.dumps(_json_safe(out)))
+    else:
+        print(format_run(run))
+    return {"finished": 0, "stopped": 130}.get(run.status, 1)
+
+
+def _json_safe(obj):
+    from mlc.training import _finite
+
+    return _finite(obj)
+
+
+def format_run(run) -> str:
+    """Plain-text summary table of a run's validation report."""
+    s = run.summary()
+    lines = [f"status: {run.status}" + (f" — {run.message}" if run.message else "")]
+    lines.append(
+        f"device {s['device']}, {s['epochs_done']} epochs, {s['train_seconds']:.1f}s training, "
+        f"{s['samples_per_second']:.0f} samples/s"
+    )
+    rep = run.report
+    if rep:
+        lines.append(f"{'tag':<12}{'support':>8}{'precision':>10}{'recall':>8}{'F1':>8}{'AP':>8}")
+        for row in rep["per_tag"]:
+            lines.append(
+                f"{row['tag']:<12}{row['support']:>8}{row['precision']:>10.3f}{row['recall']:>8.3f}"
+                f"{row['f1']:>8.3f}{row['average_precision']:>8.3f}"
+            )
+        lines.append(
+            f"micro-F1 {rep['micro_f1']:.3f}  macro-F1 {rep['macro_f1']:.3f}  mAP {rep['map']:.3f}  "
+            f"Hamming loss {rep['hamming_loss']:.4f}  subset accuracy {rep['subset_accuracy']:.3f}  MAE {rep['mae']:.3f}"
+        )
+    return "\n".join(lines)
+
+
+def _benchmarks():
+    """The benchmark suite lives in ``benchmarks/`` next to the package (not installed with it)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "benchmarks" / "core.py").exists():
+        raise SystemExit("error: benchmarks/ not found; run from a checkout of the Multi-label Lab repository")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    from benchmarks import core
+
+    return core
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        return cmd_train(args)
+    if args.command == "bench":
+        return _benchmarks().main(args)
+    parser.error(f"unknown command {args.command}")
+    return 2
