@@ -75,7 +75,10 @@ def resolve_classes(classes: Sequence[str] | None) -> tuple[str, ...]:
             f"classes must be a list of tag names, got the string {classes!r}; "
             "pass e.g. ['dog', 'cat']"
         )
-    names = tuple(str(c).strip() for c in classes)
+    try:
+        names = tuple(str(c).strip() for c in classes)
+    except TypeError as exc:
+        raise ValueError(f"classes must be a list of tag names, got {classes!r}") from exc
     if not 1 <= len(names) <= MAX_CLASSES:
         raise ValueError(f"classes must hold 1 to {MAX_CLASSES} tags, got {len(names)}")
     for i, name in enumerate(names):
@@ -217,8 +220,13 @@ class SceneSpec:
                 f"image_size must be a whole number from {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE}, "
                 f"got {image_size!r}"
             )
-        noise = float(label_noise)
-        if not (math.isfinite(noise) and 0.0 <= noise <= MAX_LABEL_NOISE):
+        try:
+            noise = float(label_noise)
+        except (TypeError, ValueError):
+            noise = math.nan  # e.g. None or "lots": rejected with the message below
+        if isinstance(label_noise, (str, bytes)) or not (
+            math.isfinite(noise) and 0.0 <= noise <= MAX_LABEL_NOISE
+        ):
             raise ValueError(f"label_noise must be in [0, {MAX_LABEL_NOISE}], got {label_noise!r}")
         return cls(names, prev, bool(soft_labels), noise, int(image_size))
 
@@ -422,16 +430,16 @@ _ICONS: dict[str, Icon] = {
         shared_choice=False,
     ),
     "dog": Icon(
-        "dog", (17, 26), 2, _dog,
-        (_rgb("#a0662e", "#d2a679", "#3a2a20", "#e8e0d0", "#8a8a8a", "#c8862e"),
-         _rgb("#93582a", "#c49668", "#2e2018", "#dcd2c0", "#7a7a7a", "#b87828"),
-         _rgb("#4a2c14", "#7a5030", "#120c08", "#8a7050", "#303030", "#5a3410")),
+        "dog", (20, 30), 2, _dog,
+        (_rgb("#a0662e", "#d2a679", "#6b4226", "#c8862e", "#b8582a"),
+         _rgb("#93582a", "#c49668", "#5e3a20", "#b87828", "#a84e22"),
+         _rgb("#4a2c14", "#7a5030", "#2a180c", "#5a3410", "#3a2a1c")),
     ),
     "cat": Icon(
-        "cat", (15, 22), 3, _cat,
-        (_rgb("#e08a2e", "#8a8a8a", "#2a2a2a", "#e8e0d0", "#a0662e", "#c8a070"),
-         _rgb("#d07a20", "#7a7a7a", "#222222", "#dcd2c0", "#93582a", "#b89060"),
-         _rgb("#3cc850", "#e8d030", "#3cc850", "#30a0e0", "#e8d030", "#3cc850")),
+        "cat", (18, 27), 3, _cat,
+        (_rgb("#e08a2e", "#8a8f9a", "#2a2a2a", "#eeeae0", "#d8b890"),
+         _rgb("#d07a20", "#7a7f8a", "#222222", "#e2ded4", "#c8a880"),
+         _rgb("#3cc850", "#e8d030", "#3cc850", "#30a0e0", "#e8d030")),
     ),
 }
 

@@ -1,0 +1,371 @@
+"""Side-by-side measurements of the mlc core (``python -m mlc bench``).
+
+Each part alternates its contenders (A, B, A, B, ...) in one process, repeats,
+and reports medians, because a shared 2-core machine is noisy:
+
+1. ``time_to_quality``: wall time from the start of training until macro mAP
+   >= 0.95 on a 1,000-image validation split — the reference article's recipe
+   (on mlc scenes) vs the mlc default config. Validation time is excluded
+   from both clocks; the recipe is given a time budget and reported as
+   "not reached" with its best mAP when it runs out.
+2. ``throughput``: training samples/s after warm-up of the article's recipe
+   (seed_cnn, float64 NumPy arrays, ``model.fit``, batch 32, Adam, sigmoid +
+   ``binary_crossentropy`` + ``accuracy``) vs the mlc engine on the same
+   architecture and batch size, with achieved GFLOP/s next to a float32
+   matmul GFLOP/s measured in the same run.
+3. ``data``: synthetic scene generation, images/s at 64x64 (hard and soft labels).
+4. ``memory``: peak resident memory of a default ``python -m mlc train`` run.
+5. ``weighting``: the rare tag's recall/precision at 0.5 for bce vs weighted_bce
+   (article's per-tag weighting and positive-term weighting), same seed and budget.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_MAP = 0.95
+
+
+# ---------------------------------------------------------------- helpers
+def _median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def training_flops_per_sample(model) -> float:
+    """Approximate FLOPs of one training sample: 3 x forward (forward + two backward matmuls).
+
+    Counts Conv2D and Dense multiply-adds (2 FLOPs each); pooling/activations are negligible.
+    """
+    import keras
+
+    flops = 0.0
+
+    def visit(layer):
+        nonlocal flops
+        if isinstance(layer, keras.Model):
+            for sub in layer.layers:
+                visit(sub)
+        elif isinstance(layer, keras.layers.Conv2D):
+            _, h, w, c_out = layer.output.shape
+            kh, kw = layer.kernel_size
+            c_in = layer.input.shape[-1]
+            flops += 2.0 * h * w * c_out * kh * kw * c_in
+        elif isinstance(layer, keras.layers.Dense):
+            flops += 2.0 * layer.input.shape[-1] * layer.units
+
+    visit(model)
+    return 3.0 * flops
+
+
+def matmul_gflops(seconds: float = 2.0, n: int = 1024) -> float:
+    """float32 matmul rate of this machine through TensorFlow (the compute ceiling)."""
+    import tensorflow as tf
+
+    a = tf.random.normal((n, n))
+    b = tf.random.normal((n, n))
+    mm = tf.function(lambda a, b: tf.matmul(a, b))
+    mm(a, b).numpy()
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        mm(a, b).numpy()
+        count += 1
+    return 2.0 * n**3 * count / (time.perf_counter() - start) / 1e9
+
+
+def _mean_ap(y_true, y_prob) -> float:
+    from mlc import metrics
+
+    return metrics.report(y_true, y_prob)["map"]
+
+
+# ---------------------------------------------------------------- the reference recipe
+def reference_model(num_classes: int = 5, image_size: int = 64):
+    """The article's model as it wrote it: sigmoid outputs, binary_crossentropy, accuracy."""
+    import keras
+
+    from mlc import models
+
+    logits = models.build("seed_cnn", num_classes, image_size)
+    model = keras.Sequential([logits, keras.layers.Activation("sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
+class _QualityClock:
+    """Keras callback for the recipe: score mAP every N batches, validation time off the clock."""
+
+    def __new__(cls, x_val, y_val, every, budget, probabilities=True):
+        import keras
+
+        class QualityClock(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.reached = None
+                self.best = 0.0
+                self.paused = 0.0
+                self.step = 0
+
+            def on_train_begin(self, logs=None):
+                self.start = time.perf_counter()
+
+            def now(self):
+                return time.perf_counter() - self.start - self.paused
+
+            def on_train_batch_end(self, batch, logs=None):
+                self.step += 1
+                if self.step % every:
+                    return
+                t = time.perf_counter()
+                p = self.model.predict(x_val, batch_size=500, verbose=0)
+                score = _mean_ap(y_val, p)
+                self.paused += time.perf_counter() - t
+                self.best = max(self.best, score)
+                if score >= TARGET_MAP:
+                    self.reached = self.now()
+                    self.model.stop_training = True
+                elif self.now() > budget:
+                    self.model.stop_training = True
+
+        return QualityClock()
+
+
+def recipe_time_to_quality(splits, budget: float, seed: int) -> dict:
+    import keras
+
+    (x, y), (x_val, y_val) = splits
+    keras.utils.set_random_seed(seed)
+    model = reference_model(y.shape[1], x.shape[1])
+    clock = _QualityClock(x_val, y_val, every=50, budget=budget)
+    model.fit(x.astype(np.float64), y.astype(np.float64), batch_size=32, epochs=10_000, verbose=0, callbacks=[clock])
+    return {"seconds": clock.reached, "best_map": clock.best, "budget": budget}
+
+
+def mlc_time_to_quality(config, splits, budget: float) -> dict:
+    import threading
+
+    from mlc.training import train
+
+    stop = threading.Event()
+    state = {"reached": None, "best": 0.0}
+
+    def watch(p):
+        if p.phase == "batch" and p.elapsed > budget:
+            stop.set()
+
+    run = train(config, splits=splits, eval_every=25, stop_event=stop, on_progress=watch)
+    for ev in run.evaluations:
+        state["best"] = max(state["best"], ev["map"])
+        if state["reached"] is None and ev["map"] >= TARGET_MAP:
+            state["reached"] = ev["train_seconds"]
+    return {"seconds": state["reached"], "best_map": state["best"], "budget": budget}
+
+
+def bench_time_to_quality(quick: bool, repeats: int) -> dict:
+    from mlc.config import RunConfig
+    from mlc.training import make_data
+
+    config = RunConfig(epochs=40 if not quick else 2)  # stopped at the budget; the default lr/batch/model
+    if quick:
+        config = config.replace(train_size=1000, val_size=300)
+    splits = make_data(config)
+    budget_mlc = 60.0 if not quick else 5.0
+    budget_recipe = 240.0 if not quick else 5.0
+    rows = {"recipe": [], "mlc": []}
+    for r in range(repeats):
+        rows["recipe"].append(recipe_time_to_quality(splits, budget_recipe, seed=r))
+        rows["mlc"].append(mlc_time_to_quality(config.replace(seed=r), splits, budget_mlc))
+    out = {}
+    for name, results in rows.items():
+        reached = [res["seconds"] for res in results]
+        out[name] = {
+            "seconds_median": _median(reached) if all(s is not None for s in reached) else None,
+            "reached": sum(s is not None for s in reached),
+            "runs": len(results),
+            "best_map_median": _median([res["best_map"] for res in results]),
+            "budget": results[0]["budget"],
+            "all": results,
+        }
+    a, b = out["recipe"]["seconds_median"], out["mlc"]["seconds_median"]
+    if a is not None and b:
+        out["speedup"] = a / b
+        out["speedup_text"] = f"{a / b:.1f}x"
+    elif b:
+        out["speedup"] = budget_recipe / b
+        out["speedup_text"] = f"> {budget_recipe / b:.1f}x (recipe did not reach mAP {TARGET_MAP} in {budget_recipe:.0f}s)"
+    else:
+        out["speedup"] = None
+        out["speedup_text"] = "mlc did not reach the target"
+    out["config"] = config.to_dict()
+    return out
+
+
+# ---------------------------------------------------------------- throughput
+def bench_throughput(quick: bool, repeats: int) -> dict:
+    import keras
+
+    from mlc.config import RunConfig
+    from mlc.training import make_data, train
+
+    n = 512 if quick else 4000
+    config = RunConfig(model="seed_cnn", batch_size=32, epochs=2, train_size=n, val_size=64)
+    splits = make_data(config)
+    (x, y), _ = splits
+    x64, y64 = x.astype(np.float64), y.astype(np.float64)
+    recipe, engine = [], []
+    for _ in range(repeats):
+        model = reference_model()
+        model.fit(x64[:256], y64[:256], batch_size=32, epochs=1, verbose=0)  # warm-up: trace + allocate
+        t = time.perf_counter()
+        model.fit(x64, y64, batch_size=32, epochs=1, verbose=0)
+        recipe.append(n / (time.perf_counter() - t))
+        run = train(config, splits=splits)
+        engine.append(run.epoch_history[-1]["samples_per_second"])  # epoch 2: after warm-up
+    flops = training_flops_per_sample(reference_model())
+    ceiling = matmul_gflops(1.0 if quick else 3.0)
+    r, e = _median(recipe), _median(engine)
+    return {
+        "recipe_samples_per_s": r,
+        "mlc_samples_per_s": e,
+        "ratio": e / r,
+        "flops_per_sample": flops,
+        "recipe_gflops": r * flops / 1e9,
+        "mlc_gflops": e * flops / 1e9,
+        "matmul_gflops": ceiling,
+        "all": {"recipe": recipe, "mlc": engine},
+    }
+
+
+# ---------------------------------------------------------------- data
+def bench_data(quick: bool, repeats: int) -> dict:
+    from mlc.data import make_dataset
+
+    n = 2000 if quick else 20000
+    make_dataset(256)
+    out = {}
+    for soft in (False, True):
+        rates = []
+        for r in range(repeats):
+            t = time.perf_counter()
+            make_dataset(n, soft_labels=soft, seed=r)
+            rates.append(n / (time.perf_counter() - t))
+        out["soft" if soft else "hard"] = {"images_per_s": _median(rates), "all": rates}
+    return out
+
+
+# ---------------------------------------------------------------- memory
+def bench_memory(quick: bool, repeats: int) -> dict:
+    args = [sys.executable, "-m", "mlc", "train", "--json"]
+    if quick:
+        args += ["--epochs", "1", "--train-size", "512", "--val-size", "128"]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    t = time.perf_counter()
+    proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - t
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    ok = proc.returncode == 0
+    return {"peak_rss_mib": peak_kib / 1024, "ok": ok, "wall_seconds": seconds, "command": " ".join(args[1:])}
+
+
+# ---------------------------------------------------------------- weighting lesson
+def bench_weighting(quick: bool, repeats: int) -> dict:
+    from mlc import losses
+    from mlc.config import RunConfig
+    from mlc.training import make_data, train
+
+    base = RunConfig(val_size=4000 if not quick else 400)
+    if quick:
+        base = base.replace(train_size=1000, epochs=1)
+    rare = int(np.argmin(base.prevalence))
+    splits = make_data(base)
+    ratio = losses.positive_weights(base.prevalence)
+    inverse = losses.inverse_frequency_weights(base.prevalence)
+    contenders = {
+        "bce": base,
+        "weighted_bce tag (inverse frequency)": base.replace(loss="weighted_bce", weights=inverse, weighting="tag"),
+        "weighted_bce positive ((1-p)/p)": base.replace(loss="weighted_bce", weights=ratio, weighting="positive"),
+    }
+    out = {"rare_tag": base.classes[rare], "rare_positives": int(splits[1][1][:, rare].sum()), "modes": {}}
+    for name, cfg in contenders.items():
+        rows = []
+        for r in range(repeats):
+            run = train(cfg.replace(seed=r), splits=splits)
+            tag = run.report["per_tag"][rare]
+            rows.append({k: tag[k] for k in ("recall", "precision", "f1", "average_precision")} | {"map": run.report["map"]})
+        out["modes"][name] = {k: _median([row[k] for row in rows]) for k in rows[0]}
+    return out
+
+
+# ---------------------------------------------------------------- report
+PARTS = {
+    "data": bench_data,
+    "throughput": bench_throughput,
+    "time_to_quality": bench_time_to_quality,
+    "weighting": bench_weighting,
+    "memory": bench_memory,
+}
+
+
+def format_table(results: dict) -> str:
+    lines = ["| measurement | reference / baseline | mlc | ratio / target |", "|---|---|---|---|"]
+    if "data" in results:
+        d = results["data"]
+        lines.append(f"| scene generation 64×64, images/s (hard labels) | — | {d['hard']['images_per_s']:,.0f} | target ≥ 10,000 |")
+        lines.append(f"| scene generation 64×64, images/s (soft labels) | — | {d['soft']['images_per_s']:,.0f} | target ≥ 5,000 |")
+    if "throughput" in results:
+        t = results["throughput"]
+        lines.append(
+            f"| training samples/s, seed_cnn, batch 32 | {t['recipe_samples_per_s']:,.0f} | {t['mlc_samples_per_s']:,.0f} "
+            f"| {t['ratio']:.2f}× (target ≥ 1.2×) |"
+        )
+        lines.append(
+            f"| achieved GFLOP/s ({t['flops_per_sample'] / 1e6:.0f} MFLOP/sample) | {t['recipe_gflops']:.1f} | {t['mlc_gflops']:.1f} "
+            f"| matmul ceiling {t['matmul_gflops']:.0f} GFLOP/s |"
+        )
+    if "time_to_quality" in results:
+        q = results["time_to_quality"]
+
+        def cell(side):
+            s = q[side]
+            if s["seconds_median"] is None:
+                return f"not reached in {s['budget']:.0f} s (best mAP {s['best_map_median']:.3f}; {s['reached']}/{s['runs']} runs reached)"
+            return f"{s['seconds_median']:.1f} s"
+
+        lines.append(f"| time to macro mAP ≥ {TARGET_MAP} (training s, 1,000 val) | {cell('recipe')} | {cell('mlc')} | {q['speedup_text']} (target ≥ 4×, ≤ 30 s) |")
+    if "memory" in results:
+        m = results["memory"]
+        lines.append(f"| peak RSS of `{m['command']}` | — | {m['peak_rss_mib']:,.0f} MiB | — |")
+    if "weighting" in results:
+        w = results["weighting"]
+        for name, row in w["modes"].items():
+            lines.append(
+                f"| rare tag `{w['rare_tag']}` ({w['rare_positives']} val positives), {name} | recall@0.5 {row['recall']:.3f} "
+                f"| precision {row['precision']:.3f}, AP {row['average_precision']:.3f} | mAP {row['map']:.3f} |"
+            )
+    return "\n".join(lines)
+
+
+def main(args) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quick = bool(getattr(args, "quick", False))
+    repeats = args.repeats or (1 if quick else 3)
+    parts = args.only or list(PARTS)
+    results = {"quick": quick, "repeats": repeats, "machine": {"cpus": os.cpu_count()}}
+    for name in parts:
+        print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+        results[name] = PARTS[name](quick, repeats)
+    if args.json:
+        print(json.dumps(results, default=float))
+    else:
+        print(format_table(results))
+    return 0

@@ -1,0 +1,15 @@
+"""Entry point of Multi-label Lab: page config and navigation, nothing else.
+
+Each page is one thin view in pages/; a new page is one more line in PAGES.
+Run with:  streamlit run streamlit_app.py
+"""
+
+import streamlit as st
+
+st.set_page_config(page_title="Multi-label Lab", page_icon=":material/label:", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Multi-label Lab", icon=":material/home:", default=True),
+]
+
+st.navigation(PAGES).run()
