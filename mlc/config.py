@@ -38,6 +38,8 @@ LIMITS: dict[str, tuple[float, float]] = {
     "seed": (0, 2**32 - 1),
 }
 WEIGHTINGS = losses.WEIGHTINGS
+#: "cosine" decays the learning rate to 5 % over the run (steadier final epochs); "constant" keeps it.
+LR_SCHEDULES: tuple[str, ...] = ("cosine", "constant")
 _DEVICE = re.compile(r"^(cpu|gpu:\d{1,2}|mirrored)$")
 #: Loss parameters that live as top-level fields because the tag table edits them.
 _TAG_TABLE_PARAMS = ("weights", "weighting")
@@ -63,6 +65,7 @@ class RunConfig:
     epochs: int = 8
     batch_size: int = 64
     learning_rate: float = 3e-3
+    lr_schedule: str = "cosine"
     train_size: int = 8000
     val_size: int = 1000
     soft_labels: bool = False
@@ -76,9 +79,9 @@ class RunConfig:
         set_("classes", data.resolve_classes(self.classes))
         n_tags = len(self.classes)
         set_("prevalence", data.resolve_prevalence(self.prevalence, self.classes))
-        if self.loss not in losses.LOSSES:
+        if not isinstance(self.loss, str) or self.loss not in losses.LOSSES:  # a JSON {} is unhashable
             raise ValueError(f"loss must be one of: {', '.join(losses.LOSSES)}; got {self.loss!r}")
-        if self.model not in models.MODELS:
+        if not isinstance(self.model, str) or self.model not in models.MODELS:
             raise ValueError(f"model must be one of: {', '.join(models.MODELS)}; got {self.model!r}")
         weights = (1.0,) * n_tags if self.weights is None else data._float_tuple(self.weights, "weights")
         if len(weights) != n_tags:
@@ -89,6 +92,8 @@ class RunConfig:
         set_("weights", weights)
         if self.weighting not in WEIGHTINGS:
             raise ValueError(f"weighting must be one of: {', '.join(WEIGHTINGS)}; got {self.weighting!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of: {', '.join(LR_SCHEDULES)}; got {self.lr_schedule!r}")
         for name in ("epochs", "batch_size", "train_size", "val_size", "image_size", "seed"):
             set_(name, _whole(name, getattr(self, name)))
         for name in ("learning_rate", "label_noise"):

@@ -408,8 +408,8 @@ def _cat(u, v, variant):
     body = _ellipse(u, v, 0.0, 0.2, 0.2, 0.27)
     tail = _ellipse(u * side, v, 0.22, 0.3, 0.06, 0.16)
     head = _ellipse(u, v, 0.0, -0.16, 0.16, 0.14)
-    ears = (v > -0.44) & (v < -0.22) & (
-        (np.abs(u - 0.1) < 0.075 * (v + 0.44) / 0.22) | (np.abs(u + 0.1) < 0.075 * (v + 0.44) / 0.22)
+    ears = (v > -0.46) & (v < -0.22) & (
+        (np.abs(u - 0.11) < 0.09 * (v + 0.46) / 0.24) | (np.abs(u + 0.11) < 0.09 * (v + 0.46) / 0.24)
     )
     eyes = _ellipse(u, v, 0.065, -0.17, 0.035, 0.035) | _ellipse(u, v, -0.065, -0.17, 0.035, 0.035)
     return [body | tail, head | ears, eyes]
@@ -436,7 +436,7 @@ _ICONS: dict[str, Icon] = {
          _rgb("#4a2c14", "#7a5030", "#2a180c", "#5a3410", "#3a2a1c")),
     ),
     "cat": Icon(
-        "cat", (18, 27), 3, _cat,
+        "cat", (20, 29), 3, _cat,
         (_rgb("#e08a2e", "#8a8f9a", "#2a2a2a", "#eeeae0", "#d8b890"),
          _rgb("#d07a20", "#7a7f8a", "#222222", "#e2ded4", "#c8a880"),
          _rgb("#3cc850", "#e8d030", "#3cc850", "#30a0e0", "#e8d030")),

@@ -8,7 +8,7 @@ probabilities.
 >>> model.output_shape
 (None, 5)
 >>> sorted(MODELS)
-['compact', 'seed_cnn']
+['compact', 'linear', 'seed_cnn']
 """
 
 from __future__ import annotations
@@ -124,4 +124,20 @@ def compact(num_classes: int, image_size: int) -> keras.Model:
             layers.Dense(num_classes, name="logits"),
         ],
         name="compact",
+    )
+
+
+@register(
+    "linear",
+    "Baseline: logistic regression on raw pixels (Flatten -> Dense C). It cannot find an "
+    "object that may be anywhere, which is why the CNNs exist.",
+)
+def linear(num_classes: int, image_size: int) -> keras.Model:
+    return keras.Sequential(
+        [
+            keras.Input(shape=(image_size, image_size, 3)),
+            layers.Flatten(name="pixels"),
+            layers.Dense(num_classes, name="logits"),
+        ],
+        name="linear",
     )

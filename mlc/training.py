@@ -67,7 +67,7 @@ class Progress:
     def fraction(self) -> float:
         """Share of all batches done, in [0, 1]."""
         total = self.epochs * self.batches
-        return 0.0 if total == 0 else min(1.0, ((self.epoch - 1) * self.batches + self.batch) / total)
+        return 0.0 if total == 0 else max(0.0, min(1.0, ((self.epoch - 1) * self.batches + self.batch) / total))
 
     @property
     def eta(self) -> float | None:
@@ -220,7 +220,7 @@ def train(
         loss = config.make_loss()
         with devices.placement(config.device):
             model = models.build(config.model, config.num_classes, config.image_size)
-            model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss)
+            model.compile(optimizer=keras.optimizers.Adam(learning_rate(config)), loss=loss)
             run.model = model
             dataset = (
                 tf.data.Dataset.from_tensor_slices((x, y))
@@ -252,8 +252,18 @@ def train(
         if last_eval is None or last_eval != last_step:  # stopped mid-epoch: score the model as it is
             _score(run, run.model, loss, x_val)
         run.report = metrics.report(run.val_labels, run.val_probabilities, classes=config.classes)
-    emit(Progress("done", len(run.epoch_history), config.epochs, 0, batches, run.train_seconds))
+    # "done" reports the batches actually trained, so fraction ends at 1.0 and never goes back
+    last = run.batch_history[-1] if run.batch_history else {"epoch": 0, "batch": 0}
+    emit(Progress("done", last["epoch"], config.epochs, last["batch"], batches, run.train_seconds))
     return run
+
+
+def learning_rate(config: RunConfig):
+    """Adam's learning rate: a constant, or cosine decay to 5 % over all steps of the run."""
+    if config.lr_schedule == "constant":
+        return config.learning_rate
+    steps = config.epochs * math.ceil(config.train_size / config.batch_size)
+    return keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps, alpha=0.05)
 
 
 def predict_probabilities(model, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
@@ -343,9 +353,10 @@ class _EngineCallback(keras.callbacks.Callback):
 
     def _evaluate(self, step: int, samples: int) -> dict:
         t = time.perf_counter()
+        trained = self._now()  # read the clock before validating: validation time is not training time
         scores = _score(self.run, self.model, self.loss_fn, self.x_val)
         self.run.evaluations.append(
-            {"step": step, "samples": samples, "train_seconds": self._now(), **scores}
+            {"step": step, "samples": samples, "train_seconds": trained, **scores}
         )
         self.paused += time.perf_counter() - t
         return scores
@@ -372,5 +383,6 @@ class _EngineCallback(keras.callbacks.Callback):
         }
         run.epoch_history.append(row)
         self.emit(
-            Progress("epoch", self.epoch, run.config.epochs, self.batches, self.batches, row["elapsed"], row["loss"], row)
+            # batches_done, not batches: an epoch cut short by a stop must not report itself complete
+            Progress("epoch", self.epoch, run.config.epochs, self.batches_done, self.batches, row["elapsed"], row["loss"], row)
         )
