@@ -87,7 +87,7 @@ def resolve_classes(classes: Sequence[str] | None) -> tuple[str, ...]:
     lowered = [n.lower() for n in names]
     dupes = sorted({n for n in lowered if lowered.count(n) > 1})
     if dupes:
-        raise ValueError(f"tag names must be unique (case-insensitive), got duplicates: {', '.join(dupes)}")
+        raise ValueError(f"classes: tag names must be unique (case-insensitive), got duplicates: {', '.join(dupes)}")
     return names
 
 

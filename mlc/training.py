@@ -215,6 +215,8 @@ def train(
         run.val_labels = y_val
         if stop_event.is_set():
             run.status, run.message = "stopped", "stopped before training started"
+            run.wall_seconds = time.perf_counter() - started
+            emit(Progress("done", 0, config.epochs, 0, batches, 0.0))
             return run
         keras.utils.set_random_seed(config.seed)
         loss = config.make_loss()
