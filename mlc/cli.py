@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true", help="print the results as one JSON object")
     b.add_argument("--quick", action="store_true", help="small sizes and one repeat: a smoke run, not a measurement")
     b.add_argument("--only", action="append", default=None,
-                   choices=["time_to_quality", "throughput", "data", "memory", "weighting"],
+                   choices=["time_to_quality", "throughput", "data", "memory", "weighting", "live"],
                    help="run only these parts (repeatable)")
     b.add_argument("--repeats", type=int, default=None, help="repeats per contender (default 3, quick 1)")
     return parser
@@ -100,8 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace):
     """The validated :class:`RunConfig` for ``train`` arguments (ValueError names the bad field)."""
-    from mlc import data, losses
-    from mlc.config import RunConfig
+    from mlc import data
+    from mlc.config import RunConfig, derive_weights
 
     classes = data.resolve_classes(args.classes)
     prevalence = data.resolve_prevalence(args.prevalence, classes)
@@ -109,7 +109,7 @@ def config_from_args(args: argparse.Namespace):
     if args.auto_weights:
         if args.weights is not None:
             raise ValueError("give either --weights or --auto-weights, not both")
-        weights = auto_weights(args.auto_weights, prevalence, args.train_size)
+        weights = derive_weights(args.auto_weights, prevalence, args.train_size)
     return RunConfig(
         loss=args.loss,
         loss_params=dict(args.loss_params),
@@ -129,19 +129,6 @@ def config_from_args(args: argparse.Namespace):
         seed=args.seed,
         device=args.device,
     )
-
-
-def auto_weights(kind: str, prevalence, train_size: int) -> list[float]:
-    """Per-tag weights from prevalence: 'inverse', 'balanced' (effective number) or 'ratio' ((1-p)/p)."""
-    from mlc import losses
-
-    if kind == "inverse":
-        return losses.inverse_frequency_weights(prevalence)
-    if kind == "balanced":
-        return losses.class_balanced_weights(prevalence, train_size)
-    if kind == "ratio":
-        return losses.positive_weights(prevalence)
-    raise ValueError(f"auto weights must be one of: inverse, balanced, ratio; got {kind!r}")
 
 
 class _ProgressBar:

@@ -207,3 +207,117 @@ def _number(name: str, value: Any) -> float:
     if not ok or not (math.isfinite(value) and lo <= value <= hi):
         raise ValueError(f"{name} must be a number from {lo:g} to {hi:g}, got {value!r}")
     return float(value)
+
+
+# ---------------------------------------------------------------- the tags table
+#: Columns of the tags table the Train page edits: one row per tag.
+TAG_COLUMNS = ("tag", "prevalence", "weight")
+
+
+def tag_rows(config: RunConfig) -> list[dict[str, Any]]:
+    """The tags table of a config: ``[{"tag", "prevalence", "weight"}, ...]``.
+
+    >>> tag_rows(RunConfig())[1]
+    {'tag': 'cat', 'prevalence': 0.05, 'weight': 1.0}
+    """
+    return [
+        {"tag": c, "prevalence": p, "weight": w}
+        for c, p, w in zip(config.classes, config.prevalence, config.weights)
+    ]
+
+
+def tag_table_problems(rows: list[Mapping[str, Any]]) -> list[str]:
+    """Every problem in an edited tags table, one line each (empty list = valid).
+
+    Rows are numbered from 1 as the visitor sees them.
+
+    >>> tag_table_problems([{"tag": "dog", "prevalence": 0.3, "weight": -1},
+    ...                     {"tag": " Dog", "prevalence": 0.2, "weight": 1}])
+    ['row 1 (dog): weight must be a finite number >= 0, got -1', "row 2: tag name 'Dog' repeats row 1; names must be unique"]
+    """
+    problems: list[str] = []
+    if not rows:
+        return ["the tags table is empty: add at least one tag"]
+    if len(rows) > data.MAX_CLASSES:
+        problems.append(f"the tags table has {len(rows)} rows; at most {data.MAX_CLASSES} tags are allowed")
+    seen: dict[str, int] = {}
+    for i, row in enumerate(rows, start=1):
+        raw = row.get("tag")
+        name = "" if raw is None or (isinstance(raw, float) and math.isnan(raw)) else str(raw).strip()
+        label = f"row {i} ({name})" if name else f"row {i}"
+        if not name:
+            problems.append(f"row {i}: the tag name is empty; type a name or delete the row")
+        elif name.lower() in seen:
+            problems.append(f"row {i}: tag name {name!r} repeats row {seen[name.lower()]}; names must be unique")
+        else:
+            seen[name.lower()] = i
+        for column, lo, hi in (("prevalence", 0.0, 1.0), ("weight", 0.0, math.inf)):
+            value = row.get(column)
+            number = _table_number(value)
+            if number is None or not (lo <= number <= hi):
+                allowed = "in [0, 1]" if hi == 1.0 else ">= 0"
+                shown = "empty" if value is None or (isinstance(value, float) and math.isnan(value)) else repr(value)
+                problems.append(f"{label}: {column} must be a finite number {allowed}, got {shown}")
+    return problems
+
+
+def tags_from_table(rows: list[Mapping[str, Any]]) -> dict[str, tuple]:
+    """``{"classes", "prevalence", "weights"}`` from a valid tags table; ValueError listing every problem."""
+    problems = tag_table_problems(rows)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return {
+        "classes": tuple(str(r["tag"]).strip() for r in rows),
+        "prevalence": tuple(float(r["prevalence"]) for r in rows),
+        "weights": tuple(float(r["weight"]) for r in rows),
+    }
+
+
+def _table_number(value: Any) -> float | None:
+    if isinstance(value, (bool, str)) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+#: How the Train page and the CLI derive weights from prevalence.
+WEIGHT_RULES: dict[str, str] = {
+    "inverse": "inverse frequency, 1/p, scaled to mean 1",
+    "balanced": "class-balanced effective number (Cui et al. 2019), scaled to mean 1",
+    "ratio": "negatives per positive, (1 - p)/p — meant for weighting='positive'",
+    "ones": "every weight 1 (weighted_bce then equals bce)",
+}
+
+
+def derive_weights(rule: str, prevalence, train_size: int) -> list[float]:
+    """Per-tag weights from prevalence by one of :data:`WEIGHT_RULES`.
+
+    >>> [round(w, 2) for w in derive_weights("ratio", (0.5, 0.05), 1000)]
+    [1.0, 19.0]
+    """
+    if rule == "inverse":
+        return losses.inverse_frequency_weights(prevalence)
+    if rule == "balanced":
+        return losses.class_balanced_weights(prevalence, train_size)
+    if rule == "ratio":
+        return losses.positive_weights(prevalence)
+    if rule == "ones":
+        return [1.0] * len(prevalence)
+    raise ValueError(f"weight rule must be one of: {', '.join(WEIGHT_RULES)}; got {rule!r}")
+
+
+def fill_weights(rows: list[Mapping[str, Any]], rule: str, train_size: int) -> list[dict[str, Any]]:
+    """A copy of a valid tags table with its weights derived by ``rule`` (rounded to 4 digits).
+
+    >>> fill_weights([{"tag": "a", "prevalence": 0.2, "weight": 1.0}], "ratio", 100)
+    [{'tag': 'a', 'prevalence': 0.2, 'weight': 4.0}]
+    """
+    tags = tags_from_table(rows)
+    weights = derive_weights(rule, tags["prevalence"], train_size)
+    return [
+        {"tag": c, "prevalence": p, "weight": round(float(w), 4)}
+        for c, p, w in zip(tags["classes"], tags["prevalence"], weights)
+    ]

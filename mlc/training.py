@@ -148,6 +148,30 @@ class Run:
         return paths
 
 
+def runs_table(runs: list[Run]) -> list[dict]:
+    """One overview row per run (newest last): what it was and how it scored."""
+    rows = []
+    for i, run in enumerate(runs, start=1):
+        cfg, rep = run.config, run.report or {}
+        rare = min(range(cfg.num_classes), key=lambda c: cfg.prevalence[c])
+        weighting = cfg.weighting if "weights" in cfg.loss_kwargs() else ""
+        rows.append(
+            {
+                "run": i,
+                "loss": cfg.loss + (f" ({weighting})" if weighting else ""),
+                "model": cfg.model,
+                "epochs": len(run.epoch_history),
+                "status": run.status,
+                "mAP": rep.get("map"),
+                "macro F1": rep.get("macro_f1"),
+                f"rare-tag recall": rep["per_tag"][rare]["recall"] if rep else None,
+                "train s": round(run.train_seconds, 1),
+                "device": run.device,
+            }
+        )
+    return rows
+
+
 def _finite(obj):
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
@@ -268,24 +292,35 @@ def learning_rate(config: RunConfig):
     return keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps, alpha=0.05)
 
 
-def predict_probabilities(model, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
-    """Sigmoid probabilities (n, C) of a logits model on images x (n, H, W, 3)."""
-    out = []
-    for i in range(0, len(x), batch_size):
-        logits = model(x[i : i + batch_size], training=False)
-        out.append(1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64))))
+def predict_logits(model, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """Logits (n, C) of a logits model on images x (n, H, W, 3), in batches."""
+    out = [np.asarray(model(x[i : i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
     if not out:
         return np.zeros((0, model.output_shape[-1]), np.float32)
     return np.concatenate(out).astype(np.float32)
 
 
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Numerically safe 1 / (1 + exp(-z)), float32.
+
+    >>> sigmoid(np.array([-1000.0, 0.0, 1000.0])).tolist()
+    [0.0, 0.5, 1.0]
+    """
+    z = np.asarray(z, dtype=np.float64)
+    return (0.5 * (1.0 + np.tanh(0.5 * z))).astype(np.float32)
+
+
+def predict_probabilities(model, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """Sigmoid probabilities (n, C) of a logits model on images x (n, H, W, 3)."""
+    return sigmoid(predict_logits(model, x, batch_size))
+
+
 def _score(run: Run, model, loss, x_val) -> dict:
     """Validation probabilities, loss and headline metrics of the model as it is now."""
-    probs = predict_probabilities(model, x_val)
-    run.val_probabilities = probs
-    logits = np.log(np.clip(probs, 1e-7, 1 - 1e-7) / np.clip(1 - probs, 1e-7, 1.0))
-    val_loss = float(np.mean(np.asarray(loss(run.val_labels, logits.astype(np.float32)))))
-    rep = metrics.report(run.val_labels, probs, classes=run.config.classes)
+    logits = predict_logits(model, x_val)
+    run.val_probabilities = sigmoid(logits)
+    val_loss = float(np.mean(np.asarray(loss(run.val_labels, logits))))
+    rep = metrics.report(run.val_labels, run.val_probabilities, classes=run.config.classes)
     return {
         "val_loss": val_loss,
         "macro_f1": rep["macro_f1"],

@@ -10,12 +10,15 @@ stays usable (and testable) without a server.
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
 import streamlit as st
 
+from mlc import losses
 from mlc.data import make_dataset, resolve_classes
+from mlc.jobs import SessionJobs, TrainingSlots, limit_from_env
 
 #: Scenes are 64x64; drawn at this factor so each pixel stays a crisp square
 #: (the browser would blur a small image it has to stretch).
@@ -60,19 +63,69 @@ def upscale(image: np.ndarray, factor: int = UPSCALE) -> np.ndarray:
 # per server. max_entries bounds memory when many visitors click "new samples".
 @st.cache_data(max_entries=64, show_spinner=False)
 def sample_strip(
-    n: int = 10, seed: int = 0, classes: tuple[str, ...] | None = None
+    n: int = 10,
+    seed: int = 0,
+    classes: tuple[str, ...] | None = None,
+    prevalence: tuple[float, ...] | None = None,
+    soft_labels: bool = False,
 ) -> tuple[np.ndarray, list[list[str]]]:
     """``n`` generated scenes as uint8 RGB, upscaled for display, with their true tags.
 
-    Hard (multi-hot) labels at the default prevalence, so the strip shows what
-    a training batch looks like.
+    By default hard (multi-hot) labels at the default prevalence, so the strip
+    shows what a training batch looks like; with ``soft_labels`` each tag is
+    captioned with its strength, e.g. ``sky 0.62``.
     """
     if not 1 <= n <= MAX_STRIP:
         raise ValueError(f"a strip holds 1 to {MAX_STRIP} scenes, got {n}")
     names = resolve_classes(classes)
-    x, y = make_dataset(n, classes=names, seed=seed)
+    x, y = make_dataset(n, classes=names, prevalence=prevalence, soft_labels=soft_labels, seed=seed)
     images = upscale(np.round(x * 255.0).astype(np.uint8))
+    if soft_labels:
+        return images, [[f"{c} {v:.2f}" for c, v in zip(names, row) if v > 0] for row in y]
     return images, [tags_of(row, names) for row in y]
+
+
+# ---------------------------------------------------------------- training sessions
+@st.cache_resource(show_spinner=False)
+def training_slots() -> TrainingSlots:
+    """The server-wide limit on concurrent trainings (thread-safe, shared by every visitor)."""
+    return TrainingSlots(limit_from_env())
+
+
+@st.cache_resource(scope="session", on_release=lambda jobs: jobs.close(), show_spinner=False)
+def session_jobs() -> SessionJobs:
+    """This visitor's job and runs; released (job stopped, models dropped) when they leave."""
+    return SessionJobs(training_slots())
+
+
+def loss_param_inputs(loss: str, key_prefix: str = "loss_param") -> dict:
+    """Widgets for a loss's parameters, built from its registry specs (not the tag-table ones).
+
+    Returns ``{param: value}`` for :class:`~mlc.config.RunConfig` ``loss_params``.
+    """
+    values = {}
+    for name, spec in losses.params(loss).items():
+        if name in ("weights", "weighting"):
+            continue  # edited in the tags table
+        key = f"{key_prefix}_{loss}_{name}"
+        if spec.kind == "choice":
+            values[name] = st.selectbox(name, spec.choices, index=spec.choices.index(spec.default), key=key, help=spec.help)
+            continue
+        high = spec.high if spec.high is not None and math.isfinite(spec.high) else spec.suggested_high
+        if high is not None and not spec.high_inclusive:
+            high = high - 0.01
+        default = spec.default
+        if spec.optional:
+            on = st.checkbox(f"use {name}", value=default is not None, key=f"{key}_on", help=spec.help)
+            if not on:
+                values[name] = None
+                continue
+            default = default if default is not None else (spec.low + (high or 1.0)) / 4
+        values[name] = st.number_input(
+            name, min_value=float(spec.low), max_value=None if high is None else float(high),
+            value=float(default), step=0.05 if (high or 10) <= 1 else 0.5, key=key, help=spec.help,
+        )
+    return values
 
 
 def show_scenes(

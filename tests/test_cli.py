@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mlc import cli, losses, training
-from mlc.config import RunConfig
+from mlc.config import RunConfig, derive_weights
 from mlc.losses import LOSSES
 from mlc.models import MODELS
 from mlc.training import Progress, Run
@@ -218,10 +218,10 @@ def test_auto_weights_kinds(kind):
         "balanced": losses.class_balanced_weights(p, 8000),
         "ratio": losses.positive_weights(p),
     }[kind]
-    assert cli.auto_weights(kind, p, 8000) == pytest.approx(expected)
+    assert derive_weights(kind, p, 8000) == pytest.approx(expected)
     assert config_of("--auto-weights", kind, "--loss", "weighted_bce").weights == pytest.approx(tuple(expected))
-    with pytest.raises(ValueError, match="auto weights"):
-        cli.auto_weights("nope", p, 8000)
+    with pytest.raises(ValueError, match="weight rule must be one of"):
+        derive_weights("nope", p, 8000)
 
 
 # ---------------------------------------------------------------- real runs in-process

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import string
 
 import pytest
@@ -401,3 +402,61 @@ def test_any_json_value_for_any_field_is_accepted_or_a_value_error(name, value):
     except ValueError:
         return
     assert RunConfig.from_json(cfg.to_json()) == cfg
+
+
+# ---------------------------------------------------------------- the tags table
+from mlc.config import WEIGHT_RULES, derive_weights, fill_weights, tag_rows, tag_table_problems, tags_from_table  # noqa: E402
+
+
+def test_tag_rows_round_trip_through_the_table():
+    cfg = RunConfig(weights=(1, 2, 3, 4, 5))
+    assert RunConfig(**tags_from_table(tag_rows(cfg))) == cfg
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ({"tag": "", "prevalence": 0.1, "weight": 1}, "row 2: the tag name is empty"),
+        ({"tag": None, "prevalence": 0.1, "weight": 1}, "row 2: the tag name is empty"),
+        ({"tag": "DOG", "prevalence": 0.1, "weight": 1}, "repeats row 1"),
+        ({"tag": "x", "prevalence": 1.5, "weight": 1}, r"row 2 \(x\): prevalence must be a finite number in \[0, 1\], got 1.5"),
+        ({"tag": "x", "prevalence": float("nan"), "weight": 1}, "prevalence must be a finite number in \\[0, 1\\], got empty"),
+        ({"tag": "x", "prevalence": 0.1, "weight": -1}, "weight must be a finite number >= 0, got -1"),
+        ({"tag": "x", "prevalence": 0.1, "weight": float("inf")}, "weight must be a finite number >= 0"),
+        ({"tag": "x", "prevalence": 0.1, "weight": None}, "weight must be a finite number >= 0, got empty"),
+        ({"tag": "x", "prevalence": 0.1, "weight": "2"}, "weight must be a finite number >= 0"),
+    ],
+)
+def test_tag_table_problems_name_the_row_and_column(row, message):
+    rows = [{"tag": "dog", "prevalence": 0.3, "weight": 1.0}, row]
+    problems = tag_table_problems(rows)
+    assert len(problems) == 1
+    assert re.search(message, problems[0])
+    with pytest.raises(ValueError, match=message):
+        tags_from_table(rows)
+
+
+def test_tag_table_limits():
+    assert tag_table_problems([]) == ["the tags table is empty: add at least one tag"]
+    many = [{"tag": f"t{i}", "prevalence": 0.1, "weight": 1} for i in range(21)]
+    assert "at most 20 tags" in tag_table_problems(many)[0]
+    assert tag_table_problems(tag_rows(RunConfig())) == []
+
+
+@pytest.mark.parametrize("rule", list(WEIGHT_RULES))
+def test_fill_weights_derives_from_prevalence(rule):
+    rows = tag_rows(RunConfig())
+    filled = fill_weights(rows, rule, 8000)
+    expected = derive_weights(rule, RunConfig().prevalence, 8000)
+    assert [r["weight"] for r in filled] == pytest.approx(expected, abs=1e-4)
+    assert [r["tag"] for r in filled] == list(RunConfig().classes)
+    if rule != "ones":
+        cat = [r["weight"] for r in filled][1]
+        assert cat == max(r["weight"] for r in filled)  # the rare tag gets the largest weight
+
+
+def test_fill_weights_refuses_prevalence_0_with_a_reason():
+    rows = [{"tag": "a", "prevalence": 0.0, "weight": 1.0}]
+    with pytest.raises(ValueError, match="never"):
+        fill_weights(rows, "ratio", 100)
+    assert fill_weights(rows, "ones", 100)[0]["weight"] == 1.0

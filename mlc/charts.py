@@ -1,0 +1,129 @@
+"""Altair charts of training history, drawn from tidy DataFrames.
+
+Pages redraw a chart from the whole history each tick (Streamlit has no
+``add_rows`` any more); building a chart is cheap and independent of Streamlit.
+
+>>> batches = [{"step": s, "epoch": 1 + (s - 1) // 4, "loss": 1.0 / s} for s in range(1, 9)]
+>>> epochs = [{"epoch": 1, "loss": 0.5, "val_loss": 0.6}, {"epoch": 2, "loss": 0.2, "val_loss": 0.3}]
+>>> frame = loss_frame(batches, epochs, batches_per_epoch=4)
+>>> sorted(frame["series"].unique())
+['train (batch)', 'train (batch, smoothed)', 'train (epoch mean)', 'validation (epoch)']
+>>> loss_chart(batches, epochs, batches_per_epoch=4).to_dict()["$schema"].startswith("https://vega.github.io")
+True
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+#: Exponential smoothing of the per-batch loss (TensorBoard's default is 0.6; batches here are noisy).
+SMOOTHING = 0.8
+#: Most per-batch points drawn; longer histories are thinned evenly (the smoothed line stays exact).
+MAX_BATCH_POINTS = 600
+
+SERIES_COLOURS = {
+    "train (batch)": "#b9cdee",
+    "train (batch, smoothed)": "#2f6fdb",
+    "train (epoch mean)": "#17357a",
+    "validation (epoch)": "#e4572e",
+}
+METRIC_LABELS = {"macro_f1": "macro F1 (val)", "map": "mAP (val)", "mae": "MAE (val)", "micro_f1": "micro F1 (val)"}
+
+
+def smooth(values: Sequence[float], weight: float = SMOOTHING) -> np.ndarray:
+    """Debiased exponential moving average: s_t = w s_(t-1) + (1-w) x_t, divided by 1 - w^t.
+
+    >>> smooth([1.0, 0.0], weight=0.5).round(3).tolist()
+    [1.0, 0.333]
+    """
+    x = np.asarray(values, dtype=np.float64)
+    out = np.empty_like(x)
+    acc = 0.0
+    for i, v in enumerate(x):  # histories are short (thousands): a loop is clearer than lfilter
+        acc = weight * acc + (1 - weight) * v
+        out[i] = acc / (1 - weight ** (i + 1))
+    return out
+
+
+def loss_frame(batch_history: Sequence[dict], epoch_history: Sequence[dict], batches_per_epoch: int) -> pd.DataFrame:
+    """Tidy (epoch, loss, series) rows: raw + smoothed batch loss, epoch train and val loss.
+
+    The x axis is epochs (batch ``step`` / batches per epoch), so batch and epoch
+    points share one axis; an epoch's mean is drawn at its end.
+    """
+    frames = []
+    if batch_history:
+        steps = np.array([b["step"] for b in batch_history], dtype=np.float64)
+        losses = np.array([b["loss"] for b in batch_history], dtype=np.float64)
+        x = steps / max(1, batches_per_epoch)
+        keep = np.unique(np.linspace(0, len(x) - 1, min(len(x), MAX_BATCH_POINTS)).astype(int))
+        frames.append(pd.DataFrame({"epoch": x[keep], "loss": losses[keep], "series": "train (batch)"}))
+        frames.append(pd.DataFrame({"epoch": x[keep], "loss": smooth(losses)[keep], "series": "train (batch, smoothed)"}))
+    if epoch_history:
+        e = np.array([r["epoch"] for r in epoch_history], dtype=np.float64)
+        frames.append(pd.DataFrame({"epoch": e, "loss": [r["loss"] for r in epoch_history], "series": "train (epoch mean)"}))
+        frames.append(pd.DataFrame({"epoch": e, "loss": [r["val_loss"] for r in epoch_history], "series": "validation (epoch)"}))
+    if not frames:
+        return pd.DataFrame({"epoch": pd.Series(dtype=float), "loss": pd.Series(dtype=float), "series": pd.Series(dtype=str)})
+    frame = pd.concat(frames, ignore_index=True)
+    return frame[np.isfinite(frame["loss"])]
+
+
+def loss_chart(
+    batch_history: Sequence[dict], epoch_history: Sequence[dict], batches_per_epoch: int, *, height: int = 260
+) -> alt.Chart:
+    """Train loss per batch (faint raw + smoothed) and per-epoch train/validation loss."""
+    frame = loss_frame(batch_history, epoch_history, batches_per_epoch)
+    colour = alt.Color(
+        "series:N",
+        scale=alt.Scale(domain=list(SERIES_COLOURS), range=list(SERIES_COLOURS.values())),
+        legend=alt.Legend(orient="bottom", title=None),
+    )
+    base = alt.Chart(frame).encode(
+        x=alt.X("epoch:Q", title="epoch", scale=alt.Scale(domainMin=0)),
+        y=alt.Y("loss:Q", title="loss", scale=alt.Scale(zero=False)),
+        color=colour,
+        tooltip=[alt.Tooltip("series:N"), alt.Tooltip("epoch:Q", format=".2f"), alt.Tooltip("loss:Q", format=".4f")],
+    )
+    batches = base.transform_filter(alt.FieldOneOfPredicate("series", ["train (batch)", "train (batch, smoothed)"]))
+    lines = batches.mark_line(strokeWidth=1.5, clip=True)
+    epochs = base.transform_filter(alt.FieldOneOfPredicate("series", ["train (epoch mean)", "validation (epoch)"]))
+    points = epochs.mark_line(point=alt.OverlayMarkDef(size=50, filled=True), strokeWidth=2)
+    return (lines + points).properties(height=height, title="Loss")
+
+
+def metrics_frame(epoch_history: Sequence[dict], keys: Sequence[str]) -> pd.DataFrame:
+    """Tidy (epoch, value, metric) rows for the chosen per-epoch validation metrics."""
+    rows = [
+        {"epoch": r["epoch"], "value": r[k], "metric": METRIC_LABELS.get(k, k)}
+        for r in epoch_history
+        for k in keys
+        if r.get(k) is not None and np.isfinite(r[k])
+    ]
+    return pd.DataFrame(rows, columns=["epoch", "value", "metric"])
+
+
+def metrics_chart(epoch_history: Sequence[dict], *, soft_labels: bool = False, height: int = 260) -> alt.Chart:
+    """Validation macro F1 and mAP per epoch (plus MAE when the targets are soft labels).
+
+    >>> rows = [{"epoch": 1, "macro_f1": 0.5, "map": 0.7, "mae": 0.2}]
+    >>> sorted(metrics_frame(rows, ["macro_f1", "map"])["metric"])
+    ['mAP (val)', 'macro F1 (val)']
+    """
+    keys = ["macro_f1", "map"] + (["mae"] if soft_labels else [])
+    frame = metrics_frame(epoch_history, keys)
+    return (
+        alt.Chart(frame)
+        .mark_line(point=alt.OverlayMarkDef(size=50, filled=True), strokeWidth=2)
+        .encode(
+            x=alt.X("epoch:Q", title="epoch", scale=alt.Scale(domainMin=0)),
+            y=alt.Y("value:Q", title="score", scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("metric:N", legend=alt.Legend(orient="bottom", title=None)),
+            tooltip=[alt.Tooltip("metric:N"), alt.Tooltip("epoch:Q"), alt.Tooltip("value:Q", format=".3f")],
+        )
+        .properties(height=height, title="Validation metrics (threshold 0.5)")
+    )

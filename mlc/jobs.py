@@ -1,0 +1,278 @@
+"""Background training jobs for a long-lived server (the Train page).
+
+A blocking ``fit`` in a Streamlit script freezes the page and dies on the next
+click, so a run trains in a :class:`TrainingJob`: a worker thread with no
+Streamlit calls, a stop ``Event`` checked after every batch, and a
+:meth:`TrainingJob.snapshot` that a polling fragment reads.
+
+:class:`TrainingSlots` is the server-wide limit on concurrent trainings (one
+shared instance per server). A job that finds every slot taken waits in line
+(state ``"waiting"``, with its place in the queue) until one frees up or it is
+stopped. :class:`SessionJobs` holds one visitor's jobs and finished runs and
+stops its jobs when the visitor leaves.
+
+>>> slots = TrainingSlots(limit=1)
+>>> slots.limit, slots.running, slots.waiting
+(1, 0, 0)
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable
+
+from mlc.config import RunConfig
+from mlc.training import Progress, Run, train
+
+#: Environment variable that sets the server-wide number of concurrent trainings.
+LIMIT_ENV = "MLC_MAX_CONCURRENT_TRAININGS"
+#: Default: two trainings share a small (2-core) host; more would only slow each one down.
+DEFAULT_LIMIT = 2
+#: Runs kept per session (oldest dropped first).
+MAX_RUNS_PER_SESSION = 8
+JOB_STATES = ("queued", "waiting", "running", "finished", "stopped", "failed")
+
+
+def limit_from_env(environ=os.environ) -> int:
+    """The concurrent-training limit from ``MLC_MAX_CONCURRENT_TRAININGS`` (default 2).
+
+    >>> limit_from_env({"MLC_MAX_CONCURRENT_TRAININGS": "3"})
+    3
+    >>> limit_from_env({})
+    2
+    """
+    raw = environ.get(LIMIT_ENV, "")
+    if not raw.strip():
+        return DEFAULT_LIMIT
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{LIMIT_ENV} must be a whole number from 1 to 64, got {raw!r}") from None
+    if not 1 <= value <= 64:
+        raise ValueError(f"{LIMIT_ENV} must be a whole number from 1 to 64, got {value}")
+    return value
+
+
+class TrainingSlots:
+    """A fair (first come, first served) counting semaphore with a visible queue. Thread-safe."""
+
+    def __init__(self, limit: int = DEFAULT_LIMIT):
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"limit must be a whole number >= 1, got {limit!r}")
+        self.limit = limit
+        self._cond = threading.Condition()
+        self._holders: set[str] = set()
+        self._queue: collections.deque[str] = collections.deque()
+
+    @property
+    def running(self) -> int:
+        with self._cond:
+            return len(self._holders)
+
+    @property
+    def waiting(self) -> int:
+        with self._cond:
+            return len(self._queue)
+
+    def position(self, ticket: str) -> int | None:
+        """1-based place of ``ticket`` in the waiting line, or None if it is not waiting."""
+        with self._cond:
+            try:
+                return self._queue.index(ticket) + 1
+            except ValueError:
+                return None
+
+    def acquire(self, ticket: str, stop: threading.Event, poll: float = 0.2) -> bool:
+        """Wait for a slot; False if ``stop`` was set first (the ticket leaves the line)."""
+        with self._cond:
+            self._queue.append(ticket)
+            try:
+                while not (self._queue[0] == ticket and len(self._holders) < self.limit):
+                    if stop.is_set():
+                        return False
+                    self._cond.wait(poll)
+                self._holders.add(ticket)
+                return True
+            finally:
+                self._queue.remove(ticket)
+                self._cond.notify_all()
+
+    def release(self, ticket: str) -> None:
+        with self._cond:
+            self._holders.discard(ticket)
+            self._cond.notify_all()
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    """What a page needs to draw one tick: copied under the job's lock, safe to read."""
+
+    id: str
+    state: str
+    config: RunConfig
+    progress: Progress | None
+    batch_history: list[dict]  # {step, epoch, loss}
+    epoch_history: list[dict]  # the engine's per-epoch rows
+    queue_position: int | None
+    run: Run | None
+    message: str
+    elapsed: float  # seconds since the job was started (waiting included)
+
+    @property
+    def active(self) -> bool:
+        return self.state in ("queued", "waiting", "running")
+
+
+@dataclass
+class TrainingJob:
+    """One run trained on a worker thread; start it, poll :meth:`snapshot`, :meth:`stop` it."""
+
+    config: RunConfig
+    slots: TrainingSlots | None = None
+    trainer: Callable[..., Run] = train
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+    def __post_init__(self):
+        self.state = "queued"
+        self.message = ""
+        self.run: Run | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._progress: Progress | None = None
+        self._batches: list[dict] = []
+        self._epochs: list[dict] = []
+        self._thread: threading.Thread | None = None
+        self._started_at: float | None = None
+
+    # -- control (any thread)
+    def start(self) -> "TrainingJob":
+        if self._thread is not None:
+            raise RuntimeError("this job was already started; create a new TrainingJob to train again")
+        self._started_at = time.perf_counter()
+        self._thread = threading.Thread(target=self._work, name=f"mlc-train-{self.id}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the job to end after the current batch (or to leave the queue)."""
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the worker thread; True when it has ended."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def snapshot(self) -> JobSnapshot:
+        with self._lock:
+            return JobSnapshot(
+                id=self.id,
+                state=self.state,
+                config=self.config,
+                progress=self._progress,
+                batch_history=list(self._batches),
+                epoch_history=list(self._epochs),
+                queue_position=self.slots.position(self.id) if self.slots and self.state == "waiting" else None,
+                run=self.run,
+                message=self.message,
+                elapsed=0.0 if self._started_at is None else time.perf_counter() - self._started_at,
+            )
+
+    # -- worker thread
+    def _on_progress(self, p: Progress) -> None:
+        with self._lock:
+            self._progress = p
+            if p.phase == "batch":
+                self._batches.append({"step": (p.epoch - 1) * p.batches + p.batch, "epoch": p.epoch, "loss": p.loss})
+            elif p.phase == "epoch" and p.val is not None:
+                self._epochs.append(dict(p.val))
+
+    def _set(self, state: str, message: str = "") -> None:
+        with self._lock:
+            self.state, self.message = state, message
+
+    def _work(self) -> None:
+        holds_slot = False
+        try:
+            if self.slots is not None:
+                self._set("waiting")
+                holds_slot = self.slots.acquire(self.id, self._stop)
+                if not holds_slot:
+                    self._set("stopped", "stopped while waiting for a free training slot")
+                    return
+            self._set("running")
+            run = self.trainer(self.config, on_progress=self._on_progress, stop_event=self._stop)
+            with self._lock:
+                self.run = run
+                self.state, self.message = run.status, run.message
+        except Exception as exc:  # the engine reports its own failures; this catches the unexpected
+            self._set("failed", f"training failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        finally:
+            if holds_slot:
+                self.slots.release(self.id)
+
+
+class SessionJobs:
+    """One visitor's current job and finished runs (bounded); :meth:`close` stops everything.
+
+    Held in a session-scoped ``st.cache_resource`` whose ``on_release`` calls
+    :meth:`close`, so a visitor who leaves mid-training frees their slot and memory.
+    """
+
+    def __init__(self, slots: TrainingSlots | None = None, max_runs: int = MAX_RUNS_PER_SESSION):
+        self.slots = slots
+        self.max_runs = max_runs
+        self.job: TrainingJob | None = None
+        self.runs: list[Run] = []
+        self._lock = threading.Lock()
+        self._collected: set[str] = set()
+        self.closed = False
+
+    def start(self, config: RunConfig, trainer: Callable[..., Run] = train) -> TrainingJob:
+        with self._lock:
+            if self.closed:
+                raise RuntimeError("this session has ended")
+            if self.job is not None and self.job.alive:
+                raise RuntimeError("a training is already running in this session; stop it first")
+            self.job = TrainingJob(config, self.slots, trainer).start()
+            return self.job
+
+    def stop(self) -> None:
+        job = self.job
+        if job is not None:
+            job.stop()
+
+    def collect(self) -> Run | None:
+        """Move the current job's finished run into :attr:`runs` once; returns it when newly added."""
+        with self._lock:
+            job = self.job
+            if job is None or job.alive or job.run is None or job.id in self._collected:
+                return None
+            self._collected.add(job.id)
+            if job.run.report is None:
+                return None  # failed or never trained: nothing to predict with or compare
+            self.runs.append(job.run)
+            del self.runs[: max(0, len(self.runs) - self.max_runs)]
+            return job.run
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the job, wait for its thread, and drop runs (models) so memory is released."""
+        with self._lock:
+            self.closed = True
+            job = self.job
+        if job is not None:
+            job.stop()
+            job.join(timeout)
+        with self._lock:
+            self.job = None
+            self.runs.clear()
