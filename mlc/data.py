@@ -140,6 +140,7 @@ def make_dataset(
     label_noise: float = 0.0,
     image_size: int = 64,
     seed: int = 0,
+    dtype: str = "float32",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Generate ``n`` labelled scenes.
 
@@ -152,6 +153,8 @@ def make_dataset(
     ``label_noise`` flips each target with that probability (the image is not
     changed): 1 <-> 0 for hard labels; for soft labels a present tag drops to 0
     and an absent one gets a random strength. Same arguments -> identical arrays.
+    ``dtype="uint8"`` returns the same scenes as 8-bit pixels 0..255 (a quarter
+    of the memory; the training engine stores them this way).
 
     >>> x, y = make_dataset(3, classes=["sky", "boat"], soft_labels=True, seed=2)
     >>> y.shape, bool(((0 <= y) & (y <= 1)).all())
@@ -162,7 +165,9 @@ def make_dataset(
     spec = SceneSpec.build(classes, prevalence, soft_labels, label_noise, image_size)
     n = _check_count(n)
     seed = _check_seed(seed)
-    x = np.empty((n, spec.size, spec.size, 3), np.float32)
+    if dtype not in ("float32", "uint8"):
+        raise ValueError(f"dtype must be 'float32' or 'uint8', got {dtype!r}")
+    x = np.empty((n, spec.size, spec.size, 3), dtype)
     y = np.empty((n, spec.num_classes), np.float32)
     starts = list(range(0, n, _CHUNK))
     seeds = np.random.SeedSequence(seed).spawn(len(starts))
@@ -170,7 +175,12 @@ def make_dataset(
     def render(k: int) -> None:
         lo = starts[k]
         hi = min(lo + _CHUNK, n)
-        _render_chunk(spec, np.random.default_rng(seeds[k]), x[lo:hi], y[lo:hi])
+        if dtype == "float32":
+            _render_chunk(spec, np.random.default_rng(seeds[k]), x[lo:hi], y[lo:hi])
+        else:
+            pixels = np.empty((hi - lo, spec.size, spec.size, 3), np.float32)
+            _render_chunk(spec, np.random.default_rng(seeds[k]), pixels, y[lo:hi])
+            x[lo:hi] = np.rint(pixels * np.float32(255.0))
 
     workers = min(2, os.cpu_count() or 1, len(starts))
     if workers <= 1:

@@ -182,15 +182,21 @@ def _finite(obj):
     return obj
 
 
-def make_data(config: RunConfig) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """Training and validation splits for ``config`` (different seeds, same settings)."""
+def make_data(
+    config: RunConfig, *, dtype: str = "float32"
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Training and validation splits for ``config`` (different seeds, same settings).
+
+    ``dtype="uint8"`` gives 8-bit training images (what the engine stores); the
+    validation images stay float32 in [0, 1].
+    """
     kwargs = dict(
         classes=config.classes,
         prevalence=config.prevalence,
         soft_labels=config.soft_labels,
         image_size=config.image_size,
     )
-    train = data.make_dataset(config.train_size, label_noise=config.label_noise, seed=config.seed, **kwargs)
+    train = data.make_dataset(config.train_size, label_noise=config.label_noise, seed=config.seed, dtype=dtype, **kwargs)
     # validation targets stay clean: noise is something to train through, not to score against
     val = data.make_dataset(config.val_size, seed=(config.seed + VAL_SEED_OFFSET) % 2**32, **kwargs)
     return train, val
@@ -234,7 +240,7 @@ def train(
     try:
         emit(Progress("data", 0, config.epochs, 0, batches, 0.0))
         t0 = time.perf_counter()
-        (x, y), (x_val, y_val) = splits if splits is not None else make_data(config)
+        (x, y), (x_val, y_val) = splits if splits is not None else make_data(config, dtype="uint8")
         run.data_seconds = time.perf_counter() - t0
         run.val_labels = y_val
         if stop_event.is_set():
@@ -248,12 +254,7 @@ def train(
             model = models.build(config.model, config.num_classes, config.image_size)
             model.compile(optimizer=keras.optimizers.Adam(learning_rate(config)), loss=loss)
             run.model = model
-            dataset = (
-                tf.data.Dataset.from_tensor_slices((x, y))
-                .shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True)
-                .batch(config.batch_size)
-                .prefetch(tf.data.AUTOTUNE)
-            )
+            dataset = training_dataset(x, y, config.batch_size, config.seed)
             engine = _EngineCallback(run, loss, x_val, y_val, batches, stop_event, emit, eval_every)
             model.fit(dataset, epochs=config.epochs, verbose=0, shuffle=False, callbacks=[engine])
         if run.status == "running":
@@ -282,6 +283,34 @@ def train(
     last = run.batch_history[-1] if run.batch_history else {"epoch": 0, "batch": 0}
     emit(Progress("done", last["epoch"], config.epochs, last["batch"], batches, run.train_seconds))
     return run
+
+
+def training_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int) -> tf.data.Dataset:
+    """Shuffled batches of (images float32 in [0, 1], targets), reshuffled every epoch.
+
+    ``x`` is float32 in [0, 1] or uint8 0..255 (N, H, W, 3). Images are held once, as uint8 (a quarter of float32's memory; scenes are
+    8-bit pictures anyway), and batches are gathered by shuffled index, so no
+    shuffle buffer holds a second copy of the data.
+    """
+    if x.dtype == np.uint8:
+        quantised = x
+    else:
+        quantised = np.empty(x.shape, np.uint8)  # (N, H, W, 3)
+        for i in range(0, len(x), 2048):  # in chunks: no full-size float temporaries
+            quantised[i : i + 2048] = np.rint(np.clip(x[i : i + 2048], 0, 1) * np.float32(255.0))
+    images = tf.constant(quantised)
+    targets = tf.constant(y, dtype=tf.float32)  # (N, C)
+
+    def gather(index):
+        return tf.cast(tf.gather(images, index), tf.float32) / 255.0, tf.gather(targets, index)
+
+    return (
+        tf.data.Dataset.range(len(x))
+        .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size)
+        .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
 
 
 def learning_rate(config: RunConfig):

@@ -499,3 +499,12 @@ def test_invalid_arguments_raise_value_error(kwargs, match):
     n = kwargs.pop("n", 2)
     with pytest.raises(ValueError, match=match):
         make_dataset(n, **kwargs)
+
+
+def test_uint8_scenes_are_the_float_scenes_quantised():
+    x, y = make_dataset(300, seed=3)
+    q, y8 = make_dataset(300, seed=3, dtype="uint8")
+    assert q.dtype == np.uint8 and (y8 == y).all()
+    assert np.abs(x * 255.0 - q).max() <= 0.5 + 1e-4
+    with pytest.raises(ValueError, match="dtype must be"):
+        make_dataset(3, dtype="float64")

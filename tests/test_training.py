@@ -129,7 +129,8 @@ def test_first_batch_loss_matches_an_independent_computation(monkeypatch):
     monkeypatch.setattr(models, "build", recording_build)
     run = train(cfg)
     assert run.status == "finished"
-    (x, y), _ = make_data(cfg)
+    (x, y), _ = make_data(cfg, dtype="uint8")  # the engine trains on 8-bit scenes
+    x = x.astype(np.float32) / 255.0
     model = real_build(*initial["args"][0], **initial["args"][1])
     model.set_weights(initial["weights"])
     # training=True: batch norm uses the batch statistics, as in the first train step
