@@ -31,6 +31,7 @@ SERIES_COLOURS = {
     "train (epoch mean)": "#17357a",
     "validation (epoch)": "#e4572e",
 }
+_LEGEND = alt.Legend(orient="top", title=None, columns=2, labelLimit=220)
 METRIC_LABELS = {"macro_f1": "macro F1 (val)", "map": "mAP (val)", "mae": "MAE (val)", "micro_f1": "micro F1 (val)"}
 
 
@@ -81,7 +82,7 @@ def loss_chart(
     colour = alt.Color(
         "series:N",
         scale=alt.Scale(domain=list(SERIES_COLOURS), range=list(SERIES_COLOURS.values())),
-        legend=alt.Legend(orient="bottom", title=None),
+        legend=_LEGEND,
     )
     base = alt.Chart(frame).encode(
         x=alt.X("epoch:Q", title="epoch", scale=alt.Scale(domainMin=0)),
@@ -122,7 +123,7 @@ def metrics_chart(epoch_history: Sequence[dict], *, soft_labels: bool = False, h
         .encode(
             x=alt.X("epoch:Q", title="epoch", scale=alt.Scale(domainMin=0)),
             y=alt.Y("value:Q", title="score", scale=alt.Scale(domain=[0, 1])),
-            color=alt.Color("metric:N", legend=alt.Legend(orient="bottom", title=None)),
+            color=alt.Color("metric:N", legend=_LEGEND),
             tooltip=[alt.Tooltip("metric:N"), alt.Tooltip("epoch:Q"), alt.Tooltip("value:Q", format=".3f")],
         )
         .properties(height=height, title="Validation metrics (threshold 0.5)")

@@ -85,6 +85,28 @@ def sample_strip(
     return images, [tags_of(row, names) for row in y]
 
 
+# ---------------------------------------------------------------- navigation
+def ensure_app_navigation() -> None:
+    """Make sure a page runs through ``streamlit_app.py``'s ``st.navigation`` (call it first in each page).
+
+    Streamlit still auto-discovers a ``pages/`` folder (its first multipage
+    API) until some script calls ``st.navigation``. Right after a server start,
+    a first visitor could get that legacy mode: a page run on its own, without
+    the app's page config and navigation, and the mode would stick for everyone
+    who opens a page link. Switching it off and rerunning hands the request to
+    the entry point, which then shows the intended page.
+    """
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.pages_manager import PagesManager
+
+    # AppTest (a mocked Runtime) resets the flag before every run and drives pages
+    # itself; the legacy mode only matters under a real server
+    real_server = Runtime.exists() and type(Runtime.instance()) is Runtime
+    if real_server and PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 # ---------------------------------------------------------------- training sessions
 @st.cache_resource(show_spinner=False)
 def training_slots() -> TrainingSlots:

@@ -11,7 +11,9 @@ from mlc import DEFAULT_CLASSES
 from mlc.data import default_prevalence
 from mlc.losses import LOSSES
 from mlc.models import MODELS
-from mlc.ui import sample_strip, show_scenes
+from mlc.ui import ensure_app_navigation, sample_strip, show_scenes
+
+ensure_app_navigation()
 
 STRIP_SIZE = 10
 

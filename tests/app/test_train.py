@@ -1,0 +1,122 @@
+"""AppTest of the Train page: defaults render, settings flow into the config,
+invalid tags block training with a message, and a tiny real run completes."""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mlc.config import RunConfig, tag_rows
+
+APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
+
+
+def train_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("pages/train.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def shown_config(at: AppTest) -> RunConfig:
+    blocks = [c.value for c in at.code if c.language == "json"]
+    assert blocks, "the Config (JSON) expander is missing"
+    return RunConfig.from_dict(json.loads(blocks[0]))
+
+
+def button(at: AppTest, key: str):
+    return at.button(key=key)
+
+
+def test_renders_with_defaults_and_train_enabled():
+    at = train_page()
+    assert [t.value for t in at.title] == ["Train"]
+    assert shown_config(at) == RunConfig()
+    assert not button(at, "train").disabled
+    assert button(at, "stop").disabled
+    assert not at.error
+    # the GPU choice is visible with a reason on a CPU-only machine
+    assert any("unavailable" in c.value for c in at.caption)
+
+
+def test_loss_mode_and_weights_update_the_config():
+    at = train_page()
+    at.selectbox(key="loss").set_value("weighted_bce").run()
+    assert shown_config(at).loss == "weighted_bce"
+    button(at, "fill_ratio").click().run()
+    cfg = shown_config(at)
+    assert cfg.weights[1] == pytest.approx(19.0)  # cat: (1 - 0.05) / 0.05
+    at.radio(key="weighting").set_value("positive").run()
+    cfg = shown_config(at)
+    assert cfg.weighting == "positive" and cfg.loss_kwargs()["weighting"] == "positive"
+    button(at, "fill_ones").click().run()
+    assert shown_config(at).weights == (1.0,) * 5
+
+
+def test_focal_parameters_come_from_the_registry():
+    at = train_page()
+    at.selectbox(key="loss").set_value("focal").run()
+    at.number_input(key="loss_param_focal_gamma").set_value(1.5).run()
+    assert shown_config(at).loss_params == {"gamma": 1.5, "alpha": None}
+
+
+def test_mse_switches_to_soft_labels_and_says_so():
+    at = train_page()
+    at.selectbox(key="loss").set_value("mse").run()
+    assert shown_config(at).soft_labels is True
+    assert any("soft labels" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"weight": -1.0}, "weight must be a finite number >= 0"),
+        ({"weight": float("nan")}, "weight must be a finite number >= 0, got empty"),
+        ({"tag": ""}, "the tag name is empty"),
+        ({"tag": "dog"}, "repeats row 1"),
+        ({"prevalence": 2.0}, "prevalence must be a finite number in \\[0, 1\\]"),
+    ],
+)
+def test_invalid_tags_block_training_with_a_message(change, message):
+    at = train_page()
+    rows = tag_rows(RunConfig())
+    rows[1] = {**rows[1], **change}
+    at.session_state["tag_rows"] = rows
+    at.session_state["tag_table_version"] = 99  # a fresh editor shows the rows
+    at.run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any(__import__("re").search(message, e) for e in errors), errors
+    assert button(at, "train").disabled
+
+
+def test_tiny_real_training_completes_with_history():
+    at = train_page()
+    at.number_input(key="train_size").set_value(64)
+    at.number_input(key="val_size").set_value(32)
+    at.number_input(key="epochs").set_value(2)
+    at.number_input(key="batch_size").set_value(32).run()
+    assert shown_config(at).train_size == 64
+    button(at, "train").click().run()
+    assert not at.exception
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        if any("Run finished" in s.value for s in at.success):
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail("the run did not finish in 120 s")
+    metrics = {m.label: m.value for m in at.metric}
+    assert {"mAP", "macro F1", "training time"} <= set(metrics)
+    # the run is kept in the session's run list
+    at.run()
+    tables = [df.value for df in at.dataframe]
+    runs = [t for t in tables if "rare-tag recall" in t.columns]
+    assert runs and len(runs[0]) == 1 and runs[0]["epochs"].iloc[0] == 2
+    assert not button(at, "train").disabled

@@ -1,0 +1,175 @@
+"""Background jobs: slots, stop, failure isolation, session cleanup (real tiny trainings)."""
+
+import threading
+import time
+
+import pytest
+
+from mlc.config import RunConfig
+from mlc.jobs import DEFAULT_LIMIT, LIMIT_ENV, SessionJobs, TrainingJob, TrainingSlots, limit_from_env
+from mlc.training import Run, train
+
+TINY = RunConfig(epochs=1, train_size=96, val_size=32, batch_size=32)
+LONG = RunConfig(epochs=50, train_size=256, val_size=32, batch_size=16)
+
+
+def wait_for(predicate, timeout=60.0, poll=0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(poll)
+    return False
+
+
+def test_limit_from_env():
+    assert limit_from_env({}) == DEFAULT_LIMIT
+    assert limit_from_env({LIMIT_ENV: " 4 "}) == 4
+    for bad in ("0", "-1", "x", "65"):
+        with pytest.raises(ValueError, match=LIMIT_ENV):
+            limit_from_env({LIMIT_ENV: bad})
+
+
+def test_slots_are_fair_and_bounded():
+    slots = TrainingSlots(limit=1)
+    stop = threading.Event()
+    assert slots.acquire("a", stop)
+    order = []
+
+    def waiter(name):
+        if slots.acquire(name, stop):
+            order.append(name)
+
+    threads = [threading.Thread(target=waiter, args=(n,)) for n in ("b", "c")]
+    threads[0].start()
+    assert wait_for(lambda: slots.position("b") == 1)
+    threads[1].start()
+    assert wait_for(lambda: slots.position("c") == 2)
+    assert slots.running == 1 and slots.waiting == 2
+    slots.release("a")
+    assert wait_for(lambda: order == ["b"])
+    assert slots.position("c") == 1
+    slots.release("b")
+    assert wait_for(lambda: order == ["b", "c"])
+    slots.release("c")
+    for t in threads:
+        t.join(5)
+    assert slots.running == 0 and slots.waiting == 0
+
+
+def test_stop_while_waiting_leaves_the_line():
+    slots = TrainingSlots(limit=1)
+    assert slots.acquire("holder", threading.Event())
+    stop = threading.Event()
+    result = []
+    t = threading.Thread(target=lambda: result.append(slots.acquire("w", stop)))
+    t.start()
+    assert wait_for(lambda: slots.position("w") == 1)
+    stop.set()
+    t.join(5)
+    assert result == [False] and slots.waiting == 0
+
+
+def test_invalid_limit():
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="limit"):
+            TrainingSlots(bad)
+
+
+def test_job_trains_in_background_and_streams_history():
+    job = TrainingJob(TINY).start()
+    assert job.join(120)
+    snap = job.snapshot()
+    assert snap.state == "finished" and not snap.active
+    assert isinstance(snap.run, Run) and snap.run.report is not None
+    assert [b["step"] for b in snap.batch_history] == [1, 2, 3]
+    assert len(snap.epoch_history) == 1 and "val_loss" in snap.epoch_history[0]
+    with pytest.raises(RuntimeError, match="already started"):
+        job.start()
+
+
+def test_job_stop_ends_within_a_batch_and_keeps_the_partial_run():
+    job = TrainingJob(LONG).start()
+    assert wait_for(lambda: len(job.snapshot().batch_history) >= 3)
+    job.stop()
+    assert job.join(60)
+    snap = job.snapshot()
+    assert snap.state == "stopped"
+    total = LONG.epochs * (LONG.train_size // LONG.batch_size)
+    assert 3 <= len(snap.run.batch_history) < total
+    assert snap.run.report is not None  # the partial model is scored
+
+
+def test_queued_job_waits_for_a_slot_then_runs():
+    slots = TrainingSlots(limit=1)
+    first = TrainingJob(LONG, slots).start()
+    assert wait_for(lambda: first.snapshot().state == "running")
+    second = TrainingJob(TINY, slots).start()
+    assert wait_for(lambda: second.snapshot().state == "waiting")
+    assert second.snapshot().queue_position == 1
+    first.stop()
+    assert second.join(120)
+    assert second.snapshot().state == "finished"
+    assert first.join(60) and slots.running == 0
+
+
+def test_a_failing_run_does_not_affect_another():
+    def broken(config, **kwargs):
+        raise RuntimeError("boom\nsecond line")
+
+    bad = TrainingJob(TINY, trainer=broken).start()
+    good = TrainingJob(TINY).start()
+    assert bad.join(30) and good.join(120)
+    assert bad.snapshot().state == "failed"
+    assert bad.snapshot().message == "training failed: RuntimeError: boom"
+    assert good.snapshot().state == "finished"
+
+
+def test_nan_run_fails_with_message():
+    cfg = TINY.replace(loss="weighted_bce", weights=(3e38,) * 5)
+    job = TrainingJob(cfg).start()
+    assert job.join(60)
+    snap = job.snapshot()
+    assert snap.state == "failed" and "loss became" in snap.message
+
+
+def test_session_jobs_collects_bounded_runs_and_refuses_a_second_job():
+    session = SessionJobs(max_runs=2)
+    for seed in range(3):
+        job = session.start(TINY.replace(seed=seed))
+        assert job.join(120)
+        assert session.collect() is job.run
+        assert session.collect() is None  # once only
+    assert [r.config.seed for r in session.runs] == [1, 2]
+    session.start(LONG)
+    with pytest.raises(RuntimeError, match="already running"):
+        session.start(TINY)
+    session.stop()
+    assert session.job.join(60)
+
+
+def test_session_close_stops_the_job_and_drops_runs():
+    slots = TrainingSlots(limit=1)
+    session = SessionJobs(slots)
+    job = session.start(LONG)
+    assert wait_for(lambda: len(job.snapshot().batch_history) >= 2)
+    session.close(timeout=60)
+    assert not job.alive and job.snapshot().state == "stopped"
+    assert session.runs == [] and session.job is None and slots.running == 0
+    with pytest.raises(RuntimeError, match="ended"):
+        session.start(TINY)
+
+
+def test_two_sessions_do_not_see_or_stop_each_other():
+    a, b = SessionJobs(), SessionJobs()
+    ja = a.start(LONG)
+    jb = b.start(TINY)
+    assert wait_for(lambda: len(ja.snapshot().batch_history) >= 2)
+    b.stop()  # b's stop touches only b's job
+    assert jb.join(120)
+    assert ja.alive and ja.snapshot().state == "running"
+    a.stop()
+    assert ja.join(60)
+    b.collect()
+    a.collect()
+    assert all(r.config == TINY for r in b.runs) and all(r.config == LONG for r in a.runs)
