@@ -79,6 +79,13 @@ def server():
         yield url
 
 
+@pytest.fixture
+def fresh_server(request):
+    """A server of the test's own, just started (for first-visit behaviour)."""
+    with streamlit_server(f"streamlit-{request.node.name}") as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not (Path(CHROMIUM).exists() and shutil.which("chromedriver")):
