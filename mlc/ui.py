@@ -18,7 +18,7 @@ import streamlit as st
 
 from mlc import losses
 from mlc.data import make_dataset, resolve_classes
-from mlc.jobs import SessionJobs, TrainingSlots, limit_from_env
+from mlc.jobs import SessionJobs, TrainingSlots, freeze_startup_objects, limit_from_env
 
 #: Scenes are 64x64; drawn at this factor so each pixel stays a crisp square
 #: (the browser would blur a small image it has to stretch).
@@ -83,6 +83,11 @@ def sample_strip(
     if soft_labels:
         return images, [[f"{c} {v:.2f}" for c, v in zip(names, row) if v > 0] for row in y]
     return images, [tags_of(row, names) for row in y]
+
+
+# Imported once per server process, after TensorFlow, Keras and Streamlit: keep their
+# objects out of the collections Streamlit runs after every script run (see jobs).
+freeze_startup_objects()
 
 
 # ---------------------------------------------------------------- navigation

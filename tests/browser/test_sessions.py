@@ -1,0 +1,53 @@
+"""Two visitors: each sees only their own run, and a visitor who leaves mid-training
+frees the server's training slot (their job is stopped)."""
+
+import re
+
+
+def open_train(browser, url):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    pg.goto(f"{url}/train")
+    pg.get_by_role("heading", name="Train").wait_for()
+    pg.get_by_text(re.compile(r"Server: \d+/\d+ trainings running")).wait_for()
+    return context, pg
+
+
+def server_line(pg) -> str:
+    return pg.get_by_text(re.compile(r"Server: \d+/\d+ trainings running")).inner_text()
+
+
+def test_leaving_mid_training_frees_the_slot_and_sessions_stay_apart(browser, server):
+    leaver, pa = open_train(browser, server)
+    stayer, pb = open_train(browser, server)
+    try:
+        box = pa.get_by_label("epochs", exact=True)
+        box.fill("200")  # far longer than this test: only leaving can end it
+        box.press("Enter")
+        pa.wait_for_timeout(1000)  # let the rerun settle before the click
+        pa.get_by_role("button", name="Train", exact=True).click()
+        pa.locator('[data-testid="stProgress"]').wait_for()
+
+        # the other visitor sees the server busy, but no run and no Stop of their own
+        pb.get_by_role("button", name="Reset to 1").click()  # any interaction reruns the page
+        pb.wait_for_function(
+            "() => /Server: 1\\/\\d+ trainings running/.test(document.body.innerText)", timeout=30_000
+        )
+        assert pb.get_by_role("button", name="Stop").is_disabled()
+        assert pb.locator('[data-testid="stProgress"]').count() == 0
+        assert "Press Train to start" in pb.locator('[data-testid="stAlert"]').first.inner_text().replace("*", "")
+
+        leaver.close()  # the visitor leaves mid-training
+        leaver = None
+        # their job is stopped and the slot released within seconds
+        for _ in range(30):
+            pb.get_by_role("button", name="Reset to 1").click()
+            pb.wait_for_timeout(1000)
+            if server_line(pb).startswith("Server: 0/"):
+                break
+        assert server_line(pb).startswith("Server: 0/"), server_line(pb)
+    finally:
+        if leaver is not None:
+            leaver.close()
+        stayer.close()
