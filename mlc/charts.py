@@ -31,7 +31,7 @@ SERIES_COLOURS = {
     "train (epoch mean)": "#17357a",
     "validation (epoch)": "#e4572e",
 }
-_LEGEND = alt.Legend(orient="top", title=None, columns=2, labelLimit=220)
+_LEGEND = alt.Legend(orient="bottom", title=None, columns=2, labelLimit=220)
 METRIC_LABELS = {"macro_f1": "macro F1 (val)", "map": "mAP (val)", "mae": "MAE (val)", "micro_f1": "micro F1 (val)"}
 
 

@@ -197,8 +197,8 @@ with panel:
                 loss_text = "" if p.loss is None else f" · loss {p.loss:.4f}"
                 st.progress(p.fraction, text=f"Training on {devices.describe(cfg.device)} · epoch {p.epoch}/{p.epochs} · "
                                              f"batch {p.batch}/{p.batches}{loss_text}{eta}")
-        st.altair_chart(charts.loss_chart(snap.batch_history, snap.epoch_history, batches, height=230), width="stretch")
-        st.altair_chart(charts.metrics_chart(snap.epoch_history, soft_labels=cfg.soft_labels, height=180), width="stretch")
+        st.altair_chart(charts.loss_chart(snap.batch_history, snap.epoch_history, batches, height=320), width="stretch")
+        st.altair_chart(charts.metrics_chart(snap.epoch_history, soft_labels=cfg.soft_labels, height=240), width="stretch")
         if snap.active:
             return
         run = snap.run
