@@ -308,8 +308,7 @@ def bench_memory(quick: bool, repeats: int) -> dict:
 
 # ---------------------------------------------------------------- weighting lesson
 def bench_weighting(quick: bool, repeats: int) -> dict:
-    from mlc import losses
-    from mlc.config import RunConfig
+    from mlc.config import RunConfig, weighting_lesson
     from mlc.training import make_data, train
 
     base = RunConfig(val_size=4000 if not quick else 400)
@@ -317,13 +316,8 @@ def bench_weighting(quick: bool, repeats: int) -> dict:
         base = base.replace(train_size=1000, epochs=1)
     rare = int(np.argmin(base.prevalence))
     splits = make_data(base)
-    ratio = losses.positive_weights(base.prevalence)
-    inverse = losses.inverse_frequency_weights(base.prevalence)
-    contenders = {
-        "bce": base,
-        "weighted_bce tag (inverse frequency)": base.replace(loss="weighted_bce", weights=inverse, weighting="tag"),
-        "weighted_bce positive ((1-p)/p)": base.replace(loss="weighted_bce", weights=ratio, weighting="positive"),
-    }
+    labels = {"bce": "bce", "tag": "weighted_bce tag (inverse frequency)", "positive": "weighted_bce positive ((1-p)/p)"}
+    contenders = {labels[k]: cfg for k, cfg in weighting_lesson(base).items()}
     out = {"rare_tag": base.classes[rare], "rare_positives": int(splits[1][1][:, rare].sum()), "modes": {}}
     for name, cfg in contenders.items():
         rows = []

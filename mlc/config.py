@@ -321,3 +321,21 @@ def fill_weights(rows: list[Mapping[str, Any]], rule: str, train_size: int) -> l
         {"tag": c, "prevalence": p, "weight": round(float(w), 4)}
         for c, p, w in zip(tags["classes"], tags["prevalence"], weights)
     ]
+
+
+def weighting_lesson(base: RunConfig) -> dict[str, RunConfig]:
+    """The three runs that show what class weighting does (same data, seed and budget).
+
+    ``bce``; ``tag``: the article's weighted_bce, inverse-frequency weights scaling
+    each tag's whole BCE; ``positive``: (1 - p)/p weights on the positive term only.
+
+    >>> {k: (c.loss, c.weighting) for k, c in weighting_lesson(RunConfig()).items()}
+    {'bce': ('bce', 'tag'), 'tag': ('weighted_bce', 'tag'), 'positive': ('weighted_bce', 'positive')}
+    """
+    return {
+        "bce": base.replace(loss="bce"),
+        "tag": base.replace(loss="weighted_bce", weights=derive_weights("inverse", base.prevalence, base.train_size), weighting="tag"),
+        "positive": base.replace(
+            loss="weighted_bce", weights=derive_weights("ratio", base.prevalence, base.train_size), weighting="positive"
+        ),
+    }

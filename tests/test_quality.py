@@ -7,8 +7,7 @@ marked slow; CI still runs them.
 import numpy as np
 import pytest
 
-from mlc import losses
-from mlc.config import RunConfig
+from mlc.config import RunConfig, weighting_lesson
 from mlc.training import make_data, train
 
 pytestmark = pytest.mark.slow
@@ -25,14 +24,7 @@ def splits():
 @pytest.fixture(scope="module")
 def runs(splits):
     """bce vs the two weightings, same data, seed and budget."""
-    positive = losses.positive_weights(BASE.prevalence)
-    inverse = losses.inverse_frequency_weights(BASE.prevalence)
-    configs = {
-        "bce": BASE,
-        "tag": BASE.replace(loss="weighted_bce", weights=inverse, weighting="tag"),
-        "positive": BASE.replace(loss="weighted_bce", weights=positive, weighting="positive"),
-    }
-    out = {name: train(cfg, splits=splits) for name, cfg in configs.items()}
+    out = {name: train(cfg, splits=splits) for name, cfg in weighting_lesson(BASE).items()}
     for name, run in out.items():
         assert run.status == "finished", (name, run.message)
     return out
