@@ -164,7 +164,7 @@ def runs_table(runs: list[Run]) -> list[dict]:
                 "status": run.status,
                 "mAP": rep.get("map"),
                 "macro F1": rep.get("macro_f1"),
-                f"rare-tag recall": rep["per_tag"][rare]["recall"] if rep else None,
+                "rare-tag recall": rep["per_tag"][rare]["recall"] if rep else None,
                 "train s": round(run.train_seconds, 1),
                 "device": run.device,
             }

@@ -164,8 +164,11 @@ with panel:
     b1, b2, b3 = st.columns([2, 2, 3], vertical_alignment="center")
     if b1.button("Train", type="primary", icon=":material/play_arrow:", disabled=bool(problems) or active or config is None,
                  key="train", width="stretch"):
-        jobs.start(config)
-        st.rerun()
+        try:
+            jobs.start(config)
+            st.rerun()
+        except RuntimeError as exc:  # a double click raced a running job, or the session ended
+            st.error(f"Cannot start training: {exc}", icon=":material/error:")
     if b2.button("Stop", icon=":material/stop:", disabled=not active, key="stop", width="stretch"):
         jobs.stop()
     slots = training_slots()

@@ -120,3 +120,40 @@ def test_tiny_real_training_completes_with_history():
     runs = [t for t in tables if "rare-tag recall" in t.columns]
     assert runs and len(runs[0]) == 1 and runs[0]["epochs"].iloc[0] == 2
     assert not button(at, "train").disabled
+
+
+def test_weight_fill_for_a_tag_that_never_occurs_explains_instead_of_crashing():
+    at = train_page()
+    rows = tag_rows(RunConfig())
+    rows[1] = {**rows[1], "prevalence": 0.0}
+    at.session_state["tag_rows"] = rows
+    at.session_state["tag_table_version"] = 99
+    at.run()
+    at.button(key="fill_ratio").click().run()
+    assert not at.exception
+    assert any("Cannot fill the weights" in e.value and "never" in e.value for e in at.error)
+    assert shown_config(at).weights == (1.0,) * 5  # nothing lost
+
+
+def test_too_many_tags_and_an_empty_table_are_refused_with_a_message():
+    at = train_page()
+    for rows, message in (
+        ([{"tag": f"t{i}", "prevalence": 0.1, "weight": 1.0} for i in range(21)], "at most 20 tags"),
+        ([], "the tags table is empty"),
+    ):
+        at.session_state["tag_rows"] = rows
+        at.session_state["tag_table_version"] = at.session_state["tag_table_version"] + 1
+        at.run()
+        assert not at.exception
+        assert any(message in e.value for e in at.error)
+        assert at.button(key="train").disabled
+
+
+def test_twenty_custom_tags_render_and_reach_the_config():
+    at = train_page()
+    at.session_state["tag_rows"] = [{"tag": f"glyph {i}", "prevalence": 0.2, "weight": 1.0} for i in range(20)]
+    at.session_state["tag_table_version"] = 99
+    at.run()
+    assert not at.exception and not at.error
+    assert shown_config(at).classes == tuple(f"glyph {i}" for i in range(20))
+    assert not at.button(key="train").disabled
