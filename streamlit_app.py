@@ -11,6 +11,7 @@ st.set_page_config(page_title="Multi-label Lab", page_icon=":material/label:", l
 PAGES = [
     st.Page("pages/home.py", title="Multi-label Lab", icon=":material/home:", default=True),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/predict.py", title="Predict", icon=":material/image_search:"),
 ]
 
 st.navigation(PAGES).run()

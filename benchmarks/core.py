@@ -17,6 +17,9 @@ and reports medians, because a shared 2-core machine is noisy:
 4. ``memory``: peak resident memory of a default ``python -m mlc train`` run.
 5. ``weighting``: the rare tag's recall/precision at 0.5 for bce vs weighted_bce
    (article's per-tag weighting and positive-term weighting), same seed and budget.
+6. ``live``: training samples/s of a Train-page job polled by 1 s chart ticks vs headless.
+7. ``predict``: ms per image on the Predict page's path (decode + one direct model
+   call) vs decode + ``model.predict``, for a small PNG scene and a 1600×1200 JPEG.
 """
 
 from __future__ import annotations
@@ -387,6 +390,70 @@ def bench_live(quick: bool, repeats: int) -> dict:
             "all": {"headless": headless, "live": live}}
 
 
+# ---------------------------------------------------------------- prediction latency
+def _photo_jpeg(width: int = 1600, height: int = 1200) -> bytes:
+    """A large, photo-like JPEG (smooth gradients plus noise), as a phone would upload."""
+    import io
+
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:height, 0:width]
+    base = np.stack([xx / width, yy / height, 0.5 + 0.5 * np.sin(xx / 97.0)], axis=-1) * 200
+    pixels = np.clip(base + rng.normal(0, 12, base.shape), 0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def bench_predict(quick: bool, repeats: int) -> dict:
+    """Milliseconds per image on the Predict page's path (decode + one model call through the
+    probability cache) vs decode + Keras' ``model.predict``, alternating, for each model."""
+    import io
+
+    from PIL import Image
+
+    from mlc import images, inference, models
+    from mlc.config import RunConfig
+    from mlc.data import make_dataset
+    from mlc.training import Run
+
+    x, _ = make_dataset(1, seed=3)
+    buffer = io.BytesIO()
+    Image.fromarray(np.round(x[0] * 255).astype(np.uint8)).save(buffer, format="PNG")
+    files = {"scene PNG 64×64": buffer.getvalue(), "photo JPEG 1600×1200": _photo_jpeg()}
+    n = 10 if quick else 40
+    out: dict = {"files": {k: len(v) for k, v in files.items()}, "models": {}}
+    for model_name in ("seed_cnn", "compact"):
+        run = Run(RunConfig(model=model_name), model=models.build(model_name, 5))
+
+        def app_path(raw):
+            item = inference.Item(name="f", source="upload", key=str(time.perf_counter_ns()), pixels=images.decode(raw))
+            return inference.ProbabilityCache().probabilities(run, [item])
+
+        def keras_predict(raw):
+            return run.model.predict(images.decode(raw)[None], verbose=0)
+
+        rows = {}
+        for file_name, raw in files.items():
+            for f in (app_path, keras_predict):  # warm up both (graph tracing, first decode)
+                f(raw)
+            times = {"app": [], "keras_predict": []}
+            for i in range(n):
+                for name, f in (("app", app_path), ("keras_predict", keras_predict))[:: 1 if i % 2 else -1]:
+                    t = time.perf_counter()
+                    f(raw)
+                    times[name].append((time.perf_counter() - t) * 1e3)
+            rows[file_name] = {"app_ms": _median(times["app"]), "keras_predict_ms": _median(times["keras_predict"]),
+                               "app_p95_ms": float(np.percentile(times["app"], 95))}
+        batch = inference.sample_items(24, seed=5)
+        t = time.perf_counter()
+        inference.ProbabilityCache().probabilities(run, batch)
+        rows["batch of 24 scenes, per image"] = {"app_ms": (time.perf_counter() - t) * 1e3 / len(batch)}
+        out["models"][model_name] = rows
+    return out
+
+
 # ---------------------------------------------------------------- report
 PARTS = {
     "data": bench_data,
@@ -395,6 +462,7 @@ PARTS = {
     "weighting": bench_weighting,
     "memory": bench_memory,
     "live": bench_live,
+    "predict": bench_predict,
 }
 
 
@@ -431,6 +499,16 @@ def format_table(results: dict) -> str:
             f"| {v['live_samples_per_s']:,.0f} | cost {100 * v['cost']:.1f} % of medians, {100 * v['paired_cost_median']:.1f} % "
             f"median of pairs (target ≤ 10 %) |"
         )
+    if "predict" in results:
+        for model_name, rows in results["predict"]["models"].items():
+            for file_name, r in rows.items():
+                keras_ms = r.get("keras_predict_ms")
+                ratio = f"{keras_ms / r['app_ms']:.1f}× faster; " if keras_ms else ""
+                lines.append(
+                    f"| prediction latency, {model_name}, {file_name} (decode + model), ms | "
+                    f"{'' if keras_ms is None else f'{keras_ms:.1f} (model.predict)'} | {r['app_ms']:.1f} "
+                    f"| {ratio}target ≤ 50 ms |"
+                )
     if "memory" in results:
         m = results["memory"]
         lines.append(

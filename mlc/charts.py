@@ -128,3 +128,85 @@ def metrics_chart(epoch_history: Sequence[dict], *, soft_labels: bool = False, h
         )
         .properties(height=height, title="Validation metrics (threshold 0.5)")
     )
+
+
+# ---------------------------------------------------------------- predictions
+#: Bar colours: a tag at or above its threshold is predicted (on), else not.
+DECISION_COLOURS = {"above threshold": "#2f6fdb", "below threshold": "#c9d3e3"}
+
+
+def probability_frame(probs: Sequence[float], classes: Sequence[str], thresholds: Sequence[float], run: str = "") -> pd.DataFrame:
+    """Tidy (tag, value, threshold, decision, run) rows for one image's probabilities (C,).
+
+    >>> probability_frame([0.9, 0.1], ["dog", "cat"], [0.5, 0.2])["decision"].tolist()
+    ['above threshold', 'below threshold']
+    """
+    p = np.asarray(probs, dtype=np.float64)
+    t = np.asarray(thresholds, dtype=np.float64)
+    return pd.DataFrame({
+        "tag": list(classes),
+        "value": p,
+        "threshold": t,
+        "decision": np.where(p >= t, "above threshold", "below threshold"),
+        "run": run,
+    })
+
+
+def probability_chart(
+    probs: Sequence[float], classes: Sequence[str], thresholds: Sequence[float], *, value_label: str = "probability",
+    step: int = 32,
+) -> alt.LayerChart:
+    """Horizontal bars of each tag's sigmoid output with its threshold drawn as a tick on the bar.
+
+    ``value_label`` names the axis: "probability" for classifiers, "predicted
+    strength" for a run trained with mse on soft labels.
+
+    >>> spec = probability_chart([0.9, 0.1], ["dog", "cat"], [0.5, 0.5]).to_dict()
+    >>> [layer["mark"]["type"] for layer in spec["layer"]]
+    ['bar', 'tick', 'text']
+    """
+    frame = probability_frame(probs, classes, thresholds)
+    # labelOverlap off: Streamlit's theme would otherwise thin out the tag names
+    y = alt.Y("tag:N", sort=list(classes), title=None, axis=alt.Axis(labelFontSize=13, labelLimit=160, labelOverlap=False),
+              scale=alt.Scale(paddingInner=0.25))
+    base = alt.Chart(frame).encode(y=y)
+    tooltip = [alt.Tooltip("tag:N"), alt.Tooltip("value:Q", title=value_label, format=".3f"),
+               alt.Tooltip("threshold:Q", format=".2f"), alt.Tooltip("decision:N")]
+    bars = base.mark_bar(cornerRadiusEnd=3).encode(
+        x=alt.X("value:Q", title=value_label, scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("decision:N", scale=alt.Scale(domain=list(DECISION_COLOURS), range=list(DECISION_COLOURS.values())),
+                        legend=alt.Legend(orient="bottom", title=None)),
+        tooltip=tooltip,
+    )
+    ticks = base.mark_tick(color="#e4572e", thickness=3, size=step - 4).encode(x="threshold:Q", tooltip=tooltip)
+    labels = base.mark_text(align="left", dx=4, fontSize=12).encode(x="value:Q", text=alt.Text("value:Q", format=".2f"))
+    # a step per tag, not a total height: Streamlit sizes discrete axes by their step
+    return (bars + ticks + labels).properties(height=alt.Step(step))
+
+
+def runs_probability_chart(frames: Sequence[pd.DataFrame], *, value_label: str = "probability") -> alt.LayerChart:
+    """Several runs' outputs on the same image: grouped bars per tag (colour = run), thresholds as ticks.
+
+    ``frames`` are :func:`probability_frame` results with their ``run`` set.
+
+    >>> f = [probability_frame([0.9], ["dog"], [0.5], run="#1 bce"), probability_frame([0.7], ["dog"], [0.5], run="#2 focal")]
+    >>> runs_probability_chart(f).to_dict()["layer"][0]["encoding"]["yOffset"]["field"]
+    'run'
+    """
+    frame = pd.concat(frames, ignore_index=True)
+    tags = list(dict.fromkeys(frame["tag"]))
+    runs = list(dict.fromkeys(frame["run"]))
+    base = alt.Chart(frame).encode(
+        y=alt.Y("tag:N", sort=tags, title=None, axis=alt.Axis(labelFontSize=13, labelOverlap=False)),
+        yOffset=alt.YOffset("run:N", sort=runs),
+    )
+    tooltip = [alt.Tooltip("run:N"), alt.Tooltip("tag:N"), alt.Tooltip("value:Q", title=value_label, format=".3f"),
+               alt.Tooltip("threshold:Q", format=".2f"), alt.Tooltip("decision:N")]
+    bars = base.mark_bar().encode(
+        x=alt.X("value:Q", title=value_label, scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("run:N", sort=runs, legend=alt.Legend(orient="bottom", title=None, columns=1, labelLimit=400)),
+        opacity=alt.Opacity("decision:N", scale=alt.Scale(domain=list(DECISION_COLOURS), range=[1.0, 0.45]), legend=None),
+        tooltip=tooltip,
+    )
+    ticks = base.mark_tick(color="#e4572e", thickness=2).encode(x="threshold:Q", tooltip=tooltip)
+    return (bars + ticks).properties(height=alt.Step(14 * len(runs) + 12))

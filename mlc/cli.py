@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true", help="print the results as one JSON object")
     b.add_argument("--quick", action="store_true", help="small sizes and one repeat: a smoke run, not a measurement")
     b.add_argument("--only", action="append", default=None,
-                   choices=["time_to_quality", "throughput", "data", "memory", "weighting", "live"],
+                   choices=["time_to_quality", "throughput", "data", "memory", "weighting", "live", "predict"],
                    help="run only these parts (repeatable)")
     b.add_argument("--repeats", type=int, default=None, help="repeats per contender (default 3, quick 1)")
     return parser

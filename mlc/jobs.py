@@ -252,6 +252,7 @@ class SessionJobs:
         self.runs: list[Run] = []
         self._lock = threading.Lock()
         self._collected: set[str] = set()
+        self._numbered = 0
         self.closed = False
 
     def start(self, config: RunConfig, trainer: Callable[..., Run] = train) -> TrainingJob:
@@ -277,9 +278,15 @@ class SessionJobs:
             self._collected.add(job.id)
             if job.run.report is None:
                 return None  # failed or never trained: nothing to predict with or compare
+            self._numbered += 1
+            job.run.number = self._numbered
             self.runs.append(job.run)
             del self.runs[: max(0, len(self.runs) - self.max_runs)]
             return job.run
+
+    def find(self, number: int) -> Run | None:
+        """This session's run with that number, or None (only ever this session's own runs)."""
+        return next((run for run in self.runs if run.number == number), None)
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop the job, wait for its thread, and drop runs (models) so memory is released."""

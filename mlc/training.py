@@ -29,6 +29,7 @@ import math
 import os
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -95,6 +96,16 @@ class Run:
     wall_seconds: float = 0.0  # whole run including data and validation
     data_seconds: float = 0.0
     samples_seen: int = 0
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])  # stable key for caches and files
+    number: int = 0  # position in its session (1, 2, ...; set by mlc.jobs.SessionJobs), 0 when alone
+
+    @property
+    def label(self) -> str:
+        """Short name for pickers and legends: number, loss (weighting) and model, e.g. ``#2 weighted_bce (tag) · compact``."""
+        cfg = self.config
+        weighting = f" ({cfg.weighting})" if "weights" in cfg.loss_kwargs() else ""
+        number = f"#{self.number} " if self.number else ""
+        return f"{number}{cfg.loss}{weighting} · {cfg.model}"
 
     @property
     def samples_per_second(self) -> float:
@@ -157,7 +168,7 @@ def runs_table(runs: list[Run]) -> list[dict]:
         weighting = cfg.weighting if "weights" in cfg.loss_kwargs() else ""
         rows.append(
             {
-                "run": i,
+                "run": run.number or i,
                 "loss": cfg.loss + (f" ({weighting})" if weighting else ""),
                 "model": cfg.model,
                 "epochs": len(run.epoch_history),

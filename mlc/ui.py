@@ -16,8 +16,9 @@ from typing import Sequence
 import numpy as np
 import streamlit as st
 
-from mlc import losses
+from mlc import inference, losses
 from mlc.data import make_dataset, resolve_classes
+from mlc.inference import Item
 from mlc.jobs import SessionJobs, TrainingSlots, freeze_startup_objects, limit_from_env
 
 #: Scenes are 64x64; drawn at this factor so each pixel stays a crisp square
@@ -167,3 +168,65 @@ def show_scenes(
         columns = st.columns(per_row)
         for column, image, names in zip(columns, images[start:start + per_row], tags[start:start + per_row]):
             column.image(image, caption=caption(names), width="content")
+
+
+# ---------------------------------------------------------------- prediction inputs
+def uploaded_items(files, *, size: int, source: str = "upload") -> tuple[list[Item], list[str]]:
+    """Decode Streamlit ``UploadedFile`` objects once per upload (memoised in the session by file id).
+
+    Returns ``(items, problems)`` as :func:`mlc.inference.load_uploads`; a
+    threshold change reruns the page without decoding anything again.
+    """
+    slot = f"_decoded_{source}"
+    memo: dict = st.session_state.get(slot, {})
+    current: dict = {}
+    items, problems = [], []
+    for f in files[: inference.MAX_IMAGES]:
+        key = (f.file_id, size)
+        if key not in memo:
+            got, why = inference.load_uploads([(f.name, f.getvalue())], size=size, source=source)
+            memo[key] = (got[0] if got else None, why[0] if why else None)
+        current[key] = item_or_problem = memo[key]
+        if item_or_problem[0] is not None:
+            items.append(item_or_problem[0])
+        else:
+            problems.append(item_or_problem[1])
+    if len(files) > inference.MAX_IMAGES:
+        problems.append(inference.over_limit(len(files) - inference.MAX_IMAGES))
+    st.session_state[slot] = current  # only the files still uploaded: removed ones free their memory
+    return items, problems
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def gallery(
+    n: int, seed: int, classes: tuple[str, ...], prevalence: tuple[float, ...] | None, soft_labels: bool,
+    containing: str | None, image_size: int,
+) -> list[Item]:
+    """Generated scenes with their true tags (:func:`mlc.inference.sample_items`), cached for every visitor."""
+    return inference.sample_items(n, seed=seed, classes=classes, prevalence=prevalence, soft_labels=soft_labels,
+                                  containing=containing, image_size=image_size)
+
+
+def job_status(jobs: SessionJobs) -> bool:
+    """One line on this session's current training (waiting, generating data, epoch/batch, ETA).
+
+    Returns True while the job is active. Draws nothing when there is no job.
+    """
+    job = jobs.job
+    if job is None:
+        return False
+    snap = job.snapshot()
+    cfg, p = snap.config, snap.progress
+    if snap.state in ("queued", "waiting"):
+        where = f" — number {snap.queue_position} in line" if snap.queue_position else ""
+        st.info(f"Waiting for a free training slot{where}. It starts by itself.", icon=":material/hourglass_top:")
+    elif snap.state == "running":
+        if p is None or p.phase == "data":
+            st.progress(0.0, text=f"Generating {cfg.train_size + cfg.val_size} scenes …")
+        else:
+            eta = "" if p.eta is None else f" · about {p.eta:.0f} s left"
+            st.progress(p.fraction, text=f"Training {cfg.loss} · {cfg.model} · epoch {p.epoch}/{p.epochs} · "
+                                         f"batch {p.batch}/{p.batches}{eta}")
+    elif snap.state == "failed":
+        st.error(snap.message or "training failed", icon=":material/error:")
+    return snap.active

@@ -1,0 +1,147 @@
+"""AppTest of the Predict page: the quick-model offer, uploads -> probabilities,
+a threshold change flips a tag without re-running the model, bad files, F1-optimal
+thresholds and the side-by-side comparison of runs."""
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+import mlc.ui
+from mlc import inference
+from mlc.config import RunConfig
+from mlc.data import make_dataset
+from mlc.jobs import SessionJobs
+from mlc.training import train
+
+APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
+TINY = RunConfig(epochs=2, train_size=256, val_size=128, batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def runs():
+    first = train(TINY)
+    second = train(TINY.replace(loss="weighted_bce", weights=(1.0, 9.0, 1.0, 1.0, 1.0)))
+    for number, run in enumerate((first, second), start=1):
+        run.number = number
+    return first, second
+
+
+@pytest.fixture
+def session(monkeypatch, runs):
+    """The page's session_jobs() returns a session that already holds the trained runs."""
+    jobs = SessionJobs()
+    jobs.runs.extend(runs)
+    monkeypatch.setattr(mlc.ui, "session_jobs", lambda: jobs)
+    return jobs
+
+
+def png(scene_index: int = 0) -> bytes:
+    x, _ = make_dataset(1, seed=100 + scene_index)
+    buffer = io.BytesIO()
+    Image.fromarray(np.round(x[0] * 255).astype(np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def predict_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("pages/predict.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def predicted_line(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("**Predicted tags:**"))
+
+
+def test_without_a_run_offers_a_quick_model(monkeypatch):
+    jobs = SessionJobs()
+    monkeypatch.setattr(mlc.ui, "session_jobs", lambda: jobs)
+    at = predict_page()
+    assert [t.value for t in at.title] == ["Predict"]
+    assert any("no trained model" in i.value for i in at.info)
+    assert not at.button(key="quick_train").disabled
+
+
+def test_quick_model_button_trains_and_the_predictor_appears(monkeypatch):
+    jobs = SessionJobs()
+    monkeypatch.setattr(mlc.ui, "session_jobs", lambda: jobs)
+    monkeypatch.setattr("mlc.config.QUICK_RUN", TINY)  # the page reads it at each run
+    at = predict_page()
+    at.button(key="quick_train").click().run()
+    assert jobs.job is not None
+    assert jobs.job.join(120)
+    at.run()  # the fragment collects the finished run on the next run
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(jobs.runs) == 1 and at.selectbox(key="predict_run").value == 1
+
+
+def test_upload_shows_probabilities_and_a_threshold_flips_a_tag(session, runs):
+    at = predict_page()
+    at.number_input(key="n_samples").set_value(0)
+    at.file_uploader(key="uploads").set_value([("scene.png", png(), "image/png")]).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    table = at.dataframe[0].value
+    assert list(table["file"]) == ["scene.png"]
+    probs = table[["dog", "cat", "house", "tree", "sky"]].to_numpy()[0]
+    top = int(np.argmax(probs))
+    tag = ["dog", "cat", "house", "tree", "sky"][top]
+    calls = session_cache_calls(at)
+    # just below the top probability: the tag is predicted; just above: it is not
+    at.slider(key="thr_all").set_value(max(0.0, round(float(probs[top]) - 0.01, 2))).run()
+    assert tag in predicted_line(at)
+    at.slider(key="thr_all").set_value(min(1.0, round(float(probs[top]) + 0.01, 2))).run()
+    assert tag not in predicted_line(at)
+    assert at.dataframe[0].value.loc[0, "predicted"].find(tag) == -1
+    assert session_cache_calls(at) == calls, "moving a threshold must not run the model again"
+
+
+def session_cache_calls(at: AppTest) -> int:
+    return at.session_state["probability_cache"].model_calls
+
+
+def test_a_file_that_is_not_an_image_gets_one_line_and_the_others_still_predict(session):
+    at = predict_page()
+    at.number_input(key="n_samples").set_value(0)
+    at.file_uploader(key="uploads").set_value([
+        ("notes.png", b"this is not a picture", "image/png"),
+        ("scene.png", png(1), "image/png"),
+        ("empty.jpg", b"", "image/jpeg"),
+    ]).run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 2 and errors[0].startswith("notes.png: ") and errors[1].startswith("empty.jpg: ")
+    assert all("\n" not in e for e in errors)
+    assert list(at.dataframe[0].value["file"]) == ["scene.png"]
+
+
+def test_f1_optimal_thresholds_fill_the_per_tag_sliders(session, runs):
+    at = predict_page()
+    at.button(key="f1_optimal").click().run()
+    assert not at.exception
+    assert at.radio(key="thr_mode").value == "Per-tag thresholds"
+    best = inference.optimal_thresholds(runs[1])  # the newest run is selected first
+    for tag, value in best.items():
+        assert at.slider(key=f"thr_{tag}").value == pytest.approx(value, abs=1e-3)
+    shown = {m.label: float(m.value) for m in at.metric}
+    expected = inference.validation_scores(runs[1], [round(v, 3) for v in best.values()])
+    assert shown["F1 (macro)"] == pytest.approx(expected["macro_f1"], abs=1e-3)
+
+
+def test_samples_show_true_tags_and_runs_compare_side_by_side(session):
+    at = predict_page()
+    at.selectbox(key="containing").set_value("cat")
+    at.number_input(key="n_samples").set_value(3).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert len(table) == 3 and all("cat" in t for t in table["true"])
+    assert any(m.value.startswith("**True tags:**") for m in at.markdown)
+    at.multiselect(key="predict_versus").set_value([1]).run()
+    assert not at.exception
+    assert len(at.get("vega_lite_chart")) == 2  # the focused image's chart, and the comparison

@@ -1,0 +1,129 @@
+"""mlc.inference: uploads, generated scenes, the probability cache and thresholds."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mlc import inference, metrics
+from mlc.config import RunConfig
+from mlc.training import predict_probabilities, train
+
+TINY = RunConfig(epochs=1, train_size=128, val_size=64, batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def run():
+    return train(TINY)
+
+
+def png(colour=(255, 0, 0), size=(40, 30)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_load_uploads_keeps_good_files_and_names_bad_ones():
+    items, problems = inference.load_uploads([("a.png", png()), ("b.txt", b"nope"), ("c.png", png((0, 0, 255)))])
+    assert [i.name for i in items] == ["a.png", "c.png"]
+    assert items[0].pixels.shape == (64, 64, 3) and items[0].pixels.dtype == np.float32
+    assert items[0].pixels[..., 0].min() == pytest.approx(1.0) and items[0].pixels[..., 2].max() == pytest.approx(0.0)
+    assert len(problems) == 1 and problems[0].startswith("b.txt: ") and "\n" not in problems[0]
+    assert items[0].key == inference.content_key(png()) != items[1].key
+
+
+def test_load_uploads_limit():
+    files = [(f"{i}.png", png((i, 0, 0))) for i in range(5)]
+    items, problems = inference.load_uploads(files, limit=3)
+    assert len(items) == 3 and problems == [inference.over_limit(2, 3)]
+
+
+def test_sample_items_truth_and_containing():
+    items = inference.sample_items(4, seed=5, containing="cat")
+    assert len(items) == 4 and all(it.truth[1] == 1.0 for it in items)
+    assert all(it.source == "sample" and it.pixels.shape == (64, 64, 3) for it in items)
+    assert len({it.key for it in items}) == 4
+    assert inference.sample_items(2, seed=5)[0].key != inference.sample_items(2, seed=6)[0].key
+    with pytest.raises(ValueError, match="1 to 24"):
+        inference.sample_items(0)
+    with pytest.raises(ValueError, match="containing must be one of the tags"):
+        inference.sample_items(2, containing="horse")
+    # a tag that never occurs: no scene, not an error
+    assert inference.sample_items(2, prevalence=(0.5, 0.0, 0.5, 0.5, 0.5), containing="cat") == []
+
+
+def test_cache_runs_the_model_once_per_new_image(run):
+    cache = inference.ProbabilityCache()
+    items = inference.sample_items(5, seed=1)
+    p = cache.probabilities(run, items)
+    assert p.shape == (5, 5) and cache.model_calls == 1
+    expected = predict_probabilities(run.model, np.stack([it.pixels for it in items]))
+    np.testing.assert_allclose(p, expected, atol=1e-6)
+    again = cache.probabilities(run, items[::-1])
+    assert cache.model_calls == 1
+    np.testing.assert_allclose(again, p[::-1])
+    cache.probabilities(run, inference.sample_items(2, seed=2) + items[:1])
+    assert cache.model_calls == 2 and len(cache) == 7
+
+
+def test_cache_is_bounded_and_keyed_by_run(run):
+    cache = inference.ProbabilityCache(max_entries=3)
+    cache.probabilities(run, inference.sample_items(5, seed=1))
+    assert len(cache) == 3
+    other = train(TINY.replace(seed=1, epochs=1))
+    a = cache.probabilities(run, inference.sample_items(1, seed=9))
+    b = cache.probabilities(other, inference.sample_items(1, seed=9))
+    assert not np.allclose(a, b)
+
+
+def test_cache_refuses_a_wrong_size(run):
+    items, _ = inference.load_uploads([("a.png", png())], size=32)
+    with pytest.raises(ValueError, match="must be 64x64x3"):
+        inference.ProbabilityCache().probabilities(run, items)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (1.5, "lie in \\[0, 1\\]"), (float("nan"), "lie in"), ([0.5, 0.5], "one value per tag \\(5\\), got 2"),
+    ({"dog": 0.5}, "missing \\['cat'"),
+])
+def test_thresholds_for_refuses_bad_values(bad, message):
+    with pytest.raises(ValueError, match=message):
+        inference.thresholds_for(["dog", "cat", "house", "tree", "sky"], bad)
+
+
+def test_decisions_match_the_metrics_rule():
+    rng = np.random.default_rng(0)
+    p = rng.random((50, 3)).astype(np.float32)
+    y = (rng.random((50, 3)) > 0.5).astype(np.float32)
+    t = [0.2, 0.5, 0.8]
+    rep = metrics.report(y, p, t, classes=["a", "b", "c"])
+    d = inference.decide(p, t)
+    for j, row in enumerate(rep["per_tag"]):
+        assert row["tp"] == int(np.sum(d[:, j] & (y[:, j] >= 0.5)))
+        assert row["fp"] == int(np.sum(d[:, j] & (y[:, j] < 0.5)))
+    assert inference.decide([[0.5]], [0.5]).tolist() == [[True]]  # at the threshold counts as on
+
+
+def test_results_table_and_csv(run):
+    items = inference.sample_items(3, seed=2)
+    uploads, _ = inference.load_uploads([("x.png", png())])
+    items += uploads
+    p = inference.ProbabilityCache().probabilities(run, items)
+    table = inference.results_table(items, p, run.config.classes, 0.5)
+    assert list(table["file"])[-1] == "x.png" and table["true"].iloc[-1] == "" and table["exact"].iloc[-1] is None
+    for row, probs in zip(table.itertuples(), p):
+        assert row.predicted == ", ".join(c for c, v in zip(run.config.classes, probs) if v >= 0.5)
+    csv = table.to_csv(index=False)
+    assert csv.splitlines()[0] == "file,source,predicted,true,exact,dog,cat,house,tree,sky"
+
+
+def test_validation_scores_and_optimal_thresholds(run):
+    best = inference.optimal_thresholds(run)
+    assert list(best) == list(run.config.classes)
+    tuned = inference.validation_scores(run, list(best.values()))
+    flat = inference.validation_scores(run, 0.5)
+    # per tag, F1 at its own optimal threshold is at least F1 at 0.5 on the same data
+    for a, b in zip(tuned["per_tag"], flat["per_tag"]):
+        assert a["f1"] >= b["f1"] - 1e-9
+    assert tuned["macro_f1"] >= flat["macro_f1"] - 1e-9
