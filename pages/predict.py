@@ -28,6 +28,7 @@ st.caption(
 )
 
 # ---------------------------------------------------------------- which run
+jobs.collect()  # a run that finished while the visitor was elsewhere joins the list
 runs = [run for run in jobs.runs if run.model is not None]
 
 

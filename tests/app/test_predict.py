@@ -145,3 +145,25 @@ def test_samples_show_true_tags_and_runs_compare_side_by_side(session):
     at.multiselect(key="predict_versus").set_value([1]).run()
     assert not at.exception
     assert len(at.get("vega_lite_chart")) == 2  # the focused image's chart, and the comparison
+
+
+def test_an_mse_run_shows_predicted_strength_not_probability(monkeypatch):
+    run = train(TINY.replace(loss="mse", soft_labels=True))
+    jobs = SessionJobs()
+    run.number = 1
+    jobs.runs.append(run)
+    monkeypatch.setattr(mlc.ui, "session_jobs", lambda: jobs)
+    at = predict_page()
+    assert not at.exception
+    assert any("predicted strengths" in c.value for c in at.caption)
+    spec = at.get("vega_lite_chart")[0].proto.spec
+    assert "predicted strength" in spec and '"probability"' not in spec
+
+
+def test_a_run_that_finished_elsewhere_joins_the_list(monkeypatch, runs):
+    jobs = SessionJobs()
+    monkeypatch.setattr(mlc.ui, "session_jobs", lambda: jobs)
+    jobs.start(TINY).join(120)  # e.g. started on the Train page, finished while the visitor was away
+    at = predict_page()
+    assert not at.exception
+    assert len(jobs.runs) == 1 and at.selectbox(key="predict_run").value == 1
