@@ -333,23 +333,96 @@ def bench_weighting(quick: bool, repeats: int) -> dict:
 
 
 # ---------------------------------------------------------------- live page overhead
-def _page_ticks(job, stop, every: float = 1.0) -> int:
-    """What the Train page does once a second while a job trains, without a browser:
-    snapshot the job, build both Altair charts and serialise them, then Keras'
-    clear_session() that Streamlit runs after every script run."""
+def _page_tick(job) -> float:
+    """One tick of what the Train page does each second while a job trains, without a browser:
+    snapshot the job, build both Altair charts and marshal them as Streamlit does (spec
+    plus Arrow data), then the clean-up Streamlit runs after every script run (Keras'
+    ``clear_session()``, and ``gc.collect(2)`` unless ``runner.postScriptGC`` is off).
+    Returns the tick's duration in seconds."""
+    import gc
+
     import keras
 
     from mlc import charts
 
-    ticks = 0
+    try:  # Streamlit's own marshalling of an Altair chart (private, so fall back to to_dict)
+        from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec as marshal
+    except ImportError:  # pragma: no cover
+        def marshal(chart):
+            return chart.to_dict()
+
+    t = time.perf_counter()
+    snap = job.snapshot()
+    batches = -(-snap.config.train_size // snap.config.batch_size)
+    marshal(charts.loss_chart(snap.batch_history, snap.epoch_history, batches))
+    marshal(charts.metrics_chart(snap.epoch_history))
+    keras.backend.clear_session()
+    if _post_script_gc():
+        gc.collect(2)
+    return time.perf_counter() - t
+
+
+def _post_script_gc() -> bool:
+    """The app's ``runner.postScriptGC`` setting (Streamlit's default is on)."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    return bool(config.get("runner", {}).get("postScriptGC", True))
+
+
+def _page_ticks(job, stop, every: float = 1.0) -> list[float]:
+    durations = []
     while not stop.wait(every):
-        snap = job.snapshot()
-        batches = -(-snap.config.train_size // snap.config.batch_size)
-        charts.loss_chart(snap.batch_history, snap.epoch_history, batches).to_dict()
-        charts.metrics_chart(snap.epoch_history).to_dict()
-        keras.backend.clear_session()
-        ticks += 1
-    return ticks
+        durations.append(_page_tick(job))
+    return durations
+
+
+def bench_live_windows(config, window: float = 3.0) -> dict:
+    """Within one long run, alternate windows with and without page ticks and compare the
+    training step rate of adjacent windows (the machine drifts between runs, so this pairs
+    like with like). Validation pauses at epoch ends are excluded from step times."""
+    from mlc.jobs import TrainingJob
+
+    stamps: list[float] = []
+    job = TrainingJob(config)
+    record = job._on_progress
+
+    def on_progress(p):
+        if p.phase == "batch":
+            stamps.append(time.perf_counter())
+        record(p)
+
+    job._on_progress = on_progress
+    job.start()
+    windows, ticks, on = [], [], False
+    while job.alive:
+        start, on = time.perf_counter(), not on
+        while job.alive and time.perf_counter() - start < window:
+            if on:
+                ticks.append(_page_tick(job))
+                time.sleep(max(0.0, 1.0 - ticks[-1]))
+            else:
+                time.sleep(0.05)
+        windows.append((start, time.perf_counter(), on))
+    s = np.array(stamps)
+    rates = []
+    for a, b, tick_on in windows:
+        w = s[(s >= a) & (s < b)]
+        gaps = np.diff(w)
+        if len(gaps) < 10:
+            rates.append(None)
+            continue
+        gaps = gaps[gaps < 5 * np.median(gaps)]  # a validation pause is not a training step
+        rates.append((tick_on, 1.0 / gaps.mean()))
+    pairs = []
+    for i in range(1, len(rates)):  # each "on" window against the "off" window next to it
+        a, b = rates[i - 1], rates[i]
+        if a is None or b is None:
+            continue
+        on_rate, off_rate = (a[1], b[1]) if a[0] else (b[1], a[1])
+        pairs.append(1 - on_rate / off_rate)
+    return {"pairs": len(pairs), "cost_median": _median(pairs) if pairs else None,
+            "tick_ms_median": 1e3 * _median(ticks) if ticks else None, "window_s": window}
 
 
 def bench_live(quick: bool, repeats: int) -> dict:
@@ -367,7 +440,7 @@ def bench_live(quick: bool, repeats: int) -> dict:
         job = TrainingJob(config).start()
         stop = threading.Event()
         counter = []
-        poller = threading.Thread(target=lambda: counter.append(_page_ticks(job, stop)))
+        poller = threading.Thread(target=lambda: counter.append(len(_page_ticks(job, stop))))
         poller.start()
         job.join()
         stop.set()
@@ -385,8 +458,10 @@ def bench_live(quick: bool, repeats: int) -> dict:
             with_page()
     h, l = _median(headless), _median(live)
     paired = [1 - b / a for a, b in zip(headless, live)]
+    long_run = config.replace(epochs=12 if not quick else 2)
     return {"headless_samples_per_s": h, "live_samples_per_s": l, "cost": 1 - l / h, "paired_cost_median": _median(paired),
-            "ticks_median": _median(ticks),
+            "ticks_median": _median(ticks), "post_script_gc": _post_script_gc(),
+            "windows": bench_live_windows(long_run),
             "all": {"headless": headless, "live": live}}
 
 
@@ -499,6 +574,13 @@ def format_table(results: dict) -> str:
             f"| {v['live_samples_per_s']:,.0f} | cost {100 * v['cost']:.1f} % of medians, {100 * v['paired_cost_median']:.1f} % "
             f"median of pairs (target ≤ 10 %) |"
         )
+        w = v.get("windows")
+        if w and w["cost_median"] is not None:
+            lines.append(
+                f"| step rate within one run: {w['window_s']:.0f} s windows with vs without page ticks "
+                f"(tick {w['tick_ms_median']:.0f} ms) | — | — | cost {100 * w['cost_median']:.1f} % median of {w['pairs']} "
+                f"adjacent pairs (target ≤ 10 %) |"
+            )
     if "predict" in results:
         for model_name, rows in results["predict"]["models"].items():
             for file_name, r in rows.items():
