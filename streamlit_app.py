@@ -12,6 +12,7 @@ PAGES = [
     st.Page("pages/home.py", title="Multi-label Lab", icon=":material/home:", default=True),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/predict.py", title="Predict", icon=":material/image_search:"),
+    st.Page("pages/evaluate.py", title="Evaluate & compare", icon=":material/query_stats:"),
 ]
 
 st.navigation(PAGES).run()

@@ -210,3 +210,97 @@ def runs_probability_chart(frames: Sequence[pd.DataFrame], *, value_label: str =
     )
     ticks = base.mark_tick(color="#e4572e", thickness=2).encode(x="threshold:Q", tooltip=tooltip)
     return (bars + ticks).properties(height=alt.Step(14 * len(runs) + 12))
+
+
+# ---------------------------------------------------------------- evaluation
+_TAG_LEGEND = alt.Legend(orient="bottom", title=None, columns=5, labelLimit=160)
+
+
+def pr_chart(curves: pd.DataFrame, points: pd.DataFrame, *, height: int = 320) -> alt.LayerChart:
+    """Precision-recall curve per tag (colour = tag) with each tag's current threshold as a dot.
+
+    ``curves`` as :func:`mlc.evaluation.pr_curves_frame`, ``points`` as
+    :func:`mlc.evaluation.operating_points`.
+
+    >>> c = pd.DataFrame({"tag": ["dog"] * 2, "recall": [0.0, 1.0], "precision": [1.0, 0.5], "threshold": [None, 0.1]})
+    >>> p = pd.DataFrame({"tag": ["dog"], "recall": [1.0], "precision": [0.5], "threshold": [0.5], "f1": [0.67]})
+    >>> [layer["mark"]["type"] for layer in pr_chart(c, p).to_dict()["layer"]]
+    ['line', 'point']
+    """
+    tags = list(dict.fromkeys(curves["tag"]))
+    colour = alt.Color("tag:N", sort=tags, legend=_TAG_LEGEND)
+    x = alt.X("recall:Q", scale=alt.Scale(domain=[0, 1]))
+    y = alt.Y("precision:Q", scale=alt.Scale(domain=[0, 1]))
+    lines = alt.Chart(curves).mark_line(interpolate="step-after", strokeWidth=2).encode(
+        x=x, y=y, color=colour, order=alt.Order("recall:Q"),
+        tooltip=[alt.Tooltip("tag:N"), alt.Tooltip("threshold:Q", format=".3f"), alt.Tooltip("recall:Q", format=".3f"),
+                 alt.Tooltip("precision:Q", format=".3f")],
+    )
+    dots = alt.Chart(points).mark_point(size=140, filled=True, stroke="black", strokeWidth=1).encode(
+        x=x, y=y, color=colour,
+        tooltip=[alt.Tooltip("tag:N"), alt.Tooltip("threshold:Q", format=".3f", title="current threshold"),
+                 alt.Tooltip("recall:Q", format=".3f"), alt.Tooltip("precision:Q", format=".3f"), alt.Tooltip("f1:Q", format=".3f")],
+    )
+    return (lines + dots).properties(height=height, title="Precision–recall per tag (dot: current threshold)")
+
+
+def sweep_chart(sweep: pd.DataFrame, points: pd.DataFrame, *, height: int = 320) -> alt.LayerChart:
+    """F1 against the threshold per tag (colour = tag), each tag's current threshold as a dot.
+
+    >>> s = pd.DataFrame({"tag": ["dog"] * 2, "threshold": [0.0, 1.0], "f1": [0.5, 0.0], "precision": [0.3, 0.0], "recall": [1.0, 0.0]})
+    >>> p = pd.DataFrame({"tag": ["dog"], "recall": [1.0], "precision": [0.5], "threshold": [0.5], "f1": [0.67]})
+    >>> sweep_chart(s, p).to_dict()["layer"][0]["encoding"]["x"]["field"]
+    'threshold'
+    """
+    tags = list(dict.fromkeys(sweep["tag"]))
+    colour = alt.Color("tag:N", sort=tags, legend=_TAG_LEGEND)
+    x = alt.X("threshold:Q", scale=alt.Scale(domain=[0, 1]))
+    y = alt.Y("f1:Q", title="F1", scale=alt.Scale(domain=[0, 1]))
+    lines = alt.Chart(sweep).mark_line(strokeWidth=2).encode(
+        x=x, y=y, color=colour,
+        tooltip=[alt.Tooltip("tag:N"), alt.Tooltip("threshold:Q", format=".2f"), alt.Tooltip("f1:Q", format=".3f"),
+                 alt.Tooltip("precision:Q", format=".3f"), alt.Tooltip("recall:Q", format=".3f")],
+    )
+    dots = alt.Chart(points).mark_point(size=140, filled=True, stroke="black", strokeWidth=1).encode(
+        x=x, y=y, color=colour,
+        tooltip=[alt.Tooltip("tag:N"), alt.Tooltip("threshold:Q", format=".3f"), alt.Tooltip("f1:Q", format=".3f")],
+    )
+    return (lines + dots).properties(height=height, title="F1 against threshold per tag (dot: current threshold)")
+
+
+def history_chart(history: pd.DataFrame, series: str, *, height: int = 280) -> alt.Chart:
+    """One per-epoch series (e.g. "validation loss") of several runs overlaid, colour = run.
+
+    ``history`` as :func:`mlc.evaluation.history_frame`.
+    """
+    frame = history[history["series"] == series]
+    runs = list(dict.fromkeys(history["run"]))
+    return (
+        alt.Chart(frame)
+        .mark_line(point=alt.OverlayMarkDef(size=45, filled=True), strokeWidth=2)
+        .encode(
+            x=alt.X("epoch:Q", scale=alt.Scale(domainMin=0), axis=alt.Axis(tickMinStep=1, format="d")),
+            y=alt.Y("value:Q", title=series, scale=alt.Scale(zero=False)),
+            color=alt.Color("run:N", sort=runs, legend=alt.Legend(orient="bottom", title=None, columns=1, labelLimit=600)),
+            tooltip=[alt.Tooltip("run:N"), alt.Tooltip("epoch:Q"), alt.Tooltip("value:Q", format=".4f", title=series)],
+        )
+        .properties(height=height)  # titled by the page: a Vega title is clipped in narrow columns
+    )
+
+
+def strength_chart(frame: pd.DataFrame, *, columns: int = 5, size: int = 150) -> alt.FacetChart:
+    """Predicted vs true strength per tag (one small panel per tag) with the y = x diagonal.
+
+    ``frame`` as :func:`mlc.evaluation.strength_frame`.
+    """
+    tags = list(dict.fromkeys(frame["tag"]))
+    diagonal = pd.DataFrame({"true": [0.0, 1.0], "predicted": [0.0, 1.0]})
+    points = alt.Chart().mark_circle(size=14, opacity=0.35, color="#2f6fdb").encode(
+        x=alt.X("true:Q", title="true strength", scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("predicted:Q", title="predicted strength", scale=alt.Scale(domain=[0, 1])),
+        tooltip=[alt.Tooltip("true:Q", format=".2f"), alt.Tooltip("predicted:Q", format=".2f")],
+    )
+    line = alt.Chart(diagonal).mark_line(color="#e4572e", strokeDash=[4, 3]).encode(x="true:Q", y="predicted:Q")
+    return alt.layer(points, line, data=frame).properties(width=size, height=size).facet(
+        facet=alt.Facet("tag:N", sort=tags, title=None), columns=columns
+    )

@@ -230,3 +230,11 @@ def job_status(jobs: SessionJobs) -> bool:
     elif snap.state == "failed":
         st.error(snap.message or "training failed", icon=":material/error:")
     return snap.active
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def accuracy_table(run_id: str, _y_true: np.ndarray, _y_prob: np.ndarray):
+    """:func:`mlc.evaluation.accuracy_lies` of one run, computed once per run id (it builds a Keras model)."""
+    from mlc.evaluation import accuracy_lies
+
+    return accuracy_lies(_y_true, _y_prob)

@@ -124,6 +124,20 @@ def page(browser, request):
     context.close()
 
 
+def fill_number(pg, label: str, value) -> None:
+    """Type a value into the number input with that label and commit it (Enter)."""
+    box = pg.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    pg.wait_for_timeout(400)
+
+
+@pytest.fixture
+def set_number():
+    """``set_number(page, label, value)``: fill a Streamlit number input and commit it."""
+    return fill_number
+
+
 @pytest.fixture
 def screenshot():
     """``screenshot(page, name)``: a full-height PNG in artifacts/ for people to look at."""

@@ -4,14 +4,7 @@
 import re
 
 
-def set_number(pg, label: str, value) -> None:
-    box = pg.get_by_label(label, exact=True)
-    box.fill(str(value))
-    box.press("Enter")
-    pg.wait_for_timeout(400)
-
-
-def test_train_journey(server, page, screenshot):
+def test_train_journey(server, page, screenshot, set_number):
     pg = page
     pg.goto(server)
     pg.wait_for_selector('[data-testid="stApp"]')

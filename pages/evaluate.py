@@ -1,0 +1,138 @@
+"""Evaluate & compare page: one run in depth (per-tag metrics, PR curves, threshold sweeps,
+why `accuracy` lies) and several runs side by side.
+
+A thin view: every number comes from mlc.evaluation on the runs' kept validation
+predictions; no model runs here except Keras' own `accuracy`, measured on those outputs.
+"""
+
+import pandas as pd
+import streamlit as st
+
+from mlc import charts, evaluation
+from mlc.ui import accuracy_table, ensure_app_navigation, session_jobs
+
+ensure_app_navigation()
+
+jobs = session_jobs()
+jobs.collect()  # a run that finished while the visitor was elsewhere joins the list
+runs = [run for run in jobs.runs if run.report is not None and run.val_probabilities is not None]
+by_number = {run.number: run for run in runs}
+NUMBER = st.column_config.NumberColumn(format="%.3f")
+
+st.title("Evaluate & compare")
+st.caption(
+    "Every number here is computed on each run's own validation scenes, with decisions `p ≥ threshold` per tag. "
+    "Charts can be saved as PNG or SVG from their ⋯ menu."
+)
+if not runs:
+    st.info("No finished runs in this session yet. Train one on the **Train** page (or the quick model on "
+            "**Predict**); it appears here when it finishes.", icon=":material/info:")
+    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+    st.stop()
+
+one_tab, compare_tab = st.tabs(["One run in depth", "Compare runs"])
+
+# ---------------------------------------------------------------- one run
+with one_tab:
+    c1, c2, c3 = st.columns([3, 3, 2], vertical_alignment="bottom")
+    number = c1.selectbox("Run", list(reversed(by_number)), key="eval_run",
+                          format_func=lambda n: f"{by_number[n].label} · {by_number[n].status}")
+    run = jobs.find(number) or runs[-1]
+    mode = c2.radio("Thresholds", evaluation.THRESHOLD_MODES, key="eval_mode", horizontal=False)
+    value = c3.slider("Threshold", 0.0, 1.0, 0.5, 0.01, key="eval_threshold",
+                      disabled=mode != evaluation.THRESHOLD_MODES[1], help="Used by “one threshold for every tag”.")
+    thresholds = evaluation.run_thresholds(run, mode, value)
+    report = evaluation.run_report(run, thresholds)
+    if mode == evaluation.THRESHOLD_MODES[2]:
+        st.caption("F1-optimal thresholds are chosen on the same validation scenes they are scored on, "
+                   "so these numbers are a little optimistic.")
+
+    m = st.columns(5)
+    m[0].metric("mAP", f"{report['map']:.3f}", help="Mean over tags of average precision (threshold-free).")
+    m[1].metric("macro F1", f"{report['macro_f1']:.3f}", help="Unweighted mean of the per-tag F1: rare tags count fully.")
+    m[2].metric("micro F1", f"{report['micro_f1']:.3f}", help="F1 of all (scene, tag) decisions pooled: common tags dominate.")
+    m[3].metric("Hamming loss", f"{report['hamming_loss']:.4f}", help="Fraction of (scene, tag) cells decided wrong.")
+    m[4].metric("subset accuracy", f"{report['subset_accuracy']:.3f}", help="Fraction of scenes with every tag right.")
+
+    st.dataframe(evaluation.per_tag_table(report), hide_index=True, width="stretch",
+                 column_config={k: NUMBER for k in ("threshold", "precision", "recall", "f1", "average_precision")})
+    points = evaluation.operating_points(report)
+    left, right = st.columns(2, gap="large")
+    left.altair_chart(charts.pr_chart(evaluation.pr_curves_frame(run), points), width="stretch")
+    right.altair_chart(charts.sweep_chart(evaluation.sweep_frame(run), points), width="stretch")
+
+    if run.config.soft_labels:
+        st.subheader("Soft labels: predicted vs true strength", anchor=False)
+        st.altair_chart(charts.strength_chart(evaluation.strength_frame(run)), width="content")
+        mae = pd.DataFrame([{"tag": r["tag"], "MAE": r["mae"]} for r in report["per_tag"]])
+        st.dataframe(mae, hide_index=True, column_config={"MAE": NUMBER})
+
+    st.subheader("Why `accuracy` lies", anchor=False)
+    lies = accuracy_table(run.id, run.val_labels, run.val_probabilities)
+    acc_row = lies.index[0]
+    st.dataframe(lies, width="stretch", column_config={"model": NUMBER, "all zeros": NUMBER})
+    binary = lies.loc["binary accuracy (threshold 0.5)"]
+    f1 = lies.loc["macro F1 (threshold 0.5)"]
+    st.markdown(
+        f"- The reference article compiles with `metrics=['accuracy']`. For a model with {run.config.num_classes} "
+        f"outputs the installed Keras turns that into **{acc_row.split('to ')[-1].rstrip(')')}**: it compares the "
+        "single highest output with the *first* true tag (argmax of a multi-hot row), so a scene with dog and sky "
+        f"counts as right only when dog scores highest. This model gets **{lies.loc[acc_row, 'model']:.3f}**; a model "
+        f"that never says yes gets **{lies.loc[acc_row, 'all zeros']:.3f}** (its argmax is always the first tag).\n"
+        f"- Binary accuracy counts every (scene, tag) cell: **{binary['model']:.3f}** here, but the all-zeros "
+        f"predictor already scores **{binary['all zeros']:.3f}**, because most cells are “tag absent”.\n"
+        f"- Per-tag scores do not reward silence: macro F1 is **{f1['model']:.3f}** for this model and "
+        f"**{f1['all zeros']:.3f}** for all zeros; mAP does not depend on a threshold at all."
+    )
+
+# ---------------------------------------------------------------- compare
+with compare_tab:
+    numbers = list(reversed(by_number))
+    chosen = st.multiselect("Runs to compare", numbers, default=numbers[:4], key="compare_runs",
+                            format_func=lambda n: by_number[n].label)
+    selected = [by_number[n] for n in sorted(chosen) if n in by_number]
+    if len(selected) < 2:
+        st.info("Pick two or more runs (train another on the **Train** page, e.g. weighted_bce against bce).",
+                icon=":material/compare_arrows:")
+        st.stop()
+    cmp_mode = st.radio("Thresholds", evaluation.THRESHOLD_MODES[::2], key="compare_mode", horizontal=True,
+                        help="F1-optimal: each run at its own best per-tag thresholds on its validation scenes.")
+    table = evaluation.comparison_table(selected, cmp_mode)
+    names = evaluation.run_names(selected)
+    rare_rows = [label for label in table.index if label.endswith("(rarest tag)")]
+
+    recall_row = rare_rows[0]
+    cols = st.columns(len(selected))
+    base = table.loc[recall_row, names[0]]
+    for col, name in zip(cols, names):
+        v = table.loc[recall_row, name]
+        same = name == names[0] or abs(v - base) < 5e-4
+        col.metric(recall_row.replace(" (rarest tag)", ""), f"{v:.3f}", help=name, border=True,
+                   delta=None if same else f"{v - base:+.3f} vs {names[0].split(' ')[0]}")
+        col.caption(name)
+
+    def mark_best(row: pd.Series) -> list[str]:
+        styles = []
+        for column in row.index:
+            style = "font-weight: 700; background-color: #dbe7fb" if column == row["best"] else ""
+            if row.name in rare_rows and column != "best":
+                style += "; color: #9a3412"
+            styles.append(style)
+        return styles
+
+    styled = table.style.apply(mark_best, axis=1).format(precision=3, subset=names)
+    st.dataframe(styled, width="stretch")
+    st.caption("Best value per row shaded (lower is better for Hamming loss, MAE and time); "
+               "the rarest tag's rows in orange — weighting should move its recall.")
+    st.download_button("Download comparison (CSV)", table.to_csv().encode(), file_name="comparison.csv",
+                       mime="text/csv", icon=":material/download:", key="download_comparison")
+
+    history = evaluation.history_frame(selected)
+    st.markdown("**Validation mAP per epoch**")
+    st.altair_chart(charts.history_chart(history, "validation mAP"), width="stretch")
+    a, b = st.columns(2, gap="large")
+    for column, series in ((a, "train loss"), (b, "validation loss")):
+        column.markdown(f"**{series.capitalize()} per epoch**")
+        column.altair_chart(charts.history_chart(history, series), width="stretch")
+    if len({r.config.loss for r in selected}) > 1:
+        st.caption("Different loss modes have different scales: compare their losses by shape; compare quality by mAP.")

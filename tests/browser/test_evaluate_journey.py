@@ -1,0 +1,49 @@
+"""Journey: two quick runs on the Train page (bce, then weighted_bce with (1-p)/p weights)
+-> Evaluate & compare: one run in depth, then both runs side by side."""
+
+import re
+
+
+def train_tiny(pg) -> None:
+    pg.get_by_role("button", name="Train", exact=True).click()
+    pg.get_by_role("button", name="Stop").and_(pg.locator(":enabled")).wait_for()
+    pg.get_by_text(re.compile(r"Run finished")).wait_for(timeout=120_000)
+    pg.get_by_role("button", name="Train", exact=True).and_(pg.locator(":enabled")).wait_for()
+
+
+def test_evaluate_journey(server, page, screenshot, set_number):
+    pg = page
+    pg.goto(server)
+    pg.wait_for_selector('[data-testid="stApp"]')
+    nav = pg.locator('[data-testid="stSidebarNav"]')
+    nav.get_by_role("link", name="Train").click()
+    pg.get_by_role("heading", name="Train").wait_for()
+    set_number(pg, "train scenes", 512)
+    set_number(pg, "validation scenes", 256)
+    set_number(pg, "epochs", 2)
+    train_tiny(pg)
+
+    pg.locator('[data-testid="stSelectbox"]').first.click()
+    pg.get_by_role("option", name="weighted_bce", exact=True).click()
+    pg.get_by_text("BCE with a weight per tag").first.wait_for()
+    pg.get_by_role("button", name="(1−p)/p").click()
+    pg.wait_for_timeout(800)
+    train_tiny(pg)
+
+    nav.get_by_role("link", name="Evaluate & compare").click()
+    pg.get_by_role("heading", name="Evaluate & compare").wait_for()
+    pg.get_by_text("Why accuracy lies").wait_for()
+    pg.locator('[data-testid="stVegaLiteChart"]').nth(1).wait_for()
+    pg.locator('[data-testid="stMarkdown"]').filter(has_text="CategoricalAccuracy").first.wait_for()
+    screenshot(pg, "evaluate-one-run")
+
+    pg.get_by_role("tab", name="Compare runs").click()
+    pg.get_by_text("Download comparison (CSV)").wait_for()
+    metrics = pg.locator('[data-testid="stMetric"]').filter(has_text="cat recall")
+    metrics.nth(1).wait_for()
+    assert metrics.count() == 2
+    pg.get_by_text("weighted_bce (weights=").first.wait_for()
+    pg.locator('[data-testid="stVegaLiteChart"]').nth(4).wait_for()
+    assert not pg.locator('[data-testid="stException"]').count()
+    path = screenshot(pg, "evaluate-compare")
+    assert path.stat().st_size > 10_000
