@@ -1,0 +1,445 @@
+"""Export a run config as a standalone plain-Keras training script.
+
+:func:`keras_script` turns a :class:`~mlc.config.RunConfig` into the text of a
+complete Python script that a visitor can copy and run with only NumPy and
+Keras 3 (TensorFlow backend) installed; it never imports ``mlc``. The script
+
+* generates its own learnable scenes with a compact NumPy generator: every tag
+  is one coloured shape at a random place and size, present with the config's
+  prevalence; with soft labels the target is the shape's opacity;
+* builds the configured model layer by layer (:data:`MODEL_CODE`, one snippet
+  per entry of :data:`mlc.models.MODELS`);
+* defines the configured loss on logits (:data:`LOSS_CODE`, one snippet per
+  entry of :data:`mlc.losses.LOSSES`), as a built-in Keras loss where one is
+  exactly equal to mlc's, otherwise as a small registered ``keras.losses.Loss``
+  subclass with ``get_config`` (a closure would not survive ``load_model``);
+* trains with Adam and the config's learning-rate schedule, prints per-tag
+  precision/recall/F1 at probability 0.5 and saves ``model.keras``.
+
+Every value that comes from the config is embedded with :func:`repr` (tag
+names may hold quotes, backslashes, newlines or any Unicode), and the config
+itself appears as JSON in comments, so user text never becomes code.
+
+>>> from mlc.config import RunConfig
+>>> script = keras_script(RunConfig(loss="focal", classes=("sun", "boat")))
+>>> _ = compile(script, "train_multilabel.py", "exec")
+>>> "import mlc" in script, "CLASSES = ['sun', 'boat']" in script
+(False, True)
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mlc import data, training
+from mlc.config import RunConfig
+
+__all__ = ["IMPORTS", "LOSS_CODE", "MODEL_CODE", "SCHEDULE_CODE", "keras_script", "loss_code", "model_code"]
+
+#: Package name under which the script registers its custom Keras objects.
+REGISTER_PACKAGE = "multilabel_lab"
+
+#: The import block of every exported script (nothing beyond the standard library, NumPy and Keras).
+IMPORTS = """\
+import colorsys
+import math
+
+import keras
+import numpy as np
+from keras import layers, ops
+"""
+
+# ---------------------------------------------------------------- models
+#: Model registry name -> code defining ``build_model(num_classes, image_size)`` (logits out).
+#: Must mirror :mod:`mlc.models` layer by layer (the tests copy weights across and compare outputs).
+MODEL_CODE: dict[str, str] = {
+    "seed_cnn": '''\
+def build_model(num_classes, image_size):
+    """The reference article's CNN: Conv32-Pool-Conv64-Pool-Flatten-Dense128-Dense C."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(image_size, image_size, 3)),
+            layers.Conv2D(32, (3, 3), activation="relu"),
+            layers.MaxPooling2D((2, 2)),
+            layers.Conv2D(64, (3, 3), activation="relu"),
+            layers.MaxPooling2D((2, 2)),
+            layers.Flatten(),
+            layers.Dense(128, activation="relu"),
+            layers.Dense(num_classes, name="logits"),  # one logit per tag, no activation
+        ],
+        name="seed_cnn",
+    )
+''',
+    "compact": '''\
+def conv_bn_relu(filters, kernel, strides=1, padding="same", name=""):
+    return [
+        layers.Conv2D(filters, kernel, strides=strides, padding=padding, use_bias=False, name=name),
+        layers.BatchNormalization(name=f"{name}_bn"),
+        layers.ReLU(name=f"{name}_relu"),
+    ]
+
+
+def build_model(num_classes, image_size):
+    """A 4x4 stride-4 'patchify' conv, two 3x3 convs with batch norm, global max pooling."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(image_size, image_size, 3)),
+            *conv_bn_relu(32, 4, strides=4, padding="valid", name="patchify"),
+            *conv_bn_relu(64, 3, name="conv1"),
+            *conv_bn_relu(64, 3, name="conv2"),
+            layers.GlobalMaxPooling2D(name="anywhere"),  # "is the shape anywhere?"
+            layers.Dense(num_classes, name="logits"),  # one logit per tag, no activation
+        ],
+        name="compact",
+    )
+''',
+    "linear": '''\
+def build_model(num_classes, image_size):
+    """Baseline: logistic regression on raw pixels (Flatten -> Dense C)."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(image_size, image_size, 3)),
+            layers.Flatten(name="pixels"),
+            layers.Dense(num_classes, name="logits"),  # one logit per tag, no activation
+        ],
+        name="linear",
+    )
+''',
+}
+
+# ---------------------------------------------------------------- losses
+_REGISTER = f"@keras.saving.register_keras_serializable(package={REGISTER_PACKAGE!r})"
+
+_WEIGHTED_BCE_CLASS = f'''\
+{_REGISTER}
+class WeightedBCE(keras.losses.Loss):
+    """Binary cross-entropy on logits with one weight per tag.
+
+    weighting="tag":      l = -w_c [y log p + (1 - y) log(1 - p)]  (the tag's whole BCE)
+    weighting="positive": l = -[w_c y log p + (1 - y) log(1 - p)]  (like pos_weight)
+    A registered class with get_config survives model.save / load_model; a closure does not.
+    """
+
+    def __init__(self, weights, weighting="tag", **kwargs):
+        super().__init__(**kwargs)
+        self.tag_weights = [float(w) for w in weights]
+        self.weighting = weighting
+
+    def call(self, y_true, logits):
+        y_true = ops.cast(y_true, logits.dtype)
+        w = ops.convert_to_tensor(self.tag_weights, dtype=logits.dtype)
+        if self.weighting == "tag":
+            per_tag = w * ops.binary_crossentropy(y_true, logits, from_logits=True)
+        else:  # -log p = softplus(-z) and -log(1 - p) = softplus(z), stable for any z
+            per_tag = w * y_true * ops.softplus(-logits) + (1 - y_true) * ops.softplus(logits)
+        return ops.mean(per_tag, axis=-1)  # mean over tags; Keras then averages over the batch
+
+    def get_config(self):
+        return {{**super().get_config(), "weights": self.tag_weights, "weighting": self.weighting}}
+'''
+
+_MSE_CLASS = f'''\
+{_REGISTER}
+class SigmoidMSE(keras.losses.Loss):
+    """Squared error of the sigmoid probability: l = (sigmoid(z) - y)^2, for soft targets."""
+
+    def call(self, y_true, logits):
+        y_true = ops.cast(y_true, logits.dtype)
+        return ops.mean(ops.square(ops.sigmoid(logits) - y_true), axis=-1)
+'''
+
+_FOCAL_CLASS = f'''\
+# Not keras.losses.BinaryFocalCrossentropy(from_logits=True): its values are the same here,
+# but with gamma < 1 its gradient turns NaN once a confident, correct logit saturates the
+# sigmoid (|z| > ~17 makes 1 - p_t exactly 0, and d/dx x^gamma is infinite at 0).
+{_REGISTER}
+class FocalLoss(keras.losses.Loss):
+    """Focal loss (Lin et al. 2017): l = alpha_t (1 - p_t)^gamma BCE(y, z).
+
+    p_t = y p + (1 - y)(1 - p) is the probability of the right answer;
+    alpha_t = y alpha + (1 - y)(1 - alpha), or 1 when alpha is None.
+    """
+
+    def __init__(self, gamma=2.0, alpha=None, **kwargs):
+        super().__init__(**kwargs)
+        self.gamma = float(gamma)
+        self.alpha = None if alpha is None else float(alpha)
+
+    def call(self, y_true, logits):
+        y_true = ops.cast(y_true, logits.dtype)
+        bce = ops.binary_crossentropy(y_true, logits, from_logits=True)
+        one_minus_pt = y_true * ops.sigmoid(-logits) + (1 - y_true) * ops.sigmoid(logits)
+        per_tag = ops.power(ops.maximum(one_minus_pt, 1e-30), self.gamma) * bce  # max: finite gradient at 0
+        if self.alpha is not None:
+            per_tag = per_tag * (y_true * self.alpha + (1 - y_true) * (1 - self.alpha))
+        return ops.mean(per_tag, axis=-1)
+
+    def get_config(self):
+        return {{**super().get_config(), "gamma": self.gamma, "alpha": self.alpha}}
+'''
+
+_ASL_CLASS = f'''\
+{_REGISTER}
+class AsymmetricLoss(keras.losses.Loss):
+    """Asymmetric loss (Ridnik et al. 2021) on logits.
+
+    l = -y (1 - p)^gamma_pos log p - (1 - y) p_m^gamma_neg log(1 - p_m),
+    p = sigmoid(z), p_m = max(p - clip, 0): easy negatives (p < clip) count 0.
+    """
+
+    def __init__(self, gamma_pos=0.0, gamma_neg=4.0, clip=0.05, **kwargs):
+        super().__init__(**kwargs)
+        self.gamma_pos, self.gamma_neg, self.clip = float(gamma_pos), float(gamma_neg), float(clip)
+
+    def call(self, y_true, logits):
+        y_true = ops.cast(y_true, logits.dtype)
+        log_p, log_1mp = ops.log_sigmoid(logits), ops.log_sigmoid(-logits)  # log p, log(1 - p)
+        positive = -y_true * ops.exp(self.gamma_pos * log_1mp) * log_p
+        if self.clip > 0:
+            p_m = ops.maximum(ops.sigmoid(logits) - self.clip, 0.0)
+            log_1mpm = ops.log(ops.minimum(ops.sigmoid(-logits) + self.clip, 1.0))
+            factor = ops.power(ops.maximum(p_m, 1e-30), self.gamma_neg)  # max: finite gradient at 0
+            negative = -(1 - y_true) * factor * log_1mpm
+        else:
+            negative = -(1 - y_true) * ops.exp(self.gamma_neg * log_p) * log_1mp
+        return ops.mean(positive + negative, axis=-1)
+
+    def get_config(self):
+        config = super().get_config()
+        return {{**config, "gamma_pos": self.gamma_pos, "gamma_neg": self.gamma_neg, "clip": self.clip}}
+'''
+
+
+def _args(**kwargs: Any) -> str:
+    """Keyword arguments as Python source; values are validated numbers, lists, strings or None."""
+    return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+
+
+#: Loss registry name -> ``fn(loss_kwargs) -> code`` that ends by binding ``loss``.
+#: ``loss_kwargs`` is :meth:`RunConfig.loss_kwargs` (the loss' validated parameters).
+LOSS_CODE: dict[str, Callable[[dict], str]] = {
+    "bce": lambda kw: (
+        "# Sigmoid binary cross-entropy on logits: every tag is its own yes/no question.\n"
+        "loss = keras.losses.BinaryCrossentropy(from_logits=True)\n"
+    ),
+    "weighted_bce": lambda kw: (
+        f"{_WEIGHTED_BCE_CLASS}\n\n"
+        f"loss = WeightedBCE({_args(weights=list(kw['weights']), weighting=kw.get('weighting', 'tag'))})\n"
+    ),
+    "mse": lambda kw: f"{_MSE_CLASS}\n\nloss = SigmoidMSE()\n",
+    "focal": lambda kw: (
+        f"{_FOCAL_CLASS}\n\nloss = FocalLoss({_args(gamma=kw.get('gamma', 2.0), alpha=kw.get('alpha'))})\n"
+    ),
+    "asl": lambda kw: (
+        f"{_ASL_CLASS}\n\nloss = AsymmetricLoss("
+        f"{_args(gamma_pos=kw.get('gamma_pos', 0.0), gamma_neg=kw.get('gamma_neg', 4.0), clip=kw.get('clip', 0.05))})\n"
+    ),
+}
+
+#: Learning-rate schedule (:data:`mlc.config.LR_SCHEDULES`) -> code of ``make_optimizer()``,
+#: the same schedule as :func:`mlc.training.learning_rate`.
+SCHEDULE_CODE: dict[str, str] = {
+    "cosine": '''\
+def make_optimizer():
+    """Adam; the learning rate decays along a cosine to 5 % over all steps of the run."""
+    steps = EPOCHS * math.ceil(TRAIN_SIZE / BATCH_SIZE)
+    schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, decay_steps=steps, alpha=0.05)
+    return keras.optimizers.Adam(schedule)
+''',
+    "constant": '''\
+def make_optimizer():
+    """Adam with a constant learning rate."""
+    return keras.optimizers.Adam(LEARNING_RATE)
+''',
+}
+
+_DATA_CODE = '''\
+# One coloured shape per tag, drawn at a random place and size on a noisy background.
+# A tag is present with its prevalence; with soft labels the target is the shape's opacity.
+SHAPES = [
+    lambda dx, dy, r: dx**2 + dy**2 <= r**2,  # disc
+    lambda dx, dy, r: np.maximum(abs(dx), abs(dy)) <= 0.8 * r,  # square
+    lambda dx, dy, r: (dy <= 0.8 * r) & (dy >= 2 * abs(dx) - r),  # triangle
+    lambda dx, dy, r: abs(np.hypot(dx, dy) - 0.7 * r) <= 0.3 * r,  # ring
+    lambda dx, dy, r: (np.minimum(abs(dx), abs(dy)) <= 0.3 * r) & (np.maximum(abs(dx), abs(dy)) <= r),  # cross
+    lambda dx, dy, r: abs(dx) + abs(dy) <= r,  # diamond
+]
+COLOURS = np.array([colorsys.hsv_to_rgb(c / len(CLASSES), 0.9, 1.0) for c in range(len(CLASSES))])
+
+
+def make_scenes(n, seed, label_noise=0.0):
+    """n images (n, IMAGE_SIZE, IMAGE_SIZE, 3) in [0, 1] and targets (n, len(CLASSES)) in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:IMAGE_SIZE, 0:IMAGE_SIZE] / IMAGE_SIZE
+    y = (rng.random((n, len(CLASSES))) < np.array(PREVALENCE)).astype(np.float32)
+    if SOFT_LABELS:
+        y *= rng.uniform(*SOFT_RANGE, size=y.shape).astype(np.float32)
+    x = np.empty((n, IMAGE_SIZE, IMAGE_SIZE, 3), np.float32)
+    for i in range(n):
+        image = rng.uniform(0.0, 0.3, 3) + rng.normal(0.0, 0.04, (IMAGE_SIZE, IMAGE_SIZE, 3))
+        for c in np.flatnonzero(y[i]):
+            r = rng.uniform(0.1, 0.2)
+            cx, cy = rng.uniform(r, 1 - r, size=2)
+            mask = SHAPES[c % len(SHAPES)](xx - cx, yy - cy, r)
+            image[mask] = (1 - y[i, c]) * image[mask] + y[i, c] * COLOURS[c]
+        x[i] = np.clip(image, 0.0, 1.0)
+    if label_noise:  # flip targets, not images: 1 <-> 0 (soft: present -> 0, absent -> random strength)
+        flip = rng.random(y.shape) < label_noise
+        new = rng.uniform(*SOFT_RANGE, size=y.shape) if SOFT_LABELS else 1.0
+        y = np.where(flip, np.where(y > 0, 0.0, new), y).astype(np.float32)
+    return x, y
+'''
+
+_METRICS_CODE = '''\
+def make_metrics():
+    # Not metrics=["accuracy"]: with several outputs Keras 3 resolves it to categorical
+    # (argmax) accuracy, "is the top-scoring tag the first true tag?", which is meaningless
+    # for multi-label targets. Even binary accuracy flatters a model that never predicts
+    # a rare tag. The model outputs logits z, and sigmoid(z) > 0.5 exactly when z > 0, so
+    # threshold 0.0 on logits is probability 0.5. (Soft targets count as present when > 0.)
+    return [
+        keras.metrics.AUC(curve="PR", multi_label=True, num_labels=len(CLASSES), from_logits=True, name="pr_auc"),
+        keras.metrics.Precision(thresholds=0.0, name="precision"),
+        keras.metrics.Recall(thresholds=0.0, name="recall"),
+    ]
+'''
+
+_MAIN_CODE = '''\
+def report(model, x, y, threshold=0.5):
+    """Per-tag precision / recall / F1 at a probability threshold (soft targets >= 0.5 count as present)."""
+    probabilities = 0.5 * (1.0 + np.tanh(0.5 * model.predict(x, verbose=0)))  # sigmoid, overflow-free
+    predicted, present = probabilities >= threshold, y >= 0.5
+    print(f"{'tag':<20}{'precision':>10}{'recall':>8}{'F1':>8}{'support':>9}")
+    for c, name in enumerate(CLASSES):
+        tp = np.sum(predicted[:, c] & present[:, c])
+        precision = tp / max(predicted[:, c].sum(), 1)
+        recall = tp / max(present[:, c].sum(), 1)
+        f1 = 2 * precision * recall / max(precision + recall, 1e-12)
+        print(f"{name:<20}{precision:>10.3f}{recall:>8.3f}{f1:>8.3f}{present[:, c].sum():>9}")
+
+
+def main():
+    keras.utils.set_random_seed(SEED)
+    x_train, y_train = make_scenes(TRAIN_SIZE, SEED, LABEL_NOISE)
+    x_val, y_val = make_scenes(VAL_SIZE, VAL_SEED)  # clean targets: noise is trained through, not scored
+    model = build_model(len(CLASSES), IMAGE_SIZE)
+    model.compile(optimizer=make_optimizer(), loss=loss, metrics=make_metrics())
+    model.fit(
+        x_train, y_train, epochs=EPOCHS, batch_size=BATCH_SIZE, validation_data=(x_val, y_val), verbose=2
+    )
+    report(model, x_val, y_val)
+    model.save("model.keras")  # outputs logits: apply a sigmoid for probabilities
+    print("saved model.keras")
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def model_code(name: str) -> str:
+    """Code defining ``build_model(num_classes, image_size)`` for the registered model ``name``.
+
+    >>> "layers.Flatten" in model_code("linear")
+    True
+    """
+    if name not in MODEL_CODE:
+        raise ValueError(
+            f"no Keras export for model {name!r}; export snippets exist for: {', '.join(MODEL_CODE)}. "
+            "Add a snippet to mlc.export.MODEL_CODE when registering a model."
+        )
+    return MODEL_CODE[name]
+
+
+def loss_code(config: RunConfig) -> str:
+    """Code that defines the configured loss (on logits) and binds it to ``loss``.
+
+    It needs :data:`IMPORTS`; executed, ``loss`` computes the same values as
+    ``config.make_loss()``.
+
+    >>> print(loss_code(RunConfig(loss="bce")), end="")
+    # Sigmoid binary cross-entropy on logits: every tag is its own yes/no question.
+    loss = keras.losses.BinaryCrossentropy(from_logits=True)
+    """
+    if not isinstance(config, RunConfig):
+        raise ValueError(f"config must be a RunConfig, got {type(config).__name__}")
+    if config.loss not in LOSS_CODE:
+        raise ValueError(
+            f"no Keras export for loss {config.loss!r}; export snippets exist for: {', '.join(LOSS_CODE)}. "
+            "Add a snippet to mlc.export.LOSS_CODE when registering a loss."
+        )
+    return LOSS_CODE[config.loss](config.loss_kwargs())
+
+
+def _header(config: RunConfig) -> str:
+    # one field per line; ensure_ascii JSON escapes newlines, quotes and non-ASCII, so every line stays a comment
+    fields = [f"{json.dumps(k)}: {json.dumps(v, ensure_ascii=True)}" for k, v in config.to_dict().items()]
+    config_lines = "#   {\n" + ",\n".join(f"#     {f}" for f in fields) + "\n#   }"
+    return (
+        f"# Multi-label classification in plain Keras, exported from Multi-label Lab.\n"
+        f"#\n"
+        f"# Run it with:  python train_multilabel.py   (needs numpy and keras 3 with TensorFlow; not mlc)\n"
+        f"# Generated with keras {keras.__version__}, tensorflow {tf.__version__}, numpy {np.__version__}.\n"
+        f"# The scenes come from the small generator below (one coloured shape per tag), a simpler\n"
+        f"# stand-in for Multi-label Lab's pictures, so scores differ from the app's. The config's\n"
+        f"# device is not used: Keras places the model itself.\n"
+        f"#\n"
+        f"# Run config (RunConfig JSON):\n{config_lines}\n"
+    )
+
+
+def _settings(config: RunConfig) -> str:
+    val_seed = (config.seed + training.VAL_SEED_OFFSET) % 2**32
+    return (
+        f"CLASSES = {list(config.classes)!r}\n"
+        f"PREVALENCE = {list(config.prevalence)!r}  # fraction of scenes that show each tag\n"
+        f"SOFT_LABELS = {config.soft_labels!r}\n"
+        f"SOFT_RANGE = {tuple(data.SOFT_RANGE)!r}  # strength of a present tag with soft labels\n"
+        f"LABEL_NOISE = {config.label_noise!r}  # probability of flipping a training target\n"
+        f"IMAGE_SIZE = {config.image_size!r}\n"
+        f"TRAIN_SIZE, VAL_SIZE = {config.train_size!r}, {config.val_size!r}\n"
+        f"EPOCHS, BATCH_SIZE = {config.epochs!r}, {config.batch_size!r}\n"
+        f"LEARNING_RATE = {config.learning_rate!r}\n"
+        f"SEED, VAL_SEED = {config.seed!r}, {val_seed!r}\n"
+    )
+
+
+def keras_script(config: RunConfig) -> str:
+    """A standalone, runnable plain-Keras script that reproduces ``config``.
+
+    Sections: header comments (config as JSON, versions) -> imports ->
+    settings -> scene generator ``make_scenes`` -> ``build_model`` -> ``loss``
+    -> ``make_metrics`` -> ``make_optimizer`` -> ``report``/``main`` under
+    ``if __name__ == "__main__"``. Importing or ``exec``-ing the script without
+    running it as ``__main__`` only defines things (no data, no training).
+
+    Raises ValueError for a config whose model or loss has no export snippet.
+
+    >>> script = keras_script(RunConfig(model="linear", lr_schedule="constant"))
+    >>> "name=\\"linear\\"" in script, "keras.optimizers.Adam(LEARNING_RATE)" in script
+    (True, True)
+    """
+    if not isinstance(config, RunConfig):
+        raise ValueError(f"config must be a RunConfig, got {type(config).__name__}")
+    if config.lr_schedule not in SCHEDULE_CODE:
+        raise ValueError(
+            f"no Keras export for lr_schedule {config.lr_schedule!r}; export snippets exist for: "
+            f"{', '.join(SCHEDULE_CODE)}. Add one to mlc.export.SCHEDULE_CODE."
+        )
+    sections = [
+        _header(config),
+        IMPORTS,
+        _settings(config),
+        _DATA_CODE,
+        model_code(config.model),
+        loss_code(config),
+        _METRICS_CODE,
+        SCHEDULE_CODE[config.lr_schedule],
+        _MAIN_CODE,
+    ]
+    return "\n\n".join(s.rstrip("\n") + "\n" for s in sections)

@@ -1,0 +1,276 @@
+"""Tests for :mod:`mlc.export`: the exported plain-Keras script is exact, safe and runs.
+
+Parametrised over :data:`mlc.models.MODELS`, :data:`mlc.losses.LOSSES` and
+:data:`mlc.config.LR_SCHEDULES`, so a newly registered model, loss or schedule
+without an export snippet fails here.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from mlc import export, losses, models, training
+from mlc.config import LR_SCHEDULES, RunConfig
+from mlc.losses import LOSSES
+from mlc.models import MODELS
+
+# The nastiest tag name RunConfig accepts: quotes of every kind, a backslash, an inner
+# newline, braces that would break str.format/f-strings, a comment sign and non-ASCII.
+NASTY = 'it\'s "x"\\n\n\'\'\' """ {CLASSES} # é ☃ \u2028 \\'
+NON_DEFAULT = {
+    "weighted_bce": [
+        {"weights": (0.5, 2.0, 0.0, 3.0, 1.0), "weighting": "tag"},
+        {"weights": (1.0, 19.0, 0.25, 1.0, 4.0), "weighting": "positive"},
+    ],
+    "focal": [{"loss_params": {"gamma": 0.5, "alpha": 0.25}}, {"loss_params": {"gamma": 0.0}}],
+    "asl": [
+        {"loss_params": {"gamma_pos": 1.0, "gamma_neg": 2.0, "clip": 0.1}},
+        {"loss_params": {"gamma_pos": 0.0, "gamma_neg": 3.0, "clip": 0.0}},
+    ],
+}
+
+
+def namespace(code: str) -> dict:
+    """Execute exported code (as a module, not as __main__) and return its globals."""
+    ns = {"__name__": "exported_script"}
+    exec(compile(code, "train_multilabel.py", "exec"), ns)
+    return ns
+
+
+def loss_configs(name: str) -> list[RunConfig]:
+    """Default and non-default parameter configs for a registered loss (spec-derived for new losses)."""
+    configs = [RunConfig(loss=name)]
+    for change in NON_DEFAULT.get(name, []):
+        configs.append(RunConfig(loss=name, **change))
+    if name not in NON_DEFAULT:
+        params = {}
+        for key, spec in losses.params(name).items():
+            if spec.kind == "float" and not spec.required:
+                base = spec.low if spec.default is None else spec.default
+                params[key] = (base + spec.high) / 2 if math.isfinite(spec.high) else base + 0.5
+        if params:
+            configs.append(RunConfig(loss=name, loss_params=params))
+    return configs
+
+
+def targets_and_logits(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(32, 5) hard and soft targets, logits from N(0, 3) plus saturated +-30 and +-80 entries."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random((32, 5)) < 0.4).astype(np.float32)
+    y[16:] *= rng.uniform(0.25, 1.0, (16, 5)).astype(np.float32)  # soft labels in half the rows
+    z = rng.normal(0.0, 3.0, (32, 5)).astype(np.float32)
+    z[0], z[1] = [30.0, -30.0, 80.0, -80.0, 0.0], [-30.0, 30.0, -80.0, 80.0, 16.5]  # confident right and wrong
+    return y, z
+
+
+# ---------------------------------------------------------------- models
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_model_exports_the_same_architecture(name):
+    ns = namespace(export.IMPORTS + "\n" + export.model_code(name))
+    exported = ns["build_model"](3, 32)
+    reference = models.build(name, 3, 32)
+    assert [type(layer).__name__ for layer in exported.layers] == [type(layer).__name__ for layer in reference.layers]
+    assert [w.shape for w in exported.get_weights()] == [w.shape for w in reference.get_weights()]
+    assert exported.output_shape == reference.output_shape == (None, 3)
+    exported.set_weights(reference.get_weights())
+    x = np.random.default_rng(0).random((4, 32, 32, 3), dtype=np.float32)
+    np.testing.assert_allclose(
+        np.asarray(exported(x, training=False)), np.asarray(reference(x, training=False)), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_unknown_model_has_a_helpful_error():
+    with pytest.raises(ValueError, match=r"no Keras export for model 'nope'; export snippets exist for: .*MODEL_CODE"):
+        export.model_code("nope")
+
+
+# ---------------------------------------------------------------- losses
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_every_loss_export_equals_mlc(name):
+    for k, config in enumerate(loss_configs(name)):
+        code = export.loss_code(config)
+        assert code in export.keras_script(config)
+        exported = namespace(export.IMPORTS + "\n" + code)["loss"]
+        reference = config.make_loss()
+        y, z = targets_and_logits(seed=k)
+        y_t, z_t = keras.ops.convert_to_tensor(y), keras.ops.convert_to_tensor(z)
+        per_sample = keras.ops.convert_to_numpy(exported.call(y_t, z_t))
+        expected = keras.ops.convert_to_numpy(reference.call(y, z))
+        np.testing.assert_allclose(per_sample, expected, rtol=1e-5, atol=1e-5, err_msg=f"{config.loss_kwargs()}")
+        assert float(exported(y, z)) == pytest.approx(float(reference(y, z)), rel=1e-5, abs=1e-5)
+        # same gradients too, finite even at saturated logits
+        variable = tf.Variable(z)
+        with tf.GradientTape(persistent=True) as tape:
+            ours, theirs = exported(y, variable), reference(y, variable)
+        grad, expected_grad = tape.gradient(ours, variable).numpy(), tape.gradient(theirs, variable).numpy()
+        assert np.isfinite(grad).all()
+        np.testing.assert_allclose(grad, expected_grad, rtol=1e-4, atol=1e-6)
+        # the custom classes round-trip through their config (what model.save / load_model relies on)
+        rebuilt = type(exported).from_config(exported.get_config())
+        assert float(rebuilt(y, z)) == pytest.approx(float(exported(y, z)), rel=1e-6)
+
+
+def test_focal_is_a_custom_class_because_keras_focal_has_nan_gradients():
+    """Keras' BinaryFocalCrossentropy has the same values here, but NaN gradients for gamma < 1
+    once the sigmoid saturates; the exported class and mlc's focal stay finite."""
+    config = RunConfig(loss="focal", loss_params={"gamma": 0.5})
+    y = np.array([[1.0, 0.0, 1.0]], np.float32)
+    z = tf.Variable([[30.0, -30.0, 0.5]])  # two confident right answers: 1 - p_t is exactly 0 in float32
+    exported = namespace(export.IMPORTS + "\n" + export.loss_code(config))["loss"]
+    builtin = keras.losses.BinaryFocalCrossentropy(gamma=0.5, from_logits=True)
+    with tf.GradientTape(persistent=True) as tape:
+        values = {"builtin": builtin(y, z), "exported": exported(y, z), "mlc": config.make_loss()(y, z)}
+    grads = {k: tape.gradient(v, z).numpy() for k, v in values.items()}
+    assert float(values["builtin"]) == pytest.approx(float(values["mlc"]), rel=1e-6)
+    assert np.isnan(grads["builtin"]).any()
+    assert np.isfinite(grads["exported"]).all()
+    np.testing.assert_allclose(grads["exported"], grads["mlc"], rtol=1e-5, atol=1e-7)
+    assert "class FocalLoss(keras.losses.Loss)" in export.loss_code(config)
+
+
+# ---------------------------------------------------------------- optimiser
+@pytest.mark.parametrize("schedule", LR_SCHEDULES)
+def test_learning_rate_schedule_matches_training(schedule):
+    config = RunConfig(lr_schedule=schedule, epochs=3, train_size=1000, batch_size=64, learning_rate=0.01)
+    optimizer = namespace(export.keras_script(config))["make_optimizer"]()
+    expected = training.learning_rate(config)
+    exported = optimizer._learning_rate if hasattr(optimizer, "_learning_rate") else optimizer.learning_rate
+    if schedule == "constant":
+        assert float(optimizer.learning_rate) == pytest.approx(expected)
+    else:
+        assert exported.get_config() == expected.get_config()
+        for step in (0, 10, 47):
+            assert float(exported(step)) == pytest.approx(float(expected(step)))
+
+
+# ---------------------------------------------------------------- safety of embedded text
+def identifiers(tree: ast.AST) -> set[str]:
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} | {
+        node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+    }
+
+
+def imported_modules(tree: ast.AST) -> set[str]:
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            out.add(node.module.split(".")[0])
+    return out
+
+
+def test_nasty_tag_names_stay_data():
+    config = RunConfig(classes=(NASTY, "plain"), prevalence=(0.4, 0.2), loss="weighted_bce", weights=(2.0, 1.0))
+    assert config.classes[0] == NASTY.strip()  # RunConfig keeps the inner quotes, newline and Unicode
+    script = export.keras_script(config)
+    tree = ast.parse(compile(script, "train_multilabel.py", "exec", flags=ast.PyCF_ONLY_AST))
+    assert imported_modules(tree) == {"colorsys", "math", "keras", "numpy"}
+    baseline = ast.parse(export.keras_script(config.replace(classes=("a", "b"))))
+    assert identifiers(tree) == identifiers(baseline)  # the names add no code, only data
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    assert not names & {"eval", "exec", "__import__", "open", "compile", "os", "subprocess", "mlc"}
+    (classes,) = [
+        node.value for node in tree.body
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "CLASSES"
+    ]
+    assert ast.literal_eval(classes) == list(config.classes)
+    header = script.split("# Run config (RunConfig JSON):\n")[1].split("\n\n")[0]
+    assert all(line.startswith("#") for line in header.splitlines())
+    assert RunConfig.from_json("".join(line[1:] for line in header.splitlines())) == config
+
+
+def test_header_states_config_and_versions():
+    import tensorflow as tf
+
+    script = export.keras_script(RunConfig())
+    assert f"keras {keras.__version__}" in script and f"tensorflow {tf.__version__}" in script
+    assert '#     "loss": "bce",' in script
+    assert "import mlc" not in script and "from mlc" not in script
+
+
+def test_refuses_a_non_config():
+    with pytest.raises(ValueError, match="config must be a RunConfig, got dict"):
+        export.keras_script({"loss": "bce"})
+
+
+# ---------------------------------------------------------------- the scene generator in the script
+def test_exported_scenes_follow_the_config():
+    config = RunConfig(classes=("a", "b", "c"), prevalence=(0.5, 0.1, 0.0), image_size=24, seed=3)
+    ns = namespace(export.keras_script(config))
+    x, y = ns["make_scenes"](400, 3)
+    assert x.shape == (400, 24, 24, 3) and x.dtype == np.float32 and y.shape == (400, 3)
+    assert 0.0 <= x.min() and x.max() <= 1.0
+    assert set(np.unique(y)) <= {0.0, 1.0}
+    np.testing.assert_allclose(y.mean(axis=0), [0.5, 0.1, 0.0], atol=0.06)
+    np.testing.assert_array_equal(ns["make_scenes"](5, 3)[0], ns["make_scenes"](5, 3)[0])
+    # a present tag shows its colour: the image's brightest red/green/blue mix moves with the tag
+    present, absent = y[:, 0] == 1, y[:, 0] == 0
+    colour = ns["COLOURS"][0]
+    near = (np.abs(x - colour).sum(axis=-1) < 0.15).mean(axis=(1, 2))
+    assert near[present].min() > 0.0 and near[absent].max() < near[present].mean() / 5
+
+
+def test_exported_soft_labels_and_noise():
+    config = RunConfig(classes=("a", "b"), prevalence=(0.5, 0.5), soft_labels=True, label_noise=0.2, image_size=16)
+    ns = namespace(export.keras_script(config))
+    _, clean = ns["make_scenes"](300, 0)
+    present = clean[clean > 0]
+    assert present.min() >= 0.25 and present.max() <= 1.0
+    _, noisy = ns["make_scenes"](300, 0, label_noise=0.2)
+    changed = np.mean((noisy > 0) != (clean > 0))
+    assert 0.12 < changed < 0.28
+
+
+# ---------------------------------------------------------------- the script runs end to end
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"loss": "bce", "model": "compact"},
+        {"loss": "weighted_bce", "weights": (1.0, 8.0, 1.0, 1.0, 1.0), "weighting": "positive", "model": "seed_cnn",
+         "soft_labels": True, "label_noise": 0.1, "lr_schedule": "constant"},
+        {"loss": "mse", "model": "linear", "soft_labels": True},
+        {"loss": "focal", "loss_params": {"gamma": 1.5, "alpha": 0.25}, "model": "compact", "label_noise": 0.2},
+        {"loss": "asl", "model": "linear", "classes": (NASTY, "plain"), "prevalence": (0.5, 0.5)},
+    ],
+    ids=["bce-compact", "weighted_bce-seed_cnn-soft", "mse-linear-soft", "focal-compact-noise", "asl-linear-nasty"],
+)
+def test_script_runs_standalone_and_saves_a_loadable_model(tmp_path, changes):
+    config = RunConfig(train_size=64, val_size=32, epochs=1, batch_size=32, image_size=32, **changes)
+    script = export.keras_script(config)
+    (tmp_path / "train_multilabel.py").write_text(script, encoding="utf-8")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    # -I: isolated mode, no PYTHONPATH or user site; the script must not need the repository
+    done = subprocess.run(
+        [sys.executable, "-I", "train_multilabel.py"], cwd=tmp_path, env=env,
+        capture_output=True, text=True, timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:4] == ["tag", "precision", "recall", "F1"])
+    assert len(lines) > header + config.num_classes  # one row per tag after the header
+    for name in config.classes:
+        assert name in done.stdout
+    assert "saved model.keras" in done.stdout
+    path = tmp_path / "model.keras"
+    assert path.is_file()
+    # loading needs only the script's own definitions (they register the custom loss)
+    ns = namespace(script)
+    model = keras.saving.load_model(path)
+    assert model.output_shape == (None, config.num_classes)
+    assert type(model.loss).__name__ == type(ns["loss"]).__name__
+    if config.loss == "weighted_bce":
+        assert model.loss.tag_weights == list(config.weights) and model.loss.weighting == "positive"
+    if config.loss in ("focal", "asl"):
+        without_name = lambda loss: {k: v for k, v in loss.get_config().items() if k != "name"}  # noqa: E731
+        assert without_name(model.loss) == without_name(ns["loss"])
