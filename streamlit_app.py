@@ -13,6 +13,7 @@ PAGES = [
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/predict.py", title="Predict", icon=":material/image_search:"),
     st.Page("pages/evaluate.py", title="Evaluate & compare", icon=":material/query_stats:"),
+    st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
 ]
 
 st.navigation(PAGES).run()

@@ -304,3 +304,53 @@ def strength_chart(frame: pd.DataFrame, *, columns: int = 5, size: int = 150) ->
     return alt.layer(points, line, data=frame).properties(width=size, height=size).facet(
         facet=alt.Facet("tag:N", sort=tags, title=None), columns=columns
     )
+
+
+# ---------------------------------------------------------------- lessons
+def target_chart(frame: pd.DataFrame) -> alt.LayerChart:
+    """Target vectors as rows of cells (one per tag), darker = closer to 1.
+
+    ``frame`` as :func:`mlc.lessons.sample_target`: (tag, value, target) rows.
+
+    >>> f = pd.DataFrame({"tag": ["dog", "sky"], "value": [1.0, 0.0], "target": ["multi-hot"] * 2})
+    >>> [layer["mark"]["type"] for layer in target_chart(f).to_dict()["layer"]]
+    ['rect', 'text']
+    """
+    tags = list(dict.fromkeys(frame["tag"]))
+    base = alt.Chart(frame).encode(
+        x=alt.X("tag:N", sort=tags, title=None, axis=alt.Axis(labelAngle=0, orient="top", labelFontSize=13)),
+        y=alt.Y("target:N", title=None, axis=alt.Axis(labelLimit=320, labelFontSize=13)),
+    )
+    cells = base.mark_rect(stroke="white", strokeWidth=3).encode(
+        color=alt.Color("value:Q", scale=alt.Scale(domain=[0, 1], range=["#eef2f8", "#2f6fdb"]), legend=None),
+        tooltip=[alt.Tooltip("target:N"), alt.Tooltip("tag:N"), alt.Tooltip("value:Q", format=".2f")],
+    )
+    text = base.mark_text(fontSize=15).encode(
+        text=alt.Text("value:Q", format=".2~f"),
+        color=alt.condition(alt.datum.value > 0.5, alt.value("white"), alt.value("#333")),
+    )
+    return (cells + text).properties(height=alt.Step(44))
+
+
+def activation_chart(frame: pd.DataFrame) -> alt.LayerChart:
+    """Sigmoid and softmax of the same logits side by side per tag (grouped bars).
+
+    ``frame`` as :func:`mlc.lessons.activations_frame`.
+
+    >>> f = pd.DataFrame({"tag": ["dog"] * 2, "logit": [1.0] * 2, "activation": ["sigmoid", "softmax"], "value": [0.73, 1.0]})
+    >>> activation_chart(f).to_dict()["layer"][0]["encoding"]["xOffset"]["field"]
+    'activation'
+    """
+    tags = list(dict.fromkeys(frame["tag"]))
+    base = alt.Chart(frame).encode(
+        x=alt.X("tag:N", sort=tags, title=None, axis=alt.Axis(labelAngle=0, labelFontSize=13)),
+        xOffset=alt.XOffset("activation:N"),
+        y=alt.Y("value:Q", title="output", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("activation:N", scale=alt.Scale(domain=["sigmoid", "softmax"], range=["#2f6fdb", "#e4572e"]),
+                        legend=alt.Legend(orient="bottom", title=None)),
+        tooltip=[alt.Tooltip("tag:N"), alt.Tooltip("logit:Q", format=".1f"), alt.Tooltip("activation:N"),
+                 alt.Tooltip("value:Q", format=".3f")],
+    )
+    labels = base.mark_text(dy=-7, fontSize=11).encode(text=alt.Text("value:Q", format=".2f"), color=alt.value("#333"))
+    rule = alt.Chart(pd.DataFrame({"y": [0.5]})).mark_rule(strokeDash=[4, 3], color="#888").encode(y="y:Q")
+    return (base.mark_bar() + labels + rule).properties(height=300)

@@ -238,3 +238,21 @@ def accuracy_table(run_id: str, _y_true: np.ndarray, _y_prob: np.ndarray):
     from mlc.evaluation import accuracy_lies
 
     return accuracy_lies(_y_true, _y_prob)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def layer_table(model_name: str, num_classes: int, image_size: int):
+    """:func:`mlc.lessons.layer_table`, built once per (model, tags, size) for every visitor."""
+    from mlc.lessons import layer_table as table
+
+    return table(model_name, num_classes, image_size)
+
+
+@st.cache_data(max_entries=16, show_spinner="Running it on the installed Keras …")
+def pitfall_demo(name: str):
+    """The live demo of one :data:`mlc.pitfalls.PITFALLS` entry, run once per server (results are deterministic)."""
+    from mlc.pitfalls import PITFALLS
+
+    if name not in PITFALLS:
+        raise ValueError(f"unknown pitfall {name!r}; choose one of {list(PITFALLS)}")
+    return PITFALLS[name].run()

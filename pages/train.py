@@ -146,6 +146,7 @@ if not table_problems:
             soft_labels=bool(soft_labels), label_noise=float(label_noise), seed=int(seed),
             device=device, **tags_from_table(rows),
         )
+        state["train_config"] = config  # the Learn page exports and explains this configuration
     except ValueError as exc:
         problems.append(str(exc))
 

@@ -1,0 +1,74 @@
+"""AppTest of the Learn page: every section renders, the loss calculator agrees with
+mlc.losses and refuses bad cells, each pitfall runs live, the script is the export's."""
+
+import math
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mlc import export, losses
+from mlc.config import RunConfig
+from mlc.pitfalls import PITFALLS
+
+APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
+
+
+def learn_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("pages/learn.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_every_section_renders():
+    at = learn_page()
+    assert [t.value for t in at.title] == ["Learn"]
+    assert [t.label for t in at.tabs] == ["Shapes", "Sigmoid vs softmax", "Loss calculator", "Pitfalls, live", "Code for your run"]
+    layers = at.dataframe[0].value
+    assert layers.iloc[-1]["layer"] == "total" and layers.iloc[-2]["output shape"] == "(None, 5)"
+    shapes = at.dataframe[1].value
+    assert "(64, 5)" in shapes["shape"].tolist()
+    assert len(at.get("vega_lite_chart")) == 2  # target vectors, sigmoid vs softmax
+    assert len(at.expander) == len(PITFALLS)
+    assert not at.error
+
+
+def test_softmax_sums_to_one_sigmoid_does_not():
+    at = learn_page()
+    at.slider(key="logit_0").set_value(6.0).run()
+    text = next(m.value for m in at.markdown if m.value.startswith("Sum over tags"))
+    assert "softmax **1.000**" in text and "sigmoid **1.000**" not in text
+
+
+def test_loss_calculator_agrees_with_the_loss_classes():
+    at = learn_page()
+    totals = {m.label: float(m.value) for m in at.metric if m.label in losses.LOSSES}
+    assert set(totals) == set(losses.LOSSES)
+    # the first default row is a confident hit, p = 0.9 on a present tag
+    table = next(d.value for d in at.dataframe if "bce" in d.value.columns)
+    assert table.loc[0, "bce"] == pytest.approx(-math.log(0.9), rel=1e-5)
+    assert table.loc[0, "mse"] == pytest.approx(0.01, rel=1e-4)
+
+
+@pytest.mark.parametrize("name", list(PITFALLS))
+def test_each_pitfall_runs_live(name):
+    at = learn_page()
+    at.button(key=f"pitfall_{name}").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    demo = PITFALLS[name].run()
+    assert any(e.value == demo.wrong for e in at.error)
+    assert any(s.value == demo.fix for s in at.success)
+    assert not at.warning  # the installed Keras reproduced it
+
+
+def test_code_is_the_export_of_the_train_page_config():
+    at = learn_page()
+    code = [c.value for c in at.code if c.language == "python" and "def main" in c.value]
+    assert code == [export.keras_script(RunConfig()).rstrip("\n")]
+    at.session_state["train_config"] = RunConfig(loss="focal", model="seed_cnn")
+    at.run()
+    code = [c.value for c in at.code if c.language == "python" and "def main" in c.value]
+    assert code == [export.keras_script(RunConfig(loss="focal", model="seed_cnn")).rstrip("\n")]

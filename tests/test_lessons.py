@@ -1,0 +1,85 @@
+"""mlc.lessons: shapes from the real model, activations, and the loss calculator."""
+
+import math
+
+import numpy as np
+import pytest
+
+from mlc import lessons, losses, models
+from mlc.config import RunConfig
+
+
+@pytest.mark.parametrize("name", list(models.MODELS))
+def test_layer_table_matches_the_built_model(name):
+    table = lessons.layer_table(name, 7, 32)
+    model = models.build(name, 7, 32)
+    assert table.iloc[0]["output shape"] == "(None, 32, 32, 3)"
+    assert table.iloc[-2]["output shape"] == "(None, 7)"
+    assert table.iloc[-1]["parameters"] == model.count_params() == table.iloc[:-1]["parameters"].sum()
+
+
+def test_tensor_shapes_follow_the_config():
+    shapes = lessons.tensor_shapes(RunConfig(batch_size=16, classes=("a", "b", "c"), prevalence=(0.5, 0.5, 0.5)))
+    assert shapes["shape"].tolist() == ["(16, 64, 64, 3)", "(16, 3)", "(16, 3) or (16,)", "(16, 3)"]
+
+
+def test_sample_target_one_hot_keeps_only_the_first_present_tag():
+    for seed in range(20):
+        image, frame = lessons.sample_target(RunConfig(), seed=seed)
+        multi = frame[frame["target"].str.startswith("multi")]["value"].to_numpy()
+        one = frame[frame["target"].str.startswith("single")]["value"].to_numpy()
+        assert image.shape == (64, 64, 3)
+        assert one.sum() == (1.0 if multi.max() >= 0.5 else 0.0)
+        if multi.max() >= 0.5:
+            assert one.argmax() == np.flatnonzero(multi >= 0.5)[0]
+
+
+def test_activations():
+    frame = lessons.activations_frame([3.0, 3.0, 3.0], ["a", "b", "c"])
+    soft = frame[frame["activation"] == "softmax"]["value"]
+    sig = frame[frame["activation"] == "sigmoid"]["value"]
+    assert soft.tolist() == pytest.approx([1 / 3] * 3) and sig.tolist() == pytest.approx([1 / (1 + math.exp(-3))] * 3)
+    with pytest.raises(ValueError, match="one value per tag \\(3\\), got 2"):
+        lessons.activations_frame([1.0, 2.0], ["a", "b", "c"])
+    with pytest.raises(ValueError, match="finite"):
+        lessons.activations_frame([1.0, float("inf"), 0.0], ["a", "b", "c"])
+
+
+def test_loss_table_uses_the_registered_losses():
+    rows = lessons.calculator_rows(("dog", "cat", "house", "tree", "sky"), [1.0, 3.0, 1.0, 1.0, 1.0])
+    table, totals = lessons.loss_table(rows, weighting="positive")
+    assert set(totals) == set(losses.LOSSES)
+    y = np.array([r["target"] for r in rows])[None]
+    p = np.clip(np.array([r["probability"] for r in rows]), 1e-6, 1 - 1e-6)[None]
+    z = np.log(p / (1 - p))
+    for name in losses.LOSSES:
+        kwargs = losses.defaults(name)
+        if "weights" in kwargs:
+            kwargs.update(weights=[1.0, 3.0, 1.0, 1.0, 1.0], weighting="positive")
+        keras_value = float(losses.get(name, **kwargs)(y.astype("float32"), z.astype("float32")))
+        assert totals[name] == pytest.approx(keras_value, rel=1e-4, abs=1e-6), name
+    # positive weighting multiplies only the present tags' terms
+    assert table.loc[1, "weighted_bce"] == pytest.approx(3 * table.loc[1, "bce"])
+    assert table.loc[2, "weighted_bce"] == pytest.approx(table.loc[2, "bce"])
+
+
+@pytest.mark.parametrize("row, message", [
+    ({"target": 1.5}, "targets must lie in \\[0, 1\\]"),
+    ({"probability": -0.1}, "probabilities must lie in \\[0, 1\\]"),
+    ({"weight": -1}, "weights must be >= 0"),
+    ({"target": None}, "row 1: target must be a number, got None"),
+    ({"probability": "x"}, "row 1: probability must be a number"),
+    ({"weight": float("nan")}, "row 1: weight must be a finite number"),
+])
+def test_loss_table_refuses_bad_cells(row, message):
+    good = {"tag": "dog", "target": 1.0, "probability": 0.5, "weight": 1.0}
+    with pytest.raises(ValueError, match=message):
+        lessons.loss_table([{**good, **row}])
+    with pytest.raises(ValueError, match="at least one row"):
+        lessons.loss_table([])
+
+
+def test_probabilities_of_zero_and_one_are_clipped_not_infinite():
+    table, totals = lessons.loss_table([{"tag": "dog", "target": 1.0, "probability": 0.0, "weight": 1.0}])
+    assert all(math.isfinite(v) for v in totals.values())
+    assert table.loc[0, "bce"] == pytest.approx(-math.log(1e-6), rel=1e-3)
