@@ -1,0 +1,273 @@
+"""Share links: a :class:`~mlc.config.RunConfig` (and thresholds) as a URL query string, and back.
+
+:func:`to_query` writes only what differs from the defaults, so links stay short
+and a partial link means "defaults for the rest". :func:`from_query` never
+raises for what a visitor (or anyone editing the URL) can put in a query
+string: each field that cannot be read or is not allowed falls back to its
+default, with one note per field saying what was ignored and why.
+
+>>> from mlc.config import RunConfig
+>>> q = to_query(RunConfig(loss="focal", loss_params={"gamma": 1.0}, epochs=3))
+>>> q
+{'loss': 'focal', 'epochs': '3', 'p.gamma': '1.0'}
+>>> shared = from_query(q)
+>>> shared.config == RunConfig(loss="focal", loss_params={"gamma": 1.0}, epochs=3), shared.notes
+(True, [])
+>>> from_query({"epochs": "many", "lr": "0.01"}).notes
+["ignored epochs='many': epochs must be a whole number from 1 to 500, got 'many'"]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from mlc.config import RunConfig
+
+#: Query key -> RunConfig field, in the order they are applied (tags before what depends on them).
+KEYS: dict[str, str] = {
+    "tags": "classes",
+    "prev": "prevalence",
+    "w": "weights",
+    "weighting": "weighting",
+    "loss": "loss",
+    "model": "model",
+    "epochs": "epochs",
+    "batch": "batch_size",
+    "lr": "learning_rate",
+    "sched": "lr_schedule",
+    "train": "train_size",
+    "val": "val_size",
+    "soft": "soft_labels",
+    "noise": "label_noise",
+    "size": "image_size",
+    "seed": "seed",
+    "device": "device",
+}
+#: Loss parameters travel as ``p.<name>`` (e.g. ``p.gamma=1.5``; ``none`` for an unset optional one).
+PARAM_PREFIX = "p."
+#: Thresholds: ``thr=0.4`` (every tag) or ``thr=[0.5,0.2,...]`` (one per tag).
+THRESHOLD_KEY = "thr"
+#: Longest value read from a query string, and most keys: a link is not a payload.
+MAX_VALUE_LENGTH = 2000
+MAX_KEYS = 64
+_LISTS = ("classes", "prevalence", "weights")
+_INTS = ("epochs", "batch_size", "train_size", "val_size", "image_size", "seed")
+_FLOATS = ("learning_rate", "label_noise")
+
+
+@dataclass
+class Shared:
+    """What a query string restored: a valid config, thresholds (None, one value or one per tag)
+    and one note per ignored field."""
+
+    config: RunConfig
+    thresholds: float | list[float] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (list, tuple)):
+        return json.dumps(list(value), separators=(",", ":"), ensure_ascii=False)
+    return str(value)
+
+
+def to_query(config: RunConfig, thresholds: float | list[float] | None = None) -> dict[str, str]:
+    """Query parameters for ``config`` (fields that differ from the defaults) and ``thresholds``.
+
+    >>> to_query(RunConfig(), thresholds=[0.5, 0.25, 0.5, 0.5, 0.5])
+    {'thr': '[0.5,0.25,0.5,0.5,0.5]'}
+    """
+    default = RunConfig().to_dict()
+    values = config.to_dict()
+    if list(values["classes"]) != list(default["classes"]):
+        default = {**default, "prevalence": None, "weights": None}  # other tags: their lists always travel
+    query: dict[str, str] = {}
+    for key, name in KEYS.items():
+        if values[name] != default[name]:
+            query[key] = _text(values[name])
+    for name, value in values["loss_params"].items():
+        query[PARAM_PREFIX + name] = "none" if value is None else _text(value)
+    if thresholds is not None:
+        query[THRESHOLD_KEY] = _text(thresholds if isinstance(thresholds, (int, float)) else [float(t) for t in thresholds])
+    return query
+
+
+def _parse(name: str, raw: str) -> Any:
+    """The typed value of one field from its query text; ValueError with the field's name."""
+    if name in _LISTS:
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            raise ValueError(f"{name} must be a JSON list such as [\"dog\",\"cat\"], got {raw!r}") from None
+        if not isinstance(value, list):
+            raise ValueError(f"{name} must be a JSON list, got {raw!r}")
+        return tuple(value)
+    if name in _INTS:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"{name} must be a whole number from {_range(name)}, got {raw!r}") from None
+    if name in _FLOATS:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"{name} must be a number, got {raw!r}") from None
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, got {raw!r}")
+        return value
+    if name == "soft_labels":
+        if raw.lower() in ("1", "true", "yes"):
+            return True
+        if raw.lower() in ("0", "false", "no"):
+            return False
+        raise ValueError(f"soft_labels must be 1 or 0, got {raw!r}")
+    return raw
+
+
+def _range(name: str) -> str:
+    from mlc.config import LIMITS
+
+    lo, hi = LIMITS[name]
+    return f"{lo} to {hi}"
+
+
+def _param(raw: str) -> Any:
+    if raw.lower() == "none":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        return raw  # a choice parameter; the loss registry validates it
+    if not math.isfinite(value):
+        raise ValueError(f"must be a finite number, got {raw!r}")
+    return value
+
+
+def _first(value: Any) -> str:
+    """Streamlit gives str; other callers may give lists (repeated keys): the last one wins."""
+    if isinstance(value, (list, tuple)):
+        value = value[-1] if value else ""
+    return str(value)
+
+
+def from_query(params: Mapping[str, Any], devices: Sequence[str] | None = None) -> Shared:
+    """Restore a config (and thresholds) from query parameters, field by field.
+
+    A field is kept only if the config it makes together with the fields kept
+    before it is valid; otherwise its default stays and a note says why. Unknown
+    keys, over-long values and too many keys are noted and ignored. With
+    ``devices`` (the ids this server offers), any other device falls back to the
+    default too. Never raises for any mapping of strings.
+    """
+    notes: list[str] = []
+    items = list(params.items())
+    if len(items) > MAX_KEYS:
+        notes.append(f"the link has {len(items)} parameters; only the first {MAX_KEYS} were read")
+        items = items[:MAX_KEYS]
+    query: dict[str, str] = {}
+    for key, value in items:
+        text = _first(value)
+        if len(text) > MAX_VALUE_LENGTH:
+            notes.append(f"ignored {key}: its value is {len(text)} characters long (at most {MAX_VALUE_LENGTH})")
+            continue
+        query[str(key)] = text
+    known = set(KEYS) | {THRESHOLD_KEY}
+    for key in query:
+        if key not in known and not key.startswith(PARAM_PREFIX):
+            notes.append(f"ignored unknown parameter {key!r}")
+
+    accepted: dict[str, Any] = {}
+    config = RunConfig()
+
+    def attempt(changes: dict[str, Any], label: str) -> None:
+        nonlocal config
+        try:
+            config = RunConfig.from_dict({**accepted, **changes})
+            accepted.update(changes)
+        except ValueError as exc:
+            notes.append(f"ignored {label}: {str(exc).splitlines()[0]}")
+
+    for key, name in KEYS.items():
+        if key not in query:
+            continue
+        raw = query[key]
+        try:
+            value = _parse(name, raw)
+        except ValueError as exc:
+            notes.append(f"ignored {key}={raw!r}: {exc}")
+            continue
+        if name == "device" and devices is not None and value not in devices:
+            notes.append(f"ignored {key}={raw!r}: this server offers {', '.join(devices)}")
+            continue
+        attempt({name: value}, f"{key}={raw!r}")
+    params_in = {k[len(PARAM_PREFIX):]: v for k, v in query.items() if k.startswith(PARAM_PREFIX)}
+    for name, raw in params_in.items():
+        try:
+            value = _param(raw)
+        except ValueError as exc:
+            notes.append(f"ignored {PARAM_PREFIX}{name}={raw!r}: {exc}")
+            continue
+        attempt({"loss_params": {**accepted.get("loss_params", {}), name: value}}, f"{PARAM_PREFIX}{name}={raw!r}")
+
+    thresholds = None
+    if THRESHOLD_KEY in query:
+        thresholds = _thresholds(query[THRESHOLD_KEY], config.num_classes, notes)
+    return Shared(config=config, thresholds=thresholds, notes=notes)
+
+
+def _thresholds(raw: str, n_tags: int, notes: list[str]) -> float | list[float] | None:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        notes.append(f"ignored thr={raw!r}: thresholds must be a number in [0, 1] or a JSON list of {n_tags}")
+        return None
+    values = [value] if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+    ok = isinstance(values, list) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and 0 <= v <= 1 for v in values)
+    if not ok or (isinstance(value, list) and len(values) != n_tags):
+        notes.append(f"ignored thr={raw!r}: thresholds must be a number in [0, 1] or a list of {n_tags} such numbers")
+        return None
+    return float(value) if not isinstance(value, list) else [float(v) for v in values]
+
+
+def train_widget_state(config: RunConfig) -> dict[str, Any]:
+    """The Train page's widget values (by widget key) that show ``config``.
+
+    >>> train_widget_state(RunConfig(loss="focal", loss_params={"gamma": 1.0, "alpha": None}))["loss_param_focal_gamma"]
+    1.0
+    """
+    state: dict[str, Any] = {
+        "loss": config.loss,
+        "weighting": config.weighting,
+        "model": config.model,
+        "epochs": config.epochs,
+        "batch_size": config.batch_size,
+        "learning_rate": config.learning_rate,
+        "lr_schedule": config.lr_schedule,
+        "train_size": config.train_size,
+        "val_size": config.val_size,
+        "soft_labels": config.soft_labels,
+        "label_noise": config.label_noise,
+        "seed": config.seed,
+        "device": config.device,
+    }
+    from mlc import losses
+
+    for name, spec in losses.params(config.loss).items():
+        if name in ("weights", "weighting"):
+            continue
+        key = f"loss_param_{config.loss}_{name}"
+        value = config.loss_params.get(name, spec.default)
+        if spec.optional:
+            state[f"{key}_on"] = value is not None
+            if value is None:
+                continue
+        state[key] = value if spec.kind == "choice" else float(value)
+    return state

@@ -1,0 +1,104 @@
+"""Share links: round trips, partial links, and fuzzed query strings that must never raise."""
+
+import string
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mlc import losses, share
+from mlc.config import RunConfig
+
+CONFIGS = [
+    RunConfig(),
+    RunConfig(loss="weighted_bce", weights=(1.0, 19.0, 1.5, 1.0, 0.7), weighting="positive"),
+    RunConfig(loss="focal", loss_params={"gamma": 1.5, "alpha": 0.25}, epochs=3, learning_rate=1e-3),
+    RunConfig(loss="asl", loss_params={"gamma_neg": 2.0}, model="seed_cnn", batch_size=32, lr_schedule="constant"),
+    RunConfig(loss="mse", soft_labels=True, label_noise=0.1, seed=42, train_size=500, val_size=100),
+    RunConfig(classes=("boat", "sun, moon", 'it\'s "x"', "é ☃"), prevalence=(0.5, 0.0, 1.0, 0.25)),
+    RunConfig(classes=("only",), prevalence=(0.4,), weights=(2.0,), loss="weighted_bce", image_size=32),
+]
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+@pytest.mark.parametrize("thresholds", [None, 0.35])
+def test_round_trip(config, thresholds):
+    query = share.to_query(config, thresholds)
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in query.items())
+    shared = share.from_query(query)
+    assert shared.config == config and shared.notes == [] and shared.thresholds == thresholds
+
+
+def test_per_tag_thresholds_round_trip_and_bad_ones_are_noted():
+    config = RunConfig()
+    shared = share.from_query(share.to_query(config, [0.1, 0.2, 0.3, 0.4, 0.5]))
+    assert shared.thresholds == [0.1, 0.2, 0.3, 0.4, 0.5]
+    for raw in ("[0.1,0.2]", "1.5", "nan", "[true,0,0,0,0]", "x"):
+        shared = share.from_query({"thr": raw})
+        assert shared.thresholds is None and len(shared.notes) == 1 and shared.notes[0].startswith("ignored thr=")
+
+
+def test_defaults_are_not_written():
+    assert share.to_query(RunConfig()) == {}
+    assert share.from_query({}).config == RunConfig()
+
+
+@pytest.mark.parametrize("query, kept, note", [
+    ({"epochs": "0", "lr": "0.01"}, {"learning_rate": 0.01}, "epochs must be a whole number from 1 to 500"),
+    ({"loss": "hinge", "epochs": "3"}, {"epochs": 3}, "loss must be one of: bce"),
+    ({"w": "[1,2]", "loss": "weighted_bce"}, {"loss": "weighted_bce"}, "ignored w="),
+    ({"tags": "not json", "seed": "7"}, {"seed": 7}, "classes must be a JSON list"),
+    ({"soft": "maybe"}, {}, "soft_labels must be 1 or 0"),
+    ({"p.gamma": "-3", "loss": "focal"}, {"loss": "focal"}, "ignored p.gamma='-3'"),
+    ({"p.gamma": "2", "loss": "bce"}, {"loss": "bce"}, "ignored p.gamma='2'"),
+    ({"hack": "<script>", "batch": "16"}, {"batch_size": 16}, "ignored unknown parameter 'hack'"),
+    ({"train": "9" * 5000}, {}, "characters long"),
+    ({"noise": "inf"}, {}, "finite"),
+    ({"device": "gpu:99"}, {}, "this server offers cpu"),
+    ({"device": "mirrored"}, {}, "this server offers cpu"),
+])
+def test_tampered_fields_fall_back_one_by_one(query, kept, note):
+    shared = share.from_query(query, devices=["cpu"])
+    assert any(note in n for n in shared.notes), shared.notes
+    expected = RunConfig().replace(**kept) if kept else RunConfig()
+    assert shared.config == expected
+
+
+def test_too_many_keys_are_cut():
+    shared = share.from_query({f"k{i}": "1" for i in range(500)})
+    assert shared.config == RunConfig() and shared.notes[0].startswith("the link has 500 parameters")
+
+
+def test_list_values_from_repeated_keys_use_the_last():
+    assert share.from_query({"epochs": ["2", "3"]}).config.epochs == 3
+
+
+_keys = st.sampled_from(sorted(share.KEYS) + ["thr", "p.gamma", "p.alpha", "p.clip", "p.weighting", "zzz", ""])
+_values = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(["0", "1", "-1", "1e309", "nan", "inf", "[]", "[1]", "[\"a\",\"a\"]", "null", "{}", "true",
+                     "[0.5,0.5,0.5,0.5,0.5]", "focal", "weighted_bce", "mirrored", "gpu:0"]),
+    st.text(alphabet=string.digits + ".-e", max_size=12),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(_keys, _values, max_size=8))
+def test_fuzzed_query_strings_never_raise(query):
+    shared = share.from_query(query)
+    assert isinstance(shared.config, RunConfig)
+    RunConfig.from_dict(shared.config.to_dict())  # the result is valid
+    assert all("\n" not in n for n in shared.notes)
+    # and it survives its own round trip
+    assert share.from_query(share.to_query(shared.config, shared.thresholds)).config == shared.config
+
+
+@pytest.mark.parametrize("loss", list(losses.LOSSES))
+def test_train_widget_state_covers_every_loss_parameter(loss):
+    config = RunConfig(loss=loss)
+    state = share.train_widget_state(config)
+    for name, spec in losses.params(loss).items():
+        if name in ("weights", "weighting"):
+            continue
+        key = f"loss_param_{loss}_{name}"
+        assert key in state or state.get(f"{key}_on") is False
