@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from mlc.config import RunConfig
+from mlc.hosting import HostSettings, check_config
 from mlc.training import Progress, Run, train
 
 #: Environment variable that sets the server-wide number of concurrent trainings.
@@ -245,8 +246,10 @@ class SessionJobs:
     :meth:`close`, so a visitor who leaves mid-training frees their slot and memory.
     """
 
-    def __init__(self, slots: TrainingSlots | None = None, max_runs: int = MAX_RUNS_PER_SESSION):
+    def __init__(self, slots: TrainingSlots | None = None, max_runs: int = MAX_RUNS_PER_SESSION,
+                 settings: HostSettings | None = None):
         self.slots = slots
+        self.settings = settings
         self.max_runs = max_runs
         self.job: TrainingJob | None = None
         self.runs: list[Run] = []
@@ -256,6 +259,14 @@ class SessionJobs:
         self.closed = False
 
     def start(self, config: RunConfig, trainer: Callable[..., Run] = train) -> TrainingJob:
+        """Start training ``config`` in the background.
+
+        Raises ValueError when the config is over the server's limits (checked here,
+        where the work is accepted, whatever the widgets allowed), RuntimeError when a
+        job is already running or the session has ended.
+        """
+        if self.settings is not None:
+            check_config(config, self.settings)
         with self._lock:
             if self.closed:
                 raise RuntimeError("this session has ended")

@@ -222,6 +222,28 @@ def from_query(params: Mapping[str, Any], devices: Sequence[str] | None = None) 
     return Shared(config=config, thresholds=thresholds, notes=notes)
 
 
+def has_config(params: Mapping[str, Any]) -> bool:
+    """Whether a query string carries run settings (not just, say, the Predict page's thresholds).
+
+    >>> has_config({"thr": "0.4"}), has_config({"epochs": "3"}), has_config({"p.gamma": "1"})
+    (False, True, True)
+    """
+    return any(k in KEYS or str(k).startswith(PARAM_PREFIX) for k in params)
+
+
+def thresholds_from_query(params: Mapping[str, Any], n_tags: int) -> tuple[float | list[float] | None, list[str]]:
+    """The ``thr`` parameter for a run with ``n_tags`` tags: (value or None, notes). Never raises.
+
+    >>> thresholds_from_query({"thr": "[0.2,0.7]"}, 2), thresholds_from_query({"thr": "2"}, 2)[0]
+    (([0.2, 0.7], []), None)
+    """
+    notes: list[str] = []
+    if THRESHOLD_KEY not in params:
+        return None, notes
+    raw = _first(params[THRESHOLD_KEY])[:MAX_VALUE_LENGTH]
+    return _thresholds(raw, n_tags, notes), notes
+
+
 def _thresholds(raw: str, n_tags: int, notes: list[str]) -> float | list[float] | None:
     try:
         value = json.loads(raw)

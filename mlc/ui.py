@@ -11,6 +11,7 @@ stays usable (and testable) without a server.
 from __future__ import annotations
 
 import math
+import os
 from typing import Sequence
 
 import numpy as np
@@ -18,6 +19,7 @@ import streamlit as st
 
 from mlc import inference, losses
 from mlc.data import make_dataset, resolve_classes
+from mlc.hosting import HostSettings, settings_from
 from mlc.inference import Item
 from mlc.jobs import SessionJobs, TrainingSlots, freeze_startup_objects, limit_from_env
 
@@ -120,10 +122,33 @@ def training_slots() -> TrainingSlots:
     return TrainingSlots(limit_from_env())
 
 
+@st.cache_resource(show_spinner=False)
+def _host_settings() -> tuple[HostSettings, str | None]:
+    secrets: dict = {}
+    try:
+        secrets = dict(st.secrets.get("mlc", {}))
+    except Exception:  # no secrets.toml (the usual local case), or an unreadable one
+        secrets = {}
+    try:
+        return settings_from(os.environ, secrets), None
+    except ValueError as exc:
+        return HostSettings(), f"Server setting ignored: {exc}. Using the default limits."
+
+
+def host_settings() -> HostSettings:
+    """This server's limits and modes (:mod:`mlc.hosting`), read once from the environment and secrets."""
+    return _host_settings()[0]
+
+
+def host_settings_problem() -> str | None:
+    """Why a server setting could not be used (shown to the operator on the Train page), or None."""
+    return _host_settings()[1]
+
+
 @st.cache_resource(scope="session", on_release=lambda jobs: jobs.close(), show_spinner=False)
 def session_jobs() -> SessionJobs:
     """This visitor's job and runs; released (job stopped, models dropped) when they leave."""
-    return SessionJobs(training_slots())
+    return SessionJobs(training_slots(), settings=host_settings())
 
 
 def loss_param_inputs(loss: str, key_prefix: str = "loss_param") -> dict:
@@ -137,21 +162,25 @@ def loss_param_inputs(loss: str, key_prefix: str = "loss_param") -> dict:
             continue  # edited in the tags table
         key = f"{key_prefix}_{loss}_{name}"
         if spec.kind == "choice":
-            values[name] = st.selectbox(name, spec.choices, index=spec.choices.index(spec.default), key=key, help=spec.help)
+            st.session_state.setdefault(key, spec.default)
+            values[name] = st.selectbox(name, spec.choices, key=key, help=spec.help)
             continue
         high = spec.high if spec.high is not None and math.isfinite(spec.high) else spec.suggested_high
         if high is not None and not spec.high_inclusive:
             high = high - 0.01
         default = spec.default
         if spec.optional:
-            on = st.checkbox(f"use {name}", value=default is not None, key=f"{key}_on", help=spec.help)
+            st.session_state.setdefault(f"{key}_on", default is not None)
+            on = st.checkbox(f"use {name}", key=f"{key}_on", help=spec.help)
             if not on:
                 values[name] = None
                 continue
             default = default if default is not None else (spec.low + (high or 1.0)) / 4
+        # the value lives in session state (a share link or a return visit may have set it)
+        st.session_state.setdefault(key, float(default))
         values[name] = st.number_input(
             name, min_value=float(spec.low), max_value=None if high is None else float(high),
-            value=float(default), step=0.05 if (high or 10) <= 1 else 0.5, key=key, help=spec.help,
+            step=0.05 if (high or 10) <= 1 else 0.5, key=key, help=spec.help,
         )
     return values
 
@@ -170,8 +199,17 @@ def show_scenes(
             column.image(image, caption=caption(names), width="content")
 
 
+def share_url(query: dict[str, str]) -> str:
+    """The current page's address with ``query`` as its query string (what a visitor shares)."""
+    from urllib.parse import urlencode, urlsplit, urlunsplit
+
+    url = st.context.url or "http://localhost:8501/train"
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+
+
 # ---------------------------------------------------------------- prediction inputs
-def uploaded_items(files, *, size: int, source: str = "upload") -> tuple[list[Item], list[str]]:
+def uploaded_items(files, *, size: int, source: str = "upload", limit: int = inference.MAX_IMAGES) -> tuple[list[Item], list[str]]:
     """Decode Streamlit ``UploadedFile`` objects once per upload (memoised in the session by file id).
 
     Returns ``(items, problems)`` as :func:`mlc.inference.load_uploads`; a
@@ -181,7 +219,7 @@ def uploaded_items(files, *, size: int, source: str = "upload") -> tuple[list[It
     memo: dict = st.session_state.get(slot, {})
     current: dict = {}
     items, problems = [], []
-    for f in files[: inference.MAX_IMAGES]:
+    for f in files[:limit]:
         key = (f.file_id, size)
         if key not in memo:
             got, why = inference.load_uploads([(f.name, f.getvalue())], size=size, source=source)
@@ -191,8 +229,8 @@ def uploaded_items(files, *, size: int, source: str = "upload") -> tuple[list[It
             items.append(item_or_problem[0])
         else:
             problems.append(item_or_problem[1])
-    if len(files) > inference.MAX_IMAGES:
-        problems.append(inference.over_limit(len(files) - inference.MAX_IMAGES))
+    if len(files) > limit:
+        problems.append(inference.over_limit(len(files) - limit, limit))
     st.session_state[slot] = current  # only the files still uploaded: removed ones free their memory
     return items, problems
 

@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from mlc import charts, images, inference
-from mlc.config import QUICK_RUN
-from mlc.ui import caption, ensure_app_navigation, gallery, job_status, session_jobs, show_scenes, upscale, uploaded_items
+from mlc import charts, images, inference, share
+from mlc.config import QUICK_RUN, RunConfig
+from mlc.ui import (caption, ensure_app_navigation, gallery, host_settings, job_status, session_jobs, show_scenes, upscale,
+                    uploaded_items)
 
 ensure_app_navigation()
 
@@ -35,7 +36,7 @@ runs = [run for run in jobs.runs if run.model is not None]
 def start_quick_run() -> None:
     try:
         jobs.start(QUICK_RUN)
-    except RuntimeError as exc:  # a training is already running, or the session ended
+    except (RuntimeError, ValueError) as exc:  # over the server's limits, already training, or the session ended
         state["quick_run_problem"] = str(exc)
 
 
@@ -89,10 +90,10 @@ with uploads_col:
     st.subheader("Your images", anchor=False)
     files = st.file_uploader(
         "Upload images", type=list(images.ACCEPTED_EXTENSIONS), accept_multiple_files=True, key="uploads",
-        help=f"PNG, JPEG, WebP, BMP or GIF (first frame); up to {inference.MAX_IMAGES} at once. "
+        help=f"PNG, JPEG, WebP, BMP or GIF (first frame); up to {host_settings().max_images} at once. "
              f"Each is resized to {cfg.image_size}×{cfg.image_size}, as the model was trained.",
     )
-    items, problems = uploaded_items(files or [], size=cfg.image_size)
+    items, problems = uploaded_items(files or [], size=cfg.image_size, limit=host_settings().max_images)
     if st.toggle("Use the camera", key="use_camera"):
         shot = st.camera_input("Take a picture", key="camera")
         if shot is not None:
@@ -120,6 +121,20 @@ for problem in problems:
     st.error(problem, icon=":material/broken_image:")
 
 # ---------------------------------------------------------------- thresholds
+# a share link's thresholds (thr=0.4, or one per tag) go into the sliders once
+query_thr = st.query_params.get(share.THRESHOLD_KEY)
+if query_thr is not None and query_thr != state.get("_own_thr"):
+    shared_thr, thr_notes = share.thresholds_from_query({share.THRESHOLD_KEY: query_thr}, len(classes))
+    for note in thr_notes:
+        st.warning(f"Share link: {note}; the sliders keep their values.", icon=":material/link_off:")
+    if isinstance(shared_thr, float):
+        state["thr_mode"], state["thr_all"] = MODES[0], shared_thr
+    elif shared_thr is not None:
+        state["thr_mode"] = MODES[1]
+        state.update({f"thr_{tag}": v for tag, v in zip(classes, shared_thr)})
+    state["_own_thr"] = query_thr
+
+
 def set_f1_optimal() -> None:
     for tag, value in inference.optimal_thresholds(run).items():
         state[f"thr_{tag}"] = round(value, 3)
@@ -132,7 +147,8 @@ with st.container(border=True):
     t2.button("F1-optimal per tag (validation)", icon=":material/tune:", on_click=set_f1_optimal, key="f1_optimal",
               help="Per-tag thresholds that maximise each tag's F1 on this run's validation scenes.")
     if mode == MODES[0]:
-        value = st.slider("Threshold (every tag)", 0.0, 1.0, 0.5, 0.01, key="thr_all")
+        state.setdefault("thr_all", 0.5)
+        value = st.slider("Threshold (every tag)", 0.0, 1.0, step=0.01, key="thr_all")
         thresholds = inference.thresholds_for(classes, value)
     else:
         columns = st.columns(min(len(classes), 5))
@@ -141,6 +157,10 @@ with st.container(border=True):
             state.setdefault(f"thr_{tag}", 0.5)  # the F1 button may have set it: no second default here
             per_tag[tag] = columns[i % len(columns)].slider(tag, 0.0, 1.0, step=0.001, key=f"thr_{tag}", format="%.3f")
         thresholds = inference.thresholds_for(classes, per_tag)
+    own_thr = share.to_query(RunConfig(), value if mode == MODES[0] else [per_tag[t] for t in classes])[share.THRESHOLD_KEY]
+    if st.query_params.get(share.THRESHOLD_KEY) != own_thr:  # the address shares the thresholds too
+        st.query_params[share.THRESHOLD_KEY] = own_thr
+    state["_own_thr"] = own_thr
     scores = inference.validation_scores(run, thresholds)
     m = st.columns(4)
     m[0].metric("precision (micro)", f"{scores['micro_precision']:.3f}")

@@ -7,11 +7,12 @@ visitor's background job (mlc.jobs), polled by a fragment once a second.
 import pandas as pd
 import streamlit as st
 
-from mlc import charts, devices, losses, models
+from mlc import charts, devices, hosting, losses, models, share
 from mlc.config import LIMITS, LR_SCHEDULES, WEIGHT_RULES, RunConfig, fill_weights, tag_rows, tag_table_problems, tags_from_table
 from mlc.jobs import MAX_RUNS_PER_SESSION
 from mlc.training import runs_table
-from mlc.ui import ensure_app_navigation, loss_param_inputs, sample_strip, session_jobs, show_scenes, training_slots
+from mlc.ui import (ensure_app_navigation, host_settings, host_settings_problem, loss_param_inputs, sample_strip,
+                    session_jobs, share_url, show_scenes, training_slots)
 
 ensure_app_navigation()
 
@@ -28,11 +29,36 @@ WEIGHTING_LABELS = {
 }
 
 jobs = session_jobs()
+host = host_settings()
 state = st.session_state
-state.setdefault("tag_rows", tag_rows(DEFAULTS))
 state.setdefault("tag_table_version", 0)
 
+
+def show_config(config: RunConfig) -> None:
+    """Put ``config`` into the widgets (before they are drawn) and the tags table."""
+    for key, value in share.train_widget_state(config).items():
+        state[key] = value
+    state.tag_rows = tag_rows(config)
+    state.tag_table_version += 1
+
+
+# Widgets show session state, never a second default: a share link, or coming back from
+# another page (Streamlit forgets a page's widgets when it is not shown), restores them.
+query = st.query_params.to_dict()
+if share.has_config(query) and query != state.get("_own_query"):  # a share link was opened (or edited by hand)
+    shared = share.from_query(query, devices=[d.id for d in devices.list_devices() if d.available])
+    show_config(shared.config)
+    state["share_notes"] = shared.notes
+    state["_own_query"] = query
+elif "loss" not in state:
+    show_config(state.get("train_config") or DEFAULTS)
+state.setdefault("tag_rows", tag_rows(DEFAULTS))
+
 st.title("Train")
+for note in state.pop("share_notes", []):
+    st.warning(f"Share link: {note}; the default is used instead.", icon=":material/link_off:")
+if host_settings_problem():
+    st.error(host_settings_problem(), icon=":material/settings_alert:")
 st.caption(
     "Pick a loss mode, set per-tag weights, and train a small CNN on generated scenes. "
     "Training runs in the background: the page, other pages and **Stop** keep working."
@@ -45,10 +71,7 @@ problems: list[str] = []
 with settings:
     with st.container(border=True):
         st.subheader("Loss mode", anchor=False)
-        loss = st.selectbox(
-            "Loss mode", list(losses.LOSSES), index=list(losses.LOSSES).index(DEFAULTS.loss),
-            key="loss", label_visibility="collapsed",
-        )
+        loss = st.selectbox("Loss mode", list(losses.LOSSES), key="loss", label_visibility="collapsed")
         loss_cls = losses.LOSSES[loss]
         st.markdown(f"{loss_cls.description}  \n`{loss_cls.formula}`")
         loss_params = loss_param_inputs(loss)
@@ -100,40 +123,53 @@ with settings:
     with st.container(border=True):
         st.subheader("Data", anchor=False)
         c1, c2 = st.columns(2)
-        train_size = c1.number_input("train scenes", 1, int(LIMITS["train_size"][1]), DEFAULTS.train_size, step=500, key="train_size")
-        val_size = c2.number_input("validation scenes", 1, int(LIMITS["val_size"][1]), DEFAULTS.val_size, step=250, key="val_size")
-        c3, c4 = st.columns(2)
-        label_noise = c3.slider("label noise", 0.0, float(LIMITS["label_noise"][1]), DEFAULTS.label_noise, 0.01, key="label_noise",
-                                help="Each training target flips with this probability (validation stays clean)")
-        seed = c4.number_input("seed", 0, int(LIMITS["seed"][1]), DEFAULTS.seed, key="seed")
-        soft_labels = st.toggle("soft labels (presence strength in [0, 1])", value=False, key="soft_labels", disabled=loss == "mse")
+        train_size = c1.number_input("train scenes", 1, step=500, key="train_size",
+                                     help=f"This server allows up to {host.max_train_size:,}.")
+        val_size = c2.number_input("validation scenes", 1, step=250, key="val_size",
+                                   help=f"This server allows up to {host.max_val_size:,}.")
+        if not host.workshop_mode:
+            c3, c4 = st.columns(2)
+            label_noise = c3.slider("label noise", 0.0, float(LIMITS["label_noise"][1]), step=0.01, key="label_noise",
+                                    help="Each training target flips with this probability (validation stays clean)")
+            seed = c4.number_input("seed", 0, int(LIMITS["seed"][1]), key="seed")
+        else:
+            label_noise, seed = state.get("label_noise", DEFAULTS.label_noise), state.get("seed", DEFAULTS.seed)
+        soft_labels = st.toggle("soft labels (presence strength in [0, 1])", key="soft_labels", disabled=loss == "mse")
         soft_labels = soft_labels or loss == "mse"
 
     with st.container(border=True):
         st.subheader("Model and optimiser", anchor=False)
-        model = st.selectbox("model", list(models.MODELS), index=list(models.MODELS).index(DEFAULTS.model), key="model")
+        model = st.selectbox("model", list(models.MODELS), key="model")
         st.caption(models.MODELS[model].summary)
         c1, c2 = st.columns(2)
-        epochs = c1.number_input("epochs", 1, int(LIMITS["epochs"][1]), DEFAULTS.epochs, key="epochs")
-        batch_size = c2.number_input("batch size", 1, int(LIMITS["batch_size"][1]), DEFAULTS.batch_size, key="batch_size")
+        epochs = c1.number_input("epochs", 1, key="epochs", help=f"This server allows up to {host.max_epochs}.")
         c3, c4 = st.columns(2)
         learning_rate = c3.number_input("learning rate", LIMITS["learning_rate"][0], LIMITS["learning_rate"][1],
-                                        DEFAULTS.learning_rate, format="%.4f", step=0.0005, key="learning_rate")
-        lr_schedule = c4.selectbox("schedule", LR_SCHEDULES, key="lr_schedule")
+                                        format="%.4f", step=0.0005, key="learning_rate")
+        if not host.workshop_mode:
+            batch_size = c2.number_input("batch size", 1, int(LIMITS["batch_size"][1]), key="batch_size")
+            lr_schedule = c4.selectbox("schedule", LR_SCHEDULES, key="lr_schedule")
+        else:
+            batch_size, lr_schedule = state.get("batch_size", DEFAULTS.batch_size), state.get("lr_schedule", DEFAULTS.lr_schedule)
 
-    with st.container(border=True):
-        st.subheader("Device", anchor=False)
-        options = devices.list_devices()
-        by_id = {d.id: d for d in options}
-        device = st.selectbox(
-            "device", list(by_id), key="device", label_visibility="collapsed",
-            format_func=lambda i: by_id[i].label if by_id[i].available else f"{by_id[i].label} — unavailable",
-        )
-        for option in options:
-            if not option.available:
-                st.caption(f":material/block: **{option.label}** unavailable: {option.reason}")
-        if not by_id[device].available:
-            problems.append(f"{by_id[device].label} is unavailable: {by_id[device].reason}")
+    options = devices.list_devices()
+    by_id = {d.id: d for d in options}
+    if host.workshop_mode:  # one CPU/GPU choice less to explain; the default device trains
+        device = state.get("device", DEFAULTS.device)
+    else:
+        with st.container(border=True):
+            st.subheader("Device", anchor=False)
+            device = st.selectbox(
+                "device", list(by_id), key="device", label_visibility="collapsed",
+                format_func=lambda i: by_id[i].label if by_id[i].available else f"{by_id[i].label} — unavailable",
+            )
+            for option in options:
+                if not option.available:
+                    st.caption(f":material/block: **{option.label}** unavailable: {option.reason}")
+    if device not in by_id:
+        problems.append(f"device {device!r} is not offered by this server")
+    elif not by_id[device].available:
+        problems.append(f"{by_id[device].label} is unavailable: {by_id[device].reason}")
 
 # ---------------------------------------------------------------- the config
 config = None
@@ -146,17 +182,27 @@ if not table_problems:
             soft_labels=bool(soft_labels), label_noise=float(label_noise), seed=int(seed),
             device=device, **tags_from_table(rows),
         )
-        state["train_config"] = config  # the Learn page exports and explains this configuration
+        state["train_config"] = config  # the Learn page exports it; coming back to this page restores it
     except ValueError as exc:
         problems.append(str(exc))
+if config is not None:
+    problems += hosting.config_problems(config, host)
+    own = share.to_query(config)
+    if own != st.query_params.to_dict():  # the address bar is the share link (no rerun)
+        st.query_params.from_dict(own)
+    state["_own_query"] = own
 
 with settings:
     if config is not None:
         with st.expander("Sample scenes the model will learn from"):
             images, captions = sample_strip(10, config.seed, config.classes, config.prevalence, config.soft_labels)
             show_scenes(images, captions)
-        with st.expander("Config (JSON)"):
-            st.code(config.to_json(indent=2), language="json")
+        with st.expander("Share these settings"):
+            st.caption("This page's address always holds the settings; anyone who opens it gets them.")
+            st.code(share_url(share.to_query(config)), language=None, wrap_lines=True)
+        if not host.workshop_mode:
+            with st.expander("Config (JSON)"):
+                st.code(config.to_json(indent=2), language="json")
 
 # ---------------------------------------------------------------- training panel
 with panel:
@@ -168,7 +214,7 @@ with panel:
         try:
             jobs.start(config)
             st.rerun()
-        except RuntimeError as exc:  # a double click raced a running job, or the session ended
+        except (RuntimeError, ValueError) as exc:  # over the server's limits, a raced double click, or the session ended
             st.error(f"Cannot start training: {exc}", icon=":material/error:")
     if b2.button("Stop", icon=":material/stop:", disabled=not active, key="stop", width="stretch"):
         jobs.stop()

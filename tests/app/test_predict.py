@@ -167,3 +167,33 @@ def test_a_run_that_finished_elsewhere_joins_the_list(monkeypatch, runs):
     at = predict_page()
     assert not at.exception
     assert len(jobs.runs) == 1 and at.selectbox(key="predict_run").value == 1
+
+
+def test_thresholds_come_from_and_go_to_the_share_link(session):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("pages/predict.py")
+    at.query_params["thr"] = "[0.1,0.9,0.5,0.5,0.3]"
+    at.run()
+    assert not at.exception
+    assert at.radio(key="thr_mode").value == "Per-tag thresholds"
+    assert at.slider(key="thr_cat").value == pytest.approx(0.9)
+    at.slider(key="thr_cat").set_value(0.25).run()
+    assert at.query_params["thr"] in ("[0.1,0.25,0.5,0.5,0.3]", ["[0.1,0.25,0.5,0.5,0.3]"])
+    at.query_params["thr"] = "[0.1]"  # tampered: a note, the sliders stay
+    at.run()
+    assert any("Share link" in w.value for w in at.warning) and at.slider(key="thr_cat").value == pytest.approx(0.25)
+
+
+def test_the_server_image_limit_applies(session, monkeypatch):
+    monkeypatch.setenv("MLC_MAX_IMAGES", "2")
+    mlc.ui._host_settings.clear()
+    try:
+        at = predict_page()
+        at.number_input(key="n_samples").set_value(0)
+        at.file_uploader(key="uploads").set_value([(f"{i}.png", png(i), "image/png") for i in range(3)]).run()
+        assert not at.exception
+        assert len(at.dataframe[0].value) == 2
+        assert any("1 more file(s) not read: at most 2" in e.value for e in at.error)
+    finally:
+        mlc.ui._host_settings.clear()
