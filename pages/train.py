@@ -205,19 +205,24 @@ with settings:
                 st.code(config.to_json(indent=2), language="json")
 
 # ---------------------------------------------------------------- training panel
+# A click only records the request (a callback survives a rerun that interrupts this one);
+# the job starts here, with the settings as they are now.
+start_problem = None
+if state.pop("start_requested", False) and config is not None and not problems:
+    try:
+        jobs.start(config)
+    except (RuntimeError, ValueError) as exc:  # over the server's limits, already running, or the session ended
+        start_problem = str(exc)
+
 with panel:
     job = jobs.job
     active = job is not None and job.alive
     b1, b2, b3 = st.columns([2, 2, 3], vertical_alignment="center")
-    if b1.button("Train", type="primary", icon=":material/play_arrow:", disabled=bool(problems) or active or config is None,
-                 key="train", width="stretch"):
-        try:
-            jobs.start(config)
-            st.rerun()
-        except (RuntimeError, ValueError) as exc:  # over the server's limits, a raced double click, or the session ended
-            st.error(f"Cannot start training: {exc}", icon=":material/error:")
-    if b2.button("Stop", icon=":material/stop:", disabled=not active, key="stop", width="stretch"):
-        jobs.stop()
+    b1.button("Train", type="primary", icon=":material/play_arrow:", disabled=bool(problems) or active or config is None,
+              key="train", width="stretch", on_click=state.__setitem__, args=("start_requested", True))
+    b2.button("Stop", icon=":material/stop:", disabled=not active, key="stop", width="stretch", on_click=jobs.stop)
+    if start_problem:
+        st.error(f"Cannot start training: {start_problem}", icon=":material/error:")
     slots = training_slots()
     b3.caption(f"Server: {slots.running}/{slots.limit} trainings running, {slots.waiting} waiting.")
     for problem in problems:

@@ -1,0 +1,249 @@
+"""Load test: N real browser sessions against a real ``streamlit run`` server, each training.
+
+    python benchmarks/load.py --sessions 8            # starts its own server, prints a table
+    python benchmarks/load.py --sessions 8 --json
+    python benchmarks/load.py --url http://host:8501  # an already running server (no memory figures)
+
+Each session is its own Chromium context (Debian's /usr/bin/chromium, driven by
+Playwright) that opens a share link for a small run, presses Train, and while its
+job waits or trains, changes the seed once a second and times how long the page
+takes to rerun (the address bar shows the new seed when the rerun has happened).
+The last session asks for more epochs than the server allows and must be refused
+with a message. Reported: completed runs, sessions that waited in line, refusals with
+a message, errors (exceptions on a page, timeouts; target 0), the server's peak
+memory (VmHWM of the server process), and p50/p95 rerun latency while training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+#: The server's epoch limit during the test; the refused session asks for one more.
+MAX_EPOCHS = 10
+#: A small run: a few seconds of training on a 2-core machine.
+RUN_QUERY = "train=1000&val=200&epochs=2&batch=32"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(env_extra: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
+    """A ``streamlit run`` server on a free loopback port; returns (process, url) once healthy."""
+    port = free_port()
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1", **env_extra)
+    out = log.open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    return proc, url
+        except OSError:
+            pass
+        if proc.poll() is not None:
+            break
+        time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"the streamlit server did not start; see {log}")
+
+
+class MemoryWatch:
+    """Polls a process's resident memory; ``peak_mib`` is the highest seen (and VmHWM at the end)."""
+
+    def __init__(self, pid: int, every: float = 0.25):
+        self.pid, self.every, self.peak_kib = pid, every, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _read(self, field: str) -> int:
+        try:
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.peak_kib = max(self.peak_kib, self._read("VmRSS"), self._read("VmHWM"))
+
+    def __enter__(self) -> "MemoryWatch":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.peak_kib = max(self.peak_kib, self._read("VmHWM"))
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def peak_mib(self) -> float:
+        return self.peak_kib / 1024
+
+
+async def one_session(browser, url: str, index: int, refused: bool, timeout: float) -> dict:
+    """Open a share link, press Train, measure reruns while training, wait for the end."""
+    result = {"session": index, "completed": False, "waited": False, "refused_with_message": False,
+              "error": None, "latencies_ms": []}
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    page.set_default_timeout(timeout * 1000)
+    try:
+        epochs = MAX_EPOCHS + 1 if refused else 2
+        await page.goto(f"{url}/train?{RUN_QUERY.replace('epochs=2', f'epochs={epochs}')}&seed={index}")
+        await page.get_by_role("heading", name="Train").wait_for()
+        if refused:
+            await page.get_by_text(f"this server allows at most {MAX_EPOCHS}").first.wait_for()
+            result["refused_with_message"] = await page.get_by_role("button", name="Train", exact=True).is_disabled()
+            return result
+        await page.get_by_role("button", name="Train", exact=True).click()
+        started = page.get_by_role("button", name="Stop").and_(page.locator(":enabled")).or_(page.get_by_text("Run finished"))
+        await started.first.wait_for(timeout=30_000)  # the click reached the server and a job exists
+        seed_box = page.get_by_label("seed", exact=True)
+        deadline = time.monotonic() + timeout
+        seed = 1000 + index * 100
+        while time.monotonic() < deadline:
+            if await page.get_by_text("Run finished").count():
+                result["completed"] = True
+                break
+            if await page.locator('[data-testid="stException"]').count():
+                result["error"] = "exception shown on the page"
+                break
+            if await page.get_by_text("Waiting for a free training slot").count():
+                result["waited"] = True
+            seed += 1
+            t = time.perf_counter()
+            await seed_box.fill(str(seed))
+            await seed_box.press("Enter")
+            await page.wait_for_url(f"**seed={seed}**", timeout=30_000)
+            result["latencies_ms"].append((time.perf_counter() - t) * 1e3)
+            await page.wait_for_timeout(1000)
+        else:
+            result["error"] = f"did not finish within {timeout:.0f} s"
+    except Exception as exc:  # a load test reports failures, it does not stop at the first
+        result["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    finally:
+        if result["error"]:
+            try:
+                await page.screenshot(path=str(ROOT / "artifacts" / f"load-session-{index}-failed.png"), full_page=True)
+            except Exception:  # the page may be gone
+                pass
+        await context.close()
+    return result
+
+
+async def drive(url: str, sessions: int, timeout: float) -> list[dict]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            return await asyncio.gather(*[
+                one_session(browser, url, i, refused=(i == sessions - 1 and sessions > 1), timeout=timeout)
+                for i in range(sessions)
+            ])
+        finally:
+            await browser.close()
+
+
+def run_load(sessions: int = 8, url: str | None = None, timeout: float = 300.0) -> dict:
+    """Run the load test; returns the figures (see the module docstring)."""
+    started = time.perf_counter()
+    watch = None
+    proc = None
+    if url is None:
+        log = ROOT / "artifacts" / "load-server.log"
+        log.parent.mkdir(exist_ok=True)
+        proc, url = start_server({"MLC_MAX_EPOCHS": str(MAX_EPOCHS)}, log)
+        watch = MemoryWatch(proc.pid)
+    try:
+        if watch:
+            with watch:
+                results = asyncio.run(drive(url, sessions, timeout))
+        else:
+            results = asyncio.run(drive(url, sessions, timeout))
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    latencies = [v for r in results for v in r["latencies_ms"]]
+    return {
+        "sessions": sessions,
+        "completed": sum(r["completed"] for r in results),
+        "waited_in_line": sum(r["waited"] for r in results),
+        "refused_with_message": sum(r["refused_with_message"] for r in results),
+        "errors": [f"session {r['session']}: {r['error']}" for r in results if r["error"]],
+        "server_peak_rss_mib": None if watch is None else round(watch.peak_mib, 1),
+        "rerun_latency_ms_p50": float(np.percentile(latencies, 50)) if latencies else None,
+        "rerun_latency_ms_p95": float(np.percentile(latencies, 95)) if latencies else None,
+        "latency_samples": len(latencies),
+        "wall_seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def format_table(r: dict) -> str:
+    def ms(v):
+        return "—" if v is None else f"{v:,.0f} ms"
+
+    rows = [
+        ("sessions (one asks for more epochs than allowed)", r["sessions"]),
+        ("runs completed", r["completed"]),
+        ("sessions that waited in line for a slot", r["waited_in_line"]),
+        ("refused with a message", r["refused_with_message"]),
+        ("errors (target 0)", len(r["errors"])),
+        ("server peak memory", "—" if r["server_peak_rss_mib"] is None else f"{r['server_peak_rss_mib']:,.0f} MiB"),
+        ("page rerun latency while training, p50", ms(r["rerun_latency_ms_p50"])),
+        ("page rerun latency while training, p95", ms(r["rerun_latency_ms_p95"])),
+        ("wall time", f"{r['wall_seconds']} s"),
+    ]
+    lines = ["| measurement | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]
+    lines += [f"- {e}" for e in r["errors"]]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=8, help="browser sessions (default 8)")
+    parser.add_argument("--url", default=None, help="an already running server (default: start one)")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds a session may take (default 300)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    if args.sessions < 1:
+        parser.error("--sessions must be at least 1")
+    results = run_load(args.sessions, args.url, args.timeout)
+    print(json.dumps(results) if args.json else format_table(results))
+    return 0 if not results["errors"] else 1
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    raise SystemExit(main())
