@@ -10,12 +10,14 @@ anyone's laptop, so every byte that comes in is treated as untrusted:
   that can stand in for ``Run.model``. It loads with
   ``keras.saving.load_model(..., safe_mode=True, compile=False)`` and, before
   that, checks the zip itself (size, member count, unpacked size: a zip bomb
-  guard) and reads ``config.json`` to refuse what safe mode alone might let
+  guard) and screens ``config.json`` to refuse what safe mode alone might let
   through: ``Lambda`` layers (even ones naming a function instead of holding a
   Python lambda), layers that read files (``TFSMLayer``, lookup and text
   layers), classes from outside Keras, unregistered custom classes and custom
-  functions. Legacy HDF5 (``.h5``) files are refused: Keras ignores safe mode
-  for them.
+  functions; every ``compile_config`` (optimizer, loss, metrics, also of
+  nested models) is emptied. Keras loads a rebuilt copy of the archive whose
+  config.json is exactly the screened one. Legacy HDF5 (``.h5``) files are
+  refused: Keras ignores safe mode for them.
 * :func:`run_from_files` rebuilds a whole :class:`~mlc.training.Run` from a
   model file and, optionally, its ``run.json``: the validation scenes are
   regenerated from the config exactly as training made them, so the Predict and
@@ -223,14 +225,14 @@ def load_model_file(
         num_classes = _check_int(num_classes, "num_classes", 1, data_mod.MAX_CLASSES)
     max_bytes = _check_int(max_bytes, "max_bytes", 1, 2**40)
     data = bytes(data)
-    _check_model_archive(data, max_bytes)
-    try:
-        with tempfile.TemporaryDirectory(prefix="mlc-upload-") as tmp:
-            path = Path(tmp) / "model.keras"  # a fixed name: the visitor's file name never reaches the disk
-            path.write_bytes(data)
+    config = _check_model_archive(data, max_bytes)
+    with tempfile.TemporaryDirectory(prefix="mlc-upload-") as tmp:
+        path = Path(tmp) / "model.keras"  # a fixed name: the visitor's file name never reaches the disk
+        _rebuild_archive(data, config, path)
+        try:
             model = keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as exc:  # whatever Keras or h5py raise for hostile bytes
-        raise RunFileError(_explain_load_error(exc)) from exc
+        except Exception as exc:  # whatever Keras or h5py raise for hostile bytes
+            raise RunFileError(_explain_load_error(exc)) from exc
     try:
         return _to_logits(model, num_classes=num_classes, image_size=image_size)
     except RunFileError:
@@ -239,8 +241,11 @@ def load_model_file(
         raise RunFileError(f"the model loaded but could not be used: {_exc_line(exc)}") from exc
 
 
-def _check_model_archive(data: bytes, max_bytes: int) -> None:
-    """Refuse oversize, non-zip, damaged, bomb-like or unsafe archives before Keras sees them."""
+def _check_model_archive(data: bytes, max_bytes: int) -> dict:
+    """Refuse oversize, non-zip, damaged, bomb-like or unsafe archives before Keras sees them.
+
+    Returns the screened ``config.json`` (every ``compile_config`` emptied).
+    """
     if len(data) == 0:
         raise RunFileError("the model file is empty; upload the .keras file that model.save('name.keras') wrote")
     if len(data) > max_bytes:
@@ -288,19 +293,43 @@ def _check_model_archive(data: bytes, max_bytes: int) -> None:
         config = json.loads(config_text)
     except Exception as exc:  # bad UTF-8, bad JSON, absurd nesting
         raise RunFileError(f"not a .keras model file: its config.json is not valid JSON ({_exc_line(exc)})") from exc
+    if not isinstance(config, dict):
+        raise RunFileError(f"not a .keras model file: its config.json holds a {_json_type(config)}, not an object")
     try:
         _check_model_config(config)
     except RunFileError:
         raise
     except Exception as exc:  # a config shaped like nothing Keras writes
         raise RunFileError(f"not a .keras model file: its config.json is malformed ({_exc_line(exc)})") from exc
+    return config
+
+
+def _rebuild_archive(data: bytes, config: dict, path: Path) -> None:
+    """Write a copy of the archive to ``path`` whose config.json is exactly the screened ``config``.
+
+    Keras then loads what was checked (a duplicate config.json member cannot
+    swap in anything else), and every member's CRC is verified on the way.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(path, "w") as dst:
+            for info in src.infolist():
+                if info.filename != "config.json" and not info.is_dir():
+                    dst.writestr(info, src.read(info))
+            dst.writestr("config.json", json.dumps(config))
+    except Exception as exc:  # CRC errors, bad compression, encrypted members
+        raise RunFileError(
+            f"the model file is a damaged or truncated zip archive ({_exc_line(exc)}); upload it again"
+        ) from exc
 
 
 def _check_model_config(config: Any) -> None:
-    """Walk config.json (iteratively) and refuse unsafe or unknown classes.
+    """Walk config.json (iteratively), empty every ``compile_config`` and refuse unsafe or unknown classes.
 
-    The optimizer, loss and metrics (``compile_config``) are skipped: the model
-    is loaded with ``compile=False``, so they are never deserialised.
+    ``compile=False`` only drops the top-level ``compile_config``: Keras still
+    compiles nested models from theirs (deserialising their optimizer, loss
+    and metrics, custom functions included). Emptying them all means no loss or
+    metric from the file is ever deserialised, and a nested model compiled
+    with a custom loss still loads.
     """
     stack = [config]
     while stack:
@@ -310,10 +339,12 @@ def _check_model_config(config: Any) -> None:
             continue
         if not isinstance(node, dict):
             continue
+        if "compile_config" in node:
+            node["compile_config"] = None
         class_name = node.get("class_name")
         if isinstance(class_name, str):
             _check_class(node, class_name)
-        stack.extend(v for k, v in node.items() if k != "compile_config")
+        stack.extend(node.values())
 
 
 def _check_class(node: dict, class_name: str) -> None:

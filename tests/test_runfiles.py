@@ -208,6 +208,42 @@ def test_a_custom_loss_in_the_compile_config_does_not_matter(tmp_path):
     assert load_model_file(save_bytes(model, tmp_path), num_classes=5, image_size=SIZE).output_shape == (None, 5)
 
 
+def test_a_nested_models_compile_config_is_never_deserialised(tmp_path):
+    def my_loss(y, p):
+        return keras.ops.mean((y - p) ** 2)
+
+    inner = keras.Sequential([keras.Input((SIZE, SIZE, 3)), layers.Flatten(), layers.Dense(5, activation="sigmoid")])
+    inner.compile(optimizer="adam", loss=my_loss)
+    inputs = keras.Input((SIZE, SIZE, 3))
+    path = tmp_path / "nested.keras"
+    keras.Model(inputs, inner(inputs)).save(path)
+    # compile=False drops only the top-level compile config: Keras still compiles the nested model
+    with pytest.raises(TypeError, match="Could not locate function 'my_loss'"):
+        keras.saving.load_model(path, safe_mode=True, compile=False)
+    assert load_model_file(path.read_bytes(), num_classes=5, image_size=SIZE).output_shape == (None, 5)
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+def test_keras_loads_exactly_the_screened_config(saved, monkeypatch):
+    # a second config.json member (zip allows duplicate names) must not slip past the screening
+    with zipfile.ZipFile(io.BytesIO(saved)) as zf:
+        config = json.loads(zf.read("config.json"))
+    find_layer(config, "Activation")["class_name"] = "Lambda"
+    doubled = rezip(saved, add={"config.json": json.dumps(config).encode()})
+    refused("Lambda layer", load_model_file, doubled, image_size=SIZE)
+    seen = []
+    real = keras.saving.load_model
+
+    def spy(path, **kwargs):
+        with zipfile.ZipFile(path) as zf:
+            seen.append([i.filename for i in zf.infolist()].count("config.json"))
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(keras.saving, "load_model", spy)
+    load_model_file(saved, image_size=SIZE)
+    assert seen == [1]
+
+
 def test_linear_outputs_are_taken_as_logits(tmp_path, images):
     model = small()
     loaded = load_model_file(save_bytes(model, tmp_path), num_classes=5, image_size=SIZE)
