@@ -539,15 +539,16 @@ def run_from_files(
         raise RunFileError("the model outputs NaN or infinite values on the validation scenes; retrain or re-save it")
 
     summary = record.get("summary", {})
-    was = summary.get("status")
+    was = _short_text(summary.get("status"), "", limit=20)
     run = Run(config=config, status="imported", model=model)
-    run.message = f"imported (was {was})" if isinstance(was, str) and was else "imported from a model file"
+    run.message = f"imported (was {was})" if was else "imported from a model file"
     if n_val < config.val_size:
         run.message += f"; scored on the first {n_val} of {config.val_size} validation scenes"
     run.device = _short_text(summary.get("device"), "CPU")
     run.train_seconds = _number_or(summary.get("train_seconds"), 0.0)
     run.wall_seconds = _number_or(summary.get("wall_seconds"), 0.0)
-    run.samples_seen = int(round(_number_or(summary.get("samples_per_second"), 0.0) * run.train_seconds))
+    samples = _number_or(summary.get("samples_per_second"), 0.0) * run.train_seconds
+    run.samples_seen = int(round(samples)) if samples < 1e15 else 0  # keeps samples_per_second as it was
     run.epoch_history = record.get("history", [])
     run.batch_history = record.get("batch_history", [])
     run.evaluations = record.get("evaluations", [])

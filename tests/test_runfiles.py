@@ -483,6 +483,18 @@ def test_bad_run_json_is_refused_with_one_line(saved, text, match):
     refused(match, run_from_files, saved, text)
 
 
+def test_odd_summary_values_are_tamed(saved, trained):
+    record = json.loads(run_json(trained))
+    record["summary"] = {"status": "fin\nished " * 50, "device": ["gpu"], "train_seconds": 1e308, "samples_per_second": 1e308}
+    run = run_from_files(saved, json.dumps(record))
+    assert "\n" not in run.message and len(run.message) < 120
+    assert run.device == "CPU" and run.samples_seen == 0
+
+
+def test_without_json_or_config_the_default_config_is_assumed(saved):
+    refused(r"the run's images are \(None, 64, 64, 3\); choose image size 32", run_from_files, saved)
+
+
 def test_import_caps_the_validation_scenes_at_a_prefix_of_the_original_split(monkeypatch):
     assert runfiles.MAX_IMPORT_VAL_SIZE % data._CHUNK == 0
     monkeypatch.setattr(runfiles, "MAX_IMPORT_VAL_SIZE", 256)
