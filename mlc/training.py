@@ -32,7 +32,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import keras
 import numpy as np
@@ -220,6 +220,7 @@ def train(
     stop_event: threading.Event | None = None,
     splits: tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
     eval_every: int | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> Run:
     """Train one run and return it (finished, stopped or failed).
 
@@ -227,6 +228,12 @@ def train(
     (benchmarks reuse one dataset); ``eval_every`` = N also scores the
     validation split every N batches into ``run.evaluations`` with validation
     time kept out of ``train_seconds`` (time-to-quality measurements).
+    ``callbacks`` are extra Keras callbacks appended after the engine's own,
+    e.g. ``keras.callbacks.TensorBoard(log_dir=...)``; at each epoch end their
+    ``logs`` also hold the validation scores as ``val_loss``, ``val_map``,
+    ``val_macro_f1``, ``val_micro_f1`` and ``val_mae`` (TensorBoard draws them
+    next to the training loss). A callback that raises fails the run like any
+    other error.
 
     Each ``epoch_history`` row: epoch, loss (mean train loss), val_loss,
     macro_f1, micro_f1, map, mae (on validation, thresholds 0.5), seconds
@@ -237,6 +244,13 @@ def train(
     devices.check_device(config.device)
     if eval_every is not None and (not isinstance(eval_every, int) or eval_every < 1):
         raise ValueError(f"eval_every must be a whole number >= 1 or None, got {eval_every!r}")
+    callbacks = list(callbacks)
+    for cb in callbacks:
+        if not isinstance(cb, keras.callbacks.Callback):
+            raise ValueError(
+                f"callbacks must be keras.callbacks.Callback instances, got {type(cb).__name__}; "
+                "wrap custom hooks in a keras.callbacks.Callback subclass"
+            )
     if splits is not None and (len(splits[0][0]) != config.train_size or len(splits[1][0]) != config.val_size):
         raise ValueError(
             f"splits must match the config: {config.train_size} training and {config.val_size} "
@@ -267,7 +281,7 @@ def train(
             run.model = model
             dataset = training_dataset(x, y, config.batch_size, config.seed)
             engine = _EngineCallback(run, loss, x_val, y_val, batches, stop_event, emit, eval_every)
-            model.fit(dataset, epochs=config.epochs, verbose=0, shuffle=False, callbacks=[engine])
+            model.fit(dataset, epochs=config.epochs, verbose=0, shuffle=False, callbacks=[engine, *callbacks])
         if run.status == "running":
             run.status = "stopped" if engine.stopped else "finished"
             if engine.stopped:
@@ -459,6 +473,8 @@ class _EngineCallback(keras.callbacks.Callback):
             "elapsed": self._now(),
         }
         run.epoch_history.append(row)
+        if logs is not None:  # later callbacks (e.g. TensorBoard) see the validation scores too
+            logs.update({f"val_{k}": v for k, v in scores.items() if k != "val_loss"}, val_loss=scores["val_loss"])
         self.emit(
             # batches_done, not batches: an epoch cut short by a stop must not report itself complete
             Progress("epoch", self.epoch, run.config.epochs, self.batches_done, self.batches, row["elapsed"], row["loss"], row)

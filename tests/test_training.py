@@ -307,6 +307,39 @@ def test_exception_in_progress_callback_fails_the_run():
     assert run.status in RUN_STATUSES
 
 
+
+class _Recorder(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.epoch_logs, self.batches = [], 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch_logs.append(dict(logs))
+
+
+def test_extra_callbacks_run_after_the_engine_and_see_validation_scores():
+    recorder = _Recorder()
+    run = train(tiny(epochs=2), callbacks=[recorder])
+    assert run.status == "finished"
+    assert recorder.batches == len(run.batch_history) == 4
+    assert len(recorder.epoch_logs) == 2
+    for logs, row in zip(recorder.epoch_logs, run.epoch_history):
+        assert logs["val_map"] == row["map"] and logs["val_loss"] == row["val_loss"]
+        assert {"loss", "val_macro_f1", "val_micro_f1", "val_mae"} <= set(logs)
+
+
+def test_a_failing_extra_callback_fails_the_run_only():
+    class Broken(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise RuntimeError("disk full")
+
+    run = train(tiny(), callbacks=[Broken()])
+    assert run.status == "failed" and "disk full" in run.message
+
+
 # ---------------------------------------------------------------- arguments refused up front
 def test_splits_must_match_the_config():
     splits = make_data(tiny(train_size=32, val_size=16))
@@ -328,6 +361,11 @@ def test_given_splits_are_used():
 def test_bad_eval_every(eval_every):
     with pytest.raises(ValueError, match="eval_every"):
         train(tiny(), eval_every=eval_every)
+
+
+def test_callbacks_must_be_keras_callbacks():
+    with pytest.raises(ValueError, match="keras.callbacks.Callback"):
+        train(tiny(), callbacks=[lambda logs: None])
 
 
 def test_config_must_be_a_run_config():
