@@ -14,6 +14,7 @@ PAGES = [
     st.Page("pages/predict.py", title="Predict", icon=":material/image_search:"),
     st.Page("pages/evaluate.py", title="Evaluate & compare", icon=":material/query_stats:"),
     st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
+    st.Page("pages/runs.py", title="Runs & files", icon=":material/folder_open:"),
 ]
 
 st.navigation(PAGES).run()

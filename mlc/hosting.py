@@ -37,6 +37,8 @@ class HostSettings:
     max_samples: int = 600_000
     #: Most images predicted in one request on the Predict page.
     max_images: int = 64
+    #: Runs kept per visitor (trained and imported; the oldest is dropped first).
+    max_runs: int = 8
     #: Hide advanced controls (device, schedule, noise, seed, batch size, raw config) for a workshop.
     workshop_mode: bool = False
     #: Optional directory that keeps runs across restarts (a local install); None = in memory only.
@@ -53,6 +55,7 @@ _INT_RANGES = {
     "max_epochs": (1, int(LIMITS["epochs"][1])),
     "max_samples": (1, 10**9),
     "max_images": (1, 1000),
+    "max_runs": (1, 256),
 }
 
 

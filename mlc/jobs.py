@@ -19,17 +19,21 @@ stops its jobs when the visitor leaves.
 from __future__ import annotations
 
 import collections
+import functools
 import gc
 import os
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from mlc.config import RunConfig
 from mlc.hosting import HostSettings, check_config
 from mlc.training import Progress, Run, train
+
+if TYPE_CHECKING:
+    from mlc.runfiles import RunStore
 
 #: Environment variable that sets the server-wide number of concurrent trainings.
 LIMIT_ENV = "MLC_MAX_CONCURRENT_TRAININGS"
@@ -239,6 +243,12 @@ class TrainingJob:
                 self.slots.release(self.id)
 
 
+def _tensorboard(log_dir: str):
+    import keras
+
+    return keras.callbacks.TensorBoard(log_dir=log_dir)
+
+
 class SessionJobs:
     """One visitor's current job and finished runs (bounded); :meth:`close` stops everything.
 
@@ -247,15 +257,17 @@ class SessionJobs:
     """
 
     def __init__(self, slots: TrainingSlots | None = None, max_runs: int = MAX_RUNS_PER_SESSION,
-                 settings: HostSettings | None = None):
+                 settings: HostSettings | None = None, store: "RunStore | None" = None):
         self.slots = slots
         self.settings = settings
-        self.max_runs = max_runs
+        self.store = store  # an optional run directory: finished runs are saved there too
+        self.max_runs = settings.max_runs if settings is not None else max_runs
         self.job: TrainingJob | None = None
         self.runs: list[Run] = []
         self._lock = threading.Lock()
         self._collected: set[str] = set()
         self._numbered = 0
+        self.load_problems: list[str] = []  # runs in the run directory that could not be read
         self.closed = False
 
     def start(self, config: RunConfig, trainer: Callable[..., Run] = train) -> TrainingJob:
@@ -272,6 +284,9 @@ class SessionJobs:
                 raise RuntimeError("this session has ended")
             if self.job is not None and self.job.alive:
                 raise RuntimeError("a training is already running in this session; stop it first")
+            if self.store is not None and self.store.tensorboard and trainer is train:
+                log_dir = str(self.store.tensorboard_dir(config))
+                trainer = functools.partial(train, callbacks=[_tensorboard(log_dir)])
             self.job = TrainingJob(config, self.slots, trainer).start()
             return self.job
 
@@ -289,11 +304,26 @@ class SessionJobs:
             self._collected.add(job.id)
             if job.run.report is None:
                 return None  # failed or never trained: nothing to predict with or compare
-            self._numbered += 1
-            job.run.number = self._numbered
-            self.runs.append(job.run)
-            del self.runs[: max(0, len(self.runs) - self.max_runs)]
-            return job.run
+            run = self._add(job.run)
+        if self.store is not None:
+            self.store.save(run)  # outside the lock: writing a model takes a moment
+        return run
+
+    def add(self, run: Run) -> Run:
+        """Add a run made elsewhere (imported from a file or a run directory) to this session."""
+        if run.report is None:
+            raise ValueError(f"run {run.label} has no validation report; only scored runs can join a session")
+        with self._lock:
+            if self.closed:
+                raise RuntimeError("this session has ended")
+            return self._add(run)
+
+    def _add(self, run: Run) -> Run:
+        self._numbered += 1
+        run.number = self._numbered
+        self.runs.append(run)
+        del self.runs[: max(0, len(self.runs) - self.max_runs)]  # oldest first
+        return run
 
     def find(self, number: int) -> Run | None:
         """This session's run with that number, or None (only ever this session's own runs)."""

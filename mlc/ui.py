@@ -145,10 +145,43 @@ def host_settings_problem() -> str | None:
     return _host_settings()[1]
 
 
+@st.cache_resource(show_spinner=False)
+def run_store():
+    """The optional run directory (``MLC_RUN_DIR``; TensorBoard logs with ``MLC_TENSORBOARD=1``), or None."""
+    from mlc.runfiles import RunStore
+
+    host = host_settings()
+    if not host.run_dir:
+        return None
+    try:
+        return RunStore(host.run_dir, tensorboard=host.tensorboard)
+    except (OSError, ValueError) as exc:  # an unusable directory must not take the app down
+        _RUN_STORE_PROBLEMS.append(f"Run directory {host.run_dir!r} not used: {exc}")
+        return None
+
+
+_RUN_STORE_PROBLEMS: list[str] = []
+
+
+def run_store_problem() -> str | None:
+    """Why the configured run directory is not used, or None."""
+    return _RUN_STORE_PROBLEMS[-1] if _RUN_STORE_PROBLEMS else None
+
+
 @st.cache_resource(scope="session", on_release=lambda jobs: jobs.close(), show_spinner=False)
 def session_jobs() -> SessionJobs:
-    """This visitor's job and runs; released (job stopped, models dropped) when they leave."""
-    return SessionJobs(training_slots(), settings=host_settings())
+    """This visitor's job and runs; released (job stopped, models dropped) when they leave.
+
+    With a run directory, the session starts with the runs saved there (newest kept).
+    """
+    host = host_settings()
+    jobs = SessionJobs(training_slots(), settings=host, store=run_store())
+    if jobs.store is not None:
+        saved, problems = jobs.store.load_all(limit=host.max_runs)
+        for run in saved:
+            jobs.add(run)
+        jobs.load_problems = problems
+    return jobs
 
 
 def loss_param_inputs(loss: str, key_prefix: str = "loss_param") -> dict:

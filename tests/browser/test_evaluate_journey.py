@@ -11,7 +11,7 @@ def train_tiny(pg) -> None:
     pg.get_by_role("button", name="Train", exact=True).and_(pg.locator(":enabled")).wait_for()
 
 
-def test_evaluate_journey(server, page, screenshot, set_number):
+def test_evaluate_journey(server, browser, page, screenshot, set_number):
     pg = page
     pg.goto(server)
     pg.wait_for_selector('[data-testid="stApp"]')
@@ -47,3 +47,30 @@ def test_evaluate_journey(server, page, screenshot, set_number):
     assert not pg.locator('[data-testid="stException"]').count()
     path = screenshot(pg, "evaluate-compare")
     assert path.stat().st_size > 10_000
+
+    # a workshop: this visitor downloads all runs as a bundle; another visitor imports them
+    nav.get_by_role("link", name="Runs & files").click()
+    pg.get_by_role("heading", name="Your runs").wait_for()
+    with pg.expect_download() as download:
+        pg.get_by_role("button", name="All runs (bundle)").click()
+    bundle = download.value.path().read_bytes()
+    assert bundle[:2] == b"PK"
+    screenshot(pg, "runs-page")
+
+    other = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        pg2 = other.new_page()
+        pg2.set_default_timeout(60_000)
+        pg2.goto(f"{server}/runs")
+        pg2.get_by_role("heading", name="Import").wait_for()
+        pg2.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+            files=[{"name": "everyone.zip", "mimeType": "application/zip", "buffer": bundle}]
+        )
+        pg2.get_by_role("button", name="Import", exact=True).and_(pg2.locator(":enabled")).click()
+        pg2.get_by_text("Imported 2 run(s)").wait_for(timeout=120_000)
+        pg2.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Evaluate & compare").click()
+        pg2.get_by_role("tab", name="Compare runs").click()
+        pg2.get_by_text("Download comparison (CSV)").wait_for()
+        assert not pg2.locator('[data-testid="stException"]').count()
+    finally:
+        other.close()
