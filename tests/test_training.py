@@ -471,3 +471,26 @@ def test_every_model_trains(name):
     assert run.model.name == models.build(name, 5, 32).name
     assert run.val_probabilities.shape == (32, 5)
     assert all(math.isfinite(r["loss"]) for r in run.batch_history)
+
+
+@pytest.mark.parametrize("config", [
+    RunConfig(classes=("only",), prevalence=(0.5,), epochs=1, train_size=64, val_size=32, batch_size=32),
+    RunConfig(classes=tuple(f"t{i}" for i in range(20)), prevalence=(0.2,) * 20, epochs=1, train_size=64, val_size=32,
+              batch_size=32),
+    RunConfig(prevalence=(0.35, 0.0, 0.3, 0.4, 0.5), epochs=1, train_size=64, val_size=32, batch_size=32),
+    RunConfig(prevalence=(1.0, 1.0, 1.0, 1.0, 1.0), epochs=1, train_size=64, val_size=32, batch_size=32),
+    RunConfig(epochs=1, train_size=1, val_size=1, batch_size=1),
+    RunConfig(epochs=1, train_size=3, val_size=2, batch_size=4096, loss="weighted_bce", weights=(0.0,) * 5),
+    RunConfig(epochs=1, train_size=32, val_size=8, batch_size=32, loss="mse", soft_labels=True, label_noise=0.5,
+              image_size=16, model="linear"),
+], ids=["one-tag", "twenty-tags", "prevalence-0", "prevalence-1", "one-sample", "zero-weights-huge-batch", "tiny-images"])
+def test_valid_extremes_train_or_fail_with_a_message(config):
+    """Extreme but valid settings never raise: the run finishes, or fails with one line."""
+    run = train(config)
+    assert run.status in ("finished", "failed"), run.status
+    if run.status == "failed":
+        assert run.message and "\n" not in run.message
+    else:
+        assert run.report is not None and len(run.report["per_tag"]) == config.num_classes
+        assert run.val_probabilities.shape == (config.val_size, config.num_classes)
+        json.loads(run.to_json())  # NaN metrics (a tag without positives) become null, not invalid JSON

@@ -38,10 +38,13 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(name: str = "streamlit-server"):
-    """A real Streamlit server on a free loopback port; yields its URL, stops it afterwards."""
+def streamlit_server(name: str = "streamlit-server", env: dict | None = None):
+    """A real Streamlit server on a free loopback port; yields its URL, stops it afterwards.
+
+    ``env`` adds environment variables (the app's settings, e.g. ``MLC_RUN_DIR``).
+    """
     port = _free_port()
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1", **(env or {}))
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / f"{name}.log"
     with log.open("w") as out:
@@ -77,6 +80,12 @@ def server():
     """One server shared by the journeys."""
     with streamlit_server() as url:
         yield url
+
+
+@pytest.fixture
+def start_server(request):
+    """``start_server(**env)``: a context manager for a server of the test's own with those settings."""
+    return lambda **env: streamlit_server(f"streamlit-{request.node.name}", env={k: str(v) for k, v in env.items()})
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ def test_leaving_mid_training_frees_the_slot_and_sessions_stay_apart(browser, se
     stayer, pb = open_train(browser, server)
     try:
         box = pa.get_by_label("epochs", exact=True)
-        box.fill("200")  # far longer than this test: only leaving can end it
+        box.fill("50")  # far longer than this test (and within the server limit): only leaving can end it
         box.press("Enter")
         pa.wait_for_timeout(1000)  # let the rerun settle before the click
         pa.get_by_role("button", name="Train", exact=True).click()
@@ -51,3 +51,31 @@ def test_leaving_mid_training_frees_the_slot_and_sessions_stay_apart(browser, se
         if leaver is not None:
             leaver.close()
         stayer.close()
+
+
+def test_another_session_never_sees_or_downloads_a_run(browser, server, set_number):
+    """Runs live in the session that trained them; crafted links reach nothing else."""
+    owner, pa = open_train(browser, server)
+    other = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        set_number(pa, "train scenes", 96)
+        set_number(pa, "validation scenes", 32)
+        set_number(pa, "epochs", 1)
+        pa.get_by_role("button", name="Train", exact=True).click()
+        pa.get_by_text(re.compile(r"Run finished")).wait_for(timeout=120_000)
+
+        pb = other.new_page()
+        pb.set_default_timeout(60_000)
+        for path, empty in (("predict?run=1&predict_run=1", "no trained model"),
+                            ("evaluate?eval_run=1&compare_runs=1", "No finished runs"),
+                            ("runs?files_run=1&run=1", "No runs yet")):
+            pb.goto(f"{server}/{path}")
+            pb.get_by_text(empty).first.wait_for()
+            assert pb.get_by_role("button", name="Model (.keras)").count() == 0
+            assert not pb.locator('[data-testid="stException"]').count()
+        # the owner still has it
+        pa.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Runs & files").click()
+        pa.get_by_role("button", name="Model (.keras)").wait_for()
+    finally:
+        owner.close()
+        other.close()
