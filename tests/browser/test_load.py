@@ -1,0 +1,20 @@
+"""The load script itself, small: real sessions against a real server, no errors.
+
+(The README's table comes from `python benchmarks/load.py --sessions 8`.)"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_three_sessions_train_and_one_is_refused_with_a_message(browser):  # browser: skips/fails like the journeys
+    out = subprocess.run([sys.executable, "benchmarks/load.py", "--sessions", "3", "--timeout", "180", "--json"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["errors"] == [], result
+    assert out.returncode == 0
+    assert result["completed"] == 2 and result["refused_with_message"] == 1
+    assert result["server_peak_rss_mib"] > 0 and result["latency_samples"] > 0
