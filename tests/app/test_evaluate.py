@@ -1,18 +1,12 @@
 """AppTest of the Evaluate & compare page: numbers equal mlc.metrics.report on the same
 arrays, the accuracy lesson is shown, two runs with different loss modes compare."""
 
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
 
-import mlc.ui
 from mlc import metrics
 from mlc.config import RunConfig
-from mlc.jobs import SessionJobs
 from mlc.training import train
 
-APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 TINY = RunConfig(epochs=2, train_size=256, val_size=128, batch_size=32)
 
 
@@ -24,25 +18,22 @@ def runs():
     return out
 
 
-def page(monkeypatch, runs) -> tuple[AppTest, SessionJobs]:
-    jobs = SessionJobs()
-    jobs.runs.extend(runs)
-    monkeypatch.setattr(mlc.ui, "session_jobs", lambda: jobs)
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.switch_page("pages/evaluate.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at, jobs
+@pytest.fixture
+def page(session, open_page):
+    def open_(runs):
+        jobs = session(runs)
+        return open_page("pages/evaluate.py"), jobs
+
+    return open_
 
 
-def test_without_runs_says_where_to_train(monkeypatch):
-    at, _ = page(monkeypatch, [])
+def test_without_runs_says_where_to_train(page):
+    at, _ = page([])
     assert any("No finished runs" in i.value for i in at.info)
 
 
-def test_metrics_shown_equal_the_report(monkeypatch, runs):
-    at, _ = page(monkeypatch, runs)
+def test_metrics_shown_equal_the_report(page, runs):
+    at, _ = page(runs)
     run = runs[1]  # the newest run is selected first
     rep = metrics.report(run.val_labels, run.val_probabilities, 0.5, classes=run.config.classes)
     shown = {m.label: float(m.value) for m in at.metric if m.label in ("mAP", "macro F1", "micro F1", "Hamming loss")}
@@ -55,8 +46,8 @@ def test_metrics_shown_equal_the_report(monkeypatch, runs):
         assert row.recall == pytest.approx(expected["recall"]) and row.average_precision == pytest.approx(expected["average_precision"], nan_ok=True)
 
 
-def test_f1_optimal_mode_uses_the_best_thresholds(monkeypatch, runs):
-    at, _ = page(monkeypatch, runs)
+def test_f1_optimal_mode_uses_the_best_thresholds(page, runs):
+    at, _ = page(runs)
     at.radio(key="eval_mode").set_value("F1-optimal per tag").run()
     assert not at.exception
     run = runs[1]
@@ -64,8 +55,8 @@ def test_f1_optimal_mode_uses_the_best_thresholds(monkeypatch, runs):
     assert list(at.dataframe[0].value["threshold"]) == pytest.approx(best)
 
 
-def test_accuracy_lesson_shows_argmax_accuracy(monkeypatch, runs):
-    at, _ = page(monkeypatch, runs)
+def test_accuracy_lesson_shows_argmax_accuracy(page, runs):
+    at, _ = page(runs)
     lies = at.dataframe[1].value
     assert "CategoricalAccuracy" in lies.index[0]
     zeros_binary = lies.loc["binary accuracy (threshold 0.5)", "all zeros"]
@@ -74,8 +65,8 @@ def test_accuracy_lesson_shows_argmax_accuracy(monkeypatch, runs):
     assert any("all-zeros" in m.value for m in at.markdown)
 
 
-def test_two_runs_with_different_loss_modes_compare(monkeypatch, runs):
-    at, _ = page(monkeypatch, runs)
+def test_two_runs_with_different_loss_modes_compare(page, runs):
+    at, _ = page(runs)
     assert not at.exception
     tables = [d.value for d in at.dataframe]
     comparison = next(t for t in tables if "best" in t.columns)
@@ -89,17 +80,17 @@ def test_two_runs_with_different_loss_modes_compare(monkeypatch, runs):
     assert len(at.get("vega_lite_chart")) == 5  # PR, sweep, and three overlays
 
 
-def test_a_single_selected_run_asks_for_more(monkeypatch, runs):
-    at, _ = page(monkeypatch, runs)
+def test_a_single_selected_run_asks_for_more(page, runs):
+    at, _ = page(runs)
     at.multiselect(key="compare_runs").set_value([1]).run()
     assert not at.exception
     assert any("two or more runs" in i.value for i in at.info)
 
 
-def test_soft_label_run_shows_strength_scatter_and_mae(monkeypatch):
+def test_soft_label_run_shows_strength_scatter_and_mae(page):
     run = train(TINY.replace(loss="mse", soft_labels=True))
     run.number = 1
-    at, _ = page(monkeypatch, [run])
+    at, _ = page([run])
     assert not at.exception
     assert any("predicted vs true strength" in s.value for s in at.subheader)
     assert any("MAE" in d.value.columns for d in at.dataframe)

@@ -2,28 +2,18 @@
 mlc.losses and refuses bad cells, each pitfall runs live, the script is the export's."""
 
 import math
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from mlc import export, losses
 from mlc.config import RunConfig
 from mlc.pitfalls import PITFALLS
 
-APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
+@pytest.fixture
+def learn_page(open_page):
+    return lambda: open_page("pages/learn.py")
 
 
-def learn_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page("pages/learn.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def test_every_section_renders():
+def test_every_section_renders(learn_page):
     at = learn_page()
     assert [t.value for t in at.title] == ["Learn"]
     assert [t.label for t in at.tabs] == ["Shapes", "Sigmoid vs softmax", "Loss calculator", "Pitfalls, live", "Code for your run"]
@@ -36,14 +26,14 @@ def test_every_section_renders():
     assert not at.error
 
 
-def test_softmax_sums_to_one_sigmoid_does_not():
+def test_softmax_sums_to_one_sigmoid_does_not(learn_page):
     at = learn_page()
     at.slider(key="logit_0").set_value(6.0).run()
     text = next(m.value for m in at.markdown if m.value.startswith("Sum over tags"))
     assert "softmax **1.000**" in text and "sigmoid **1.000**" not in text
 
 
-def test_loss_calculator_agrees_with_the_loss_classes():
+def test_loss_calculator_agrees_with_the_loss_classes(learn_page):
     at = learn_page()
     totals = {m.label: float(m.value) for m in at.metric if m.label in losses.LOSSES}
     assert set(totals) == set(losses.LOSSES)
@@ -54,7 +44,7 @@ def test_loss_calculator_agrees_with_the_loss_classes():
 
 
 @pytest.mark.parametrize("name", list(PITFALLS))
-def test_each_pitfall_runs_live(name):
+def test_each_pitfall_runs_live(name, learn_page):
     at = learn_page()
     at.button(key=f"pitfall_{name}").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -64,7 +54,7 @@ def test_each_pitfall_runs_live(name):
     assert not at.warning  # the installed Keras reproduced it
 
 
-def test_code_is_the_export_of_the_train_page_config():
+def test_code_is_the_export_of_the_train_page_config(learn_page):
     at = learn_page()
     code = [c.value for c in at.code if c.language == "python" and "def main" in c.value]
     assert code == [export.keras_script(RunConfig()).rstrip("\n")]

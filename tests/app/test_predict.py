@@ -3,21 +3,15 @@ a threshold change flips a tag without re-running the model, bad files, F1-optim
 thresholds and the side-by-side comparison of runs."""
 
 import io
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-import mlc.ui
 from mlc import inference
 from mlc.config import RunConfig
 from mlc.data import make_dataset
-from mlc.jobs import SessionJobs
 from mlc.training import train
-
-APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 TINY = RunConfig(epochs=2, train_size=256, val_size=128, batch_size=32)
 
 
@@ -31,12 +25,9 @@ def runs():
 
 
 @pytest.fixture
-def session(monkeypatch, runs):
+def with_runs(session, runs):
     """The page's session_jobs() returns a session that already holds the trained runs."""
-    jobs = SessionJobs()
-    jobs.runs.extend(runs)
-    monkeypatch.setattr(mlc.ui, "session_jobs", lambda: jobs)
-    return jobs
+    return session(runs)
 
 
 def png(scene_index: int = 0) -> bytes:
@@ -46,31 +37,25 @@ def png(scene_index: int = 0) -> bytes:
     return buffer.getvalue()
 
 
-def predict_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.switch_page("pages/predict.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+@pytest.fixture
+def predict_page(open_page):
+    return lambda: open_page("pages/predict.py")
 
 
 def predicted_line(at: AppTest) -> str:
     return next(m.value for m in at.markdown if m.value.startswith("**Predicted tags:**"))
 
 
-def test_without_a_run_offers_a_quick_model(monkeypatch):
-    jobs = SessionJobs()
-    monkeypatch.setattr(mlc.ui, "session_jobs", lambda: jobs)
+def test_without_a_run_offers_a_quick_model(session, predict_page):
+    session()
     at = predict_page()
     assert [t.value for t in at.title] == ["Predict"]
     assert any("no trained model" in i.value for i in at.info)
     assert not at.button(key="quick_train").disabled
 
 
-def test_quick_model_button_trains_and_the_predictor_appears(monkeypatch):
-    jobs = SessionJobs()
-    monkeypatch.setattr(mlc.ui, "session_jobs", lambda: jobs)
+def test_quick_model_button_trains_and_the_predictor_appears(monkeypatch, session, predict_page):
+    jobs = session()
     monkeypatch.setattr("mlc.config.QUICK_RUN", TINY)  # the page reads it at each run
     at = predict_page()
     at.button(key="quick_train").click().run()
@@ -82,7 +67,7 @@ def test_quick_model_button_trains_and_the_predictor_appears(monkeypatch):
     assert len(jobs.runs) == 1 and at.selectbox(key="predict_run").value == 1
 
 
-def test_upload_shows_probabilities_and_a_threshold_flips_a_tag(session, runs):
+def test_upload_shows_probabilities_and_a_threshold_flips_a_tag(with_runs, runs, predict_page):
     at = predict_page()
     at.number_input(key="n_samples").set_value(0)
     at.file_uploader(key="uploads").set_value([("scene.png", png(), "image/png")]).run()
@@ -106,7 +91,7 @@ def session_cache_calls(at: AppTest) -> int:
     return at.session_state["probability_cache"].model_calls
 
 
-def test_a_file_that_is_not_an_image_gets_one_line_and_the_others_still_predict(session):
+def test_a_file_that_is_not_an_image_gets_one_line_and_the_others_still_predict(with_runs, predict_page):
     at = predict_page()
     at.number_input(key="n_samples").set_value(0)
     at.file_uploader(key="uploads").set_value([
@@ -121,7 +106,7 @@ def test_a_file_that_is_not_an_image_gets_one_line_and_the_others_still_predict(
     assert list(at.dataframe[0].value["file"]) == ["scene.png"]
 
 
-def test_f1_optimal_thresholds_fill_the_per_tag_sliders(session, runs):
+def test_f1_optimal_thresholds_fill_the_per_tag_sliders(with_runs, runs, predict_page):
     at = predict_page()
     at.button(key="f1_optimal").click().run()
     assert not at.exception
@@ -134,7 +119,7 @@ def test_f1_optimal_thresholds_fill_the_per_tag_sliders(session, runs):
     assert shown["F1 (macro)"] == pytest.approx(expected["macro_f1"], abs=1e-3)
 
 
-def test_samples_show_true_tags_and_runs_compare_side_by_side(session):
+def test_samples_show_true_tags_and_runs_compare_side_by_side(with_runs, predict_page):
     at = predict_page()
     at.selectbox(key="containing").set_value("cat")
     at.number_input(key="n_samples").set_value(3).run()
@@ -147,12 +132,10 @@ def test_samples_show_true_tags_and_runs_compare_side_by_side(session):
     assert len(at.get("vega_lite_chart")) == 2  # the focused image's chart, and the comparison
 
 
-def test_an_mse_run_shows_predicted_strength_not_probability(monkeypatch):
+def test_an_mse_run_shows_predicted_strength_not_probability(session, predict_page):
     run = train(TINY.replace(loss="mse", soft_labels=True))
-    jobs = SessionJobs()
     run.number = 1
-    jobs.runs.append(run)
-    monkeypatch.setattr(mlc.ui, "session_jobs", lambda: jobs)
+    session([run])
     at = predict_page()
     assert not at.exception
     assert any("predicted strengths" in c.value for c in at.caption)
@@ -160,22 +143,16 @@ def test_an_mse_run_shows_predicted_strength_not_probability(monkeypatch):
     assert "predicted strength" in spec and '"probability"' not in spec
 
 
-def test_a_run_that_finished_elsewhere_joins_the_list(monkeypatch, runs):
-    jobs = SessionJobs()
-    monkeypatch.setattr(mlc.ui, "session_jobs", lambda: jobs)
+def test_a_run_that_finished_elsewhere_joins_the_list(session, predict_page):
+    jobs = session()
     jobs.start(TINY).join(120)  # e.g. started on the Train page, finished while the visitor was away
     at = predict_page()
     assert not at.exception
     assert len(jobs.runs) == 1 and at.selectbox(key="predict_run").value == 1
 
 
-def test_thresholds_come_from_and_go_to_the_share_link(session):
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.switch_page("pages/predict.py")
-    at.query_params["thr"] = "[0.1,0.9,0.5,0.5,0.3]"
-    at.run()
-    assert not at.exception
+def test_thresholds_come_from_and_go_to_the_share_link(with_runs, open_page):
+    at = open_page("pages/predict.py", query={"thr": "[0.1,0.9,0.5,0.5,0.3]"})
     assert at.radio(key="thr_mode").value == "Per-tag thresholds"
     assert at.slider(key="thr_cat").value == pytest.approx(0.9)
     at.slider(key="thr_cat").set_value(0.25).run()
@@ -185,15 +162,11 @@ def test_thresholds_come_from_and_go_to_the_share_link(session):
     assert any("Share link" in w.value for w in at.warning) and at.slider(key="thr_cat").value == pytest.approx(0.25)
 
 
-def test_the_server_image_limit_applies(session, monkeypatch):
+def test_the_server_image_limit_applies(with_runs, monkeypatch, predict_page):
     monkeypatch.setenv("MLC_MAX_IMAGES", "2")
-    mlc.ui._host_settings.clear()
-    try:
-        at = predict_page()
-        at.number_input(key="n_samples").set_value(0)
-        at.file_uploader(key="uploads").set_value([(f"{i}.png", png(i), "image/png") for i in range(3)]).run()
-        assert not at.exception
-        assert len(at.dataframe[0].value) == 2
-        assert any("1 more file(s) not read: at most 2" in e.value for e in at.error)
-    finally:
-        mlc.ui._host_settings.clear()
+    at = predict_page()
+    at.number_input(key="n_samples").set_value(0)
+    at.file_uploader(key="uploads").set_value([(f"{i}.png", png(i), "image/png") for i in range(3)]).run()
+    assert not at.exception
+    assert len(at.dataframe[0].value) == 2
+    assert any("1 more file(s) not read: at most 2" in e.value for e in at.error)

@@ -1,18 +1,15 @@
 """AppTest of the Runs & files page: downloads offered, a bundle and a model file import into
 the session (and are usable), bad files get one line each, the run directory keeps runs."""
 
-from pathlib import Path
+import time
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 import mlc.ui
 from mlc import runfiles
 from mlc.config import RunConfig
-from mlc.jobs import SessionJobs
 from mlc.training import train
 
-APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 TINY = RunConfig(epochs=1, train_size=128, val_size=64, batch_size=32)
 
 
@@ -24,32 +21,29 @@ def trained():
     return runs
 
 
-def runs_page(monkeypatch, runs=()) -> tuple[AppTest, SessionJobs]:
-    jobs = SessionJobs()
-    jobs.runs.extend(runs)
-    monkeypatch.setattr(mlc.ui, "session_jobs", lambda: jobs)
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.run()
-    at.switch_page("pages/runs.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at, jobs
+@pytest.fixture
+def runs_page(session, open_page):
+    def open_(runs=()):
+        jobs = session(runs)
+        return open_page("pages/runs.py"), jobs
+
+    return open_
 
 
-def test_no_runs(monkeypatch):
-    at, _ = runs_page(monkeypatch)
+def test_no_runs(runs_page):
+    at, _ = runs_page()
     assert any("No runs yet" in i.value for i in at.info)
 
 
-def test_runs_are_listed_with_downloads(monkeypatch, trained):
-    at, _ = runs_page(monkeypatch, trained)
+def test_runs_are_listed_with_downloads(runs_page, trained):
+    at, _ = runs_page(trained)
     assert len(at.dataframe[0].value) == 2
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels == ["Model (.keras)", "Run (JSON)", "All runs (bundle)"]
 
 
-def test_a_bundle_imports_into_the_session(monkeypatch, trained):
-    at, jobs = runs_page(monkeypatch)
+def test_a_bundle_imports_into_the_session(runs_page, trained):
+    at, jobs = runs_page()
     data = runfiles.bundle(trained)
     at.file_uploader(key="import_files_0").set_value([("everyone.zip", data, "application/zip")]).run()
     at.button(key="import").click().run()
@@ -60,8 +54,8 @@ def test_a_bundle_imports_into_the_session(monkeypatch, trained):
     assert at.file_uploader(key="import_files_1").value in (None, [])  # a fresh uploader: no double import
 
 
-def test_a_model_file_with_its_json_imports_and_bad_files_get_one_line(monkeypatch, trained):
-    at, jobs = runs_page(monkeypatch)
+def test_a_model_file_with_its_json_imports_and_bad_files_get_one_line(runs_page, trained):
+    at, jobs = runs_page()
     at.file_uploader(key="import_files_0").set_value([
         ("mine.keras", runfiles.model_file(trained[1]), "application/octet-stream"),
         ("mine.json", runfiles.run_json(trained[1]).encode(), "application/json"),
@@ -76,32 +70,19 @@ def test_a_model_file_with_its_json_imports_and_bad_files_get_one_line(monkeypat
     assert all("\n" not in e for e in errors)
 
 
-def test_the_run_directory_keeps_runs_across_sessions(monkeypatch, tmp_path):
+def test_the_run_directory_keeps_runs_across_sessions(monkeypatch, tmp_path, open_page, leave):
     monkeypatch.setenv("MLC_RUN_DIR", str(tmp_path / "runs"))
-    mlc.ui._host_settings.clear()
-    mlc.ui.run_store.clear()
-    try:
-        at = AppTest.from_file(APP, default_timeout=120)
+    at = open_page("pages/train.py")
+    at.number_input(key="train_size").set_value(96)
+    at.number_input(key="val_size").set_value(32)
+    at.number_input(key="epochs").set_value(1).run()
+    at.button(key="train").click().run()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any("Run finished" in s.value for s in at.success):
+        time.sleep(0.5)
         at.run()
-        at.switch_page("pages/train.py").run()
-        at.number_input(key="train_size").set_value(96)
-        at.number_input(key="val_size").set_value(32)
-        at.number_input(key="epochs").set_value(1).run()
-        at.button(key="train").click().run()
-        import time
-
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not any("Run finished" in s.value for s in at.success):
-            time.sleep(0.5)
-            at.run()
-        at.run()
-        assert list((tmp_path / "runs").glob("*/model.keras"))
-        fresh = AppTest.from_file(APP, default_timeout=120)  # another session (or after a restart)
-        fresh.run()
-        fresh.switch_page("pages/runs.py")
-        fresh.run()
-        assert not fresh.exception
-        assert len(fresh.dataframe[0].value) == 1 and "saved to" in " ".join(m.value for m in fresh.markdown)
-    finally:
-        mlc.ui._host_settings.clear()
-        mlc.ui.run_store.clear()
+    at.run()
+    assert list((tmp_path / "runs").glob("*/model.keras"))
+    leave()  # the session ends (or the server restarts): its runs in memory are gone
+    fresh = open_page("pages/runs.py")
+    assert len(fresh.dataframe[0].value) == 1 and "saved to" in " ".join(m.value for m in fresh.markdown)

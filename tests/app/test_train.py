@@ -3,23 +3,15 @@ invalid tags block training with a message, and a tiny real run completes."""
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from mlc.config import RunConfig, tag_rows
 
-APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
-
-
-def train_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page("pages/train.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+@pytest.fixture
+def train_page(open_page):
+    return lambda: open_page("pages/train.py")
 
 
 def shown_config(at: AppTest) -> RunConfig:
@@ -32,7 +24,7 @@ def button(at: AppTest, key: str):
     return at.button(key=key)
 
 
-def test_renders_with_defaults_and_train_enabled():
+def test_renders_with_defaults_and_train_enabled(train_page):
     at = train_page()
     assert [t.value for t in at.title] == ["Train"]
     assert shown_config(at) == RunConfig()
@@ -43,7 +35,7 @@ def test_renders_with_defaults_and_train_enabled():
     assert any("unavailable" in c.value for c in at.caption)
 
 
-def test_loss_mode_and_weights_update_the_config():
+def test_loss_mode_and_weights_update_the_config(train_page):
     at = train_page()
     at.selectbox(key="loss").set_value("weighted_bce").run()
     assert shown_config(at).loss == "weighted_bce"
@@ -57,14 +49,14 @@ def test_loss_mode_and_weights_update_the_config():
     assert shown_config(at).weights == (1.0,) * 5
 
 
-def test_focal_parameters_come_from_the_registry():
+def test_focal_parameters_come_from_the_registry(train_page):
     at = train_page()
     at.selectbox(key="loss").set_value("focal").run()
     at.number_input(key="loss_param_focal_gamma").set_value(1.5).run()
     assert shown_config(at).loss_params == {"gamma": 1.5, "alpha": None}
 
 
-def test_mse_switches_to_soft_labels_and_says_so():
+def test_mse_switches_to_soft_labels_and_says_so(train_page):
     at = train_page()
     at.selectbox(key="loss").set_value("mse").run()
     assert shown_config(at).soft_labels is True
@@ -81,7 +73,7 @@ def test_mse_switches_to_soft_labels_and_says_so():
         ({"prevalence": 2.0}, "prevalence must be a finite number in \\[0, 1\\]"),
     ],
 )
-def test_invalid_tags_block_training_with_a_message(change, message):
+def test_invalid_tags_block_training_with_a_message(change, message, train_page):
     at = train_page()
     rows = tag_rows(RunConfig())
     rows[1] = {**rows[1], **change}
@@ -94,7 +86,7 @@ def test_invalid_tags_block_training_with_a_message(change, message):
     assert button(at, "train").disabled
 
 
-def test_tiny_real_training_completes_with_history():
+def test_tiny_real_training_completes_with_history(train_page):
     at = train_page()
     at.number_input(key="train_size").set_value(64)
     at.number_input(key="val_size").set_value(32)
@@ -122,7 +114,7 @@ def test_tiny_real_training_completes_with_history():
     assert not button(at, "train").disabled
 
 
-def test_weight_fill_for_a_tag_that_never_occurs_explains_instead_of_crashing():
+def test_weight_fill_for_a_tag_that_never_occurs_explains_instead_of_crashing(train_page):
     at = train_page()
     rows = tag_rows(RunConfig())
     rows[1] = {**rows[1], "prevalence": 0.0}
@@ -135,7 +127,7 @@ def test_weight_fill_for_a_tag_that_never_occurs_explains_instead_of_crashing():
     assert shown_config(at).weights == (1.0,) * 5  # nothing lost
 
 
-def test_too_many_tags_and_an_empty_table_are_refused_with_a_message():
+def test_too_many_tags_and_an_empty_table_are_refused_with_a_message(train_page):
     at = train_page()
     for rows, message in (
         ([{"tag": f"t{i}", "prevalence": 0.1, "weight": 1.0} for i in range(21)], "at most 20 tags"),
@@ -149,7 +141,7 @@ def test_too_many_tags_and_an_empty_table_are_refused_with_a_message():
         assert at.button(key="train").disabled
 
 
-def test_twenty_custom_tags_render_and_reach_the_config():
+def test_twenty_custom_tags_render_and_reach_the_config(train_page):
     at = train_page()
     at.session_state["tag_rows"] = [{"tag": f"glyph {i}", "prevalence": 0.2, "weight": 1.0} for i in range(20)]
     at.session_state["tag_table_version"] = 99

@@ -3,34 +3,16 @@
 settings survive a visit to another page, server limits block Train, workshop mode."""
 
 import json
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import mlc.ui
 from mlc import share
 from mlc.config import RunConfig
 
-APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
-
-
-@pytest.fixture(autouse=True)
-def fresh_settings():
-    mlc.ui._host_settings.clear()  # settings are read once per server: re-read for each test's environment
-    yield
-    mlc.ui._host_settings.clear()
-
-
-def open_train(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.switch_page("pages/train.py")
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+@pytest.fixture
+def open_train(open_page):
+    return lambda query=None: open_page("pages/train.py", query=query)
 
 
 def shown_config(at: AppTest) -> RunConfig:
@@ -38,7 +20,7 @@ def shown_config(at: AppTest) -> RunConfig:
     return RunConfig.from_dict(json.loads(blocks[0]))
 
 
-def test_a_share_link_restores_the_settings():
+def test_a_share_link_restores_the_settings(open_train):
     config = RunConfig(loss="focal", loss_params={"gamma": 1.5, "alpha": 0.25}, epochs=3, model="seed_cnn",
                        classes=("boat", "sun"), prevalence=(0.5, 0.1), learning_rate=0.001)
     at = open_train(share.to_query(config))
@@ -47,7 +29,7 @@ def test_a_share_link_restores_the_settings():
     assert at.number_input(key="loss_param_focal_gamma").value == 1.5
 
 
-def test_a_tampered_link_falls_back_field_by_field_with_a_note():
+def test_a_tampered_link_falls_back_field_by_field_with_a_note(open_train):
     at = open_train({"epochs": "lots", "loss": "focal", "p.gamma": "-4", "x": "1"})
     cfg = shown_config(at)
     assert cfg.loss == "focal" and cfg.epochs == RunConfig().epochs and cfg.loss_params.get("gamma") == 2.0
@@ -57,7 +39,7 @@ def test_a_tampered_link_falls_back_field_by_field_with_a_note():
     assert not at.error
 
 
-def test_the_page_writes_its_settings_into_the_address():
+def test_the_page_writes_its_settings_into_the_address(open_train):
     at = open_train()
     at.number_input(key="epochs").set_value(4).run()
     assert at.query_params.get("epochs") in ("4", ["4"])
@@ -65,7 +47,7 @@ def test_the_page_writes_its_settings_into_the_address():
     assert links and "epochs=4" in links[0], [(c.language, c.value[:80]) for c in at.code]
 
 
-def test_settings_survive_a_visit_to_another_page():
+def test_settings_survive_a_visit_to_another_page(open_train):
     at = open_train()
     at.selectbox(key="loss").set_value("weighted_bce").run()
     at.number_input(key="epochs").set_value(3).run()
@@ -75,7 +57,7 @@ def test_settings_survive_a_visit_to_another_page():
     assert cfg.loss == "weighted_bce" and cfg.epochs == 3
 
 
-def test_server_limits_block_training_with_a_message(monkeypatch):
+def test_server_limits_block_training_with_a_message(monkeypatch, open_train):
     monkeypatch.setenv("MLC_MAX_EPOCHS", "5")
     at = open_train()
     assert any("this server allows at most 5 (MLC_MAX_EPOCHS)" in e.value for e in at.error)
@@ -84,14 +66,14 @@ def test_server_limits_block_training_with_a_message(monkeypatch):
     assert not at.error and not at.button(key="train").disabled
 
 
-def test_a_bad_server_setting_is_reported_and_defaults_apply(monkeypatch):
+def test_a_bad_server_setting_is_reported_and_defaults_apply(monkeypatch, open_train):
     monkeypatch.setenv("MLC_MAX_EPOCHS", "zero")
     at = open_train()
     assert any("MLC_MAX_EPOCHS must be a whole number" in e.value for e in at.error)
     assert not at.button(key="train").disabled
 
 
-def test_workshop_mode_hides_advanced_controls(monkeypatch):
+def test_workshop_mode_hides_advanced_controls(monkeypatch, open_train):
     monkeypatch.setenv("MLC_WORKSHOP_MODE", "1")
     at = open_train()
     keys = {w.key for w in at.selectbox} | {w.key for w in at.number_input} | {w.key for w in at.slider}

@@ -1,0 +1,73 @@
+"""Shared AppTest setup: open a page of the real app, optionally with a prepared session.
+
+AppTest gives every test the same session id, so session-scoped caches (the visitor's
+jobs) and server-wide ones (settings, run directory) are cleared around each test.
+"""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import mlc.ui
+from mlc.jobs import SessionJobs
+
+APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
+#: The session id AppTest gives every run (streamlit/testing/v1/local_script_runner.py).
+APPTEST_SESSION = "test session id"
+
+
+def end_session() -> None:
+    """What Streamlit does when a visitor leaves: release the session's cached resources (jobs stop)."""
+    from streamlit.runtime.caching.cache_resource_api import clear_session_cache
+
+    clear_session_cache(APPTEST_SESSION)
+
+
+def clean() -> None:
+    end_session()
+    mlc.ui._host_settings.clear()
+    mlc.ui.run_store.clear()
+
+
+@pytest.fixture(autouse=True)
+def clean_app_state():
+    clean()
+    yield
+    clean()
+
+
+@pytest.fixture
+def leave():
+    """``leave()``: end the AppTest session (as a visitor leaving, or a server restart, would)."""
+    return end_session
+
+
+@pytest.fixture
+def session(monkeypatch):
+    """``session(runs)``: the pages' ``session_jobs()`` returns a SessionJobs already holding ``runs``."""
+
+    def make(runs=()) -> SessionJobs:
+        jobs = SessionJobs()
+        jobs.runs.extend(runs)
+        monkeypatch.setattr(mlc.ui, "session_jobs", lambda: jobs)
+        return jobs
+
+    return make
+
+
+@pytest.fixture
+def open_page():
+    """``open_page("pages/x.py", query={...})``: the app run once, switched to that page, without exceptions."""
+
+    def open_(page: str, *, query: dict | None = None, timeout: float = 120) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=timeout)
+        at.run()
+        at.switch_page(page)
+        for key, value in (query or {}).items():
+            at.query_params[key] = value
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    return open_
