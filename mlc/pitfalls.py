@@ -432,6 +432,20 @@ def _f1_without_threshold() -> Demo:
 
 
 # ---------------------------------------------------------------- 6. closure loss
+def _source_without_docstring(obj) -> str:
+    """The source of ``obj`` as shown to visitors: what the demo runs, minus its docstring."""
+    import inspect
+
+    lines = inspect.getsource(obj).splitlines()
+    doc = inspect.getdoc(obj)
+    if doc:
+        start = next(i for i, line in enumerate(lines) if line.strip().startswith('"""'))
+        end = start if lines[start].strip().count('"""') == 2 else next(
+            i for i in range(start + 1, len(lines)) if '"""' in lines[i])
+        del lines[start:end + 2 if end + 1 < len(lines) and not lines[end + 1].strip() else end + 1]
+    return "\n".join(lines) + "\n"
+
+
 @keras.saving.register_keras_serializable(package="mlc_pitfalls")
 class WeightedBCE(keras.losses.Loss):
     """BCE on logits with one weight per tag; registered and with ``get_config``, so it survives saving."""
@@ -470,21 +484,7 @@ model.compile(optimizer="adam", loss=make_loss([1.0, 2.0, 3.0]))
 model.save("model.keras")
 keras.saving.load_model("model.keras")  # TypeError
 ''',
-    fix_code='''
-@keras.saving.register_keras_serializable(package="mlc_pitfalls")
-class WeightedBCE(keras.losses.Loss):
-    def __init__(self, weights, **kwargs):
-        super().__init__(**kwargs)
-        self.tag_weights = [float(w) for w in weights]
-
-    def call(self, y_true, logits):
-        w = ops.convert_to_tensor(self.tag_weights, dtype=logits.dtype)
-        bce = ops.binary_crossentropy(ops.cast(y_true, logits.dtype), logits, from_logits=True)
-        return ops.mean(bce * w, axis=-1)
-
-    def get_config(self):
-        return {**super().get_config(), "weights": self.tag_weights}
-
+    fix_code=_source_without_docstring(WeightedBCE) + '''
 model.compile(optimizer="adam", loss=WeightedBCE([1.0, 2.0, 3.0]))
 model.save("model.keras")
 model = keras.saving.load_model("model.keras")  # works: the class is registered

@@ -147,6 +147,20 @@ def set_number():
     return fill_number
 
 
+def open_app_page(pg, url: str, name: str):
+    """Open the app at its home page, click ``name`` in the sidebar, wait for the page's title."""
+    pg.goto(url)
+    pg.wait_for_selector('[data-testid="stApp"]')
+    pg.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=name).click()
+    pg.get_by_role("heading", name=name).first.wait_for()
+
+
+@pytest.fixture
+def goto():
+    """``goto(page, url, "Train")``: the app opened and navigated to that page through the sidebar."""
+    return open_app_page
+
+
 @pytest.fixture
 def screenshot():
     """``screenshot(page, name)``: a full-height PNG in artifacts/ for people to look at."""

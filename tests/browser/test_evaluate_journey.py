@@ -11,13 +11,10 @@ def train_tiny(pg) -> None:
     pg.get_by_role("button", name="Train", exact=True).and_(pg.locator(":enabled")).wait_for()
 
 
-def test_evaluate_journey(server, browser, page, screenshot, set_number):
+def test_evaluate_journey(server, goto, browser, page, screenshot, set_number):
     pg = page
-    pg.goto(server)
-    pg.wait_for_selector('[data-testid="stApp"]')
+    goto(pg, server, "Train")
     nav = pg.locator('[data-testid="stSidebarNav"]')
-    nav.get_by_role("link", name="Train").click()
-    pg.get_by_role("heading", name="Train").wait_for()
     set_number(pg, "train scenes", 512)
     set_number(pg, "validation scenes", 256)
     set_number(pg, "epochs", 2)

@@ -1,12 +1,9 @@
 """Journey: Learn -> shapes -> sigmoid vs softmax -> run a pitfall live -> the code for the run."""
 
 
-def test_learn_journey(server, page, screenshot):
+def test_learn_journey(server, goto, page, screenshot):
     pg = page
-    pg.goto(server)
-    pg.wait_for_selector('[data-testid="stApp"]')
-    pg.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Learn").click()
-    pg.get_by_role("heading", name="Learn").wait_for()
+    goto(pg, server, "Learn")
     pg.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
     screenshot(pg, "learn-shapes")
 

@@ -16,12 +16,9 @@ def scene_png() -> bytes:
     return buffer.getvalue()
 
 
-def test_predict_journey(server, page, screenshot):
+def test_predict_journey(server, goto, page, screenshot):
     pg = page
-    pg.goto(server)
-    pg.wait_for_selector('[data-testid="stApp"]')
-    pg.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Predict").click()
-    pg.get_by_role("heading", name="Predict").wait_for()
+    goto(pg, server, "Predict")
 
     pg.get_by_role("button", name="Train a quick default model").click()
     pg.locator('[data-testid="stProgress"]').wait_for()

@@ -4,13 +4,9 @@
 import re
 
 
-def test_train_journey(server, page, screenshot, set_number):
+def test_train_journey(server, goto, page, screenshot, set_number):
     pg = page
-    pg.goto(server)
-    pg.wait_for_selector('[data-testid="stApp"]')
-    nav = pg.locator('[data-testid="stSidebarNav"]')
-    nav.get_by_role("link", name="Train").click()
-    pg.get_by_role("heading", name="Train").wait_for()
+    goto(pg, server, "Train")
 
     # loss mode: weighted_bce (the page's first select box)
     pg.locator('[data-testid="stSelectbox"]').first.click()
