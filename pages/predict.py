@@ -123,7 +123,7 @@ for problem in problems:
 # ---------------------------------------------------------------- thresholds
 # a share link's thresholds (thr=0.4, or one per tag) go into the sliders once
 query_thr = st.query_params.get(share.THRESHOLD_KEY)
-if query_thr is not None and query_thr != state.get("_own_thr"):
+if query_thr is not None and not state.get("_thr_link_applied"):  # once per session, as on the Train page
     shared_thr, thr_notes = share.thresholds_from_query({share.THRESHOLD_KEY: query_thr}, len(classes))
     for note in thr_notes:
         st.warning(f"Share link: {note}; the sliders keep their values.", icon=":material/link_off:")
@@ -132,7 +132,7 @@ if query_thr is not None and query_thr != state.get("_own_thr"):
     elif shared_thr is not None:
         state["thr_mode"] = MODES[1]
         state.update({f"thr_{tag}": v for tag, v in zip(classes, shared_thr)})
-    state["_own_thr"] = query_thr
+    state["_thr_link_applied"] = True
 
 
 def set_f1_optimal() -> None:
@@ -160,7 +160,7 @@ with st.container(border=True):
     own_thr = share.to_query(RunConfig(), value if mode == MODES[0] else [per_tag[t] for t in classes])[share.THRESHOLD_KEY]
     if st.query_params.get(share.THRESHOLD_KEY) != own_thr:  # the address shares the thresholds too
         st.query_params[share.THRESHOLD_KEY] = own_thr
-    state["_own_thr"] = own_thr
+    state["_thr_link_applied"] = True
     scores = inference.validation_scores(run, thresholds)
     m = st.columns(4)
     m[0].metric("precision (micro)", f"{scores['micro_precision']:.3f}")

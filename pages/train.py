@@ -45,11 +45,12 @@ def show_config(config: RunConfig) -> None:
 # Widgets show session state, never a second default: a share link, or coming back from
 # another page (Streamlit forgets a page's widgets when it is not shown), restores them.
 query = st.query_params.to_dict()
-if share.has_config(query) and query != state.get("_own_query"):  # a share link was opened (or edited by hand)
+if share.has_config(query) and not state.get("_link_applied"):  # a share link opened this session
+    # once per session: later reruns may carry an address the browser has not updated yet
     shared = share.from_query(query, devices=[d.id for d in devices.list_devices() if d.available])
     show_config(shared.config)
     state["share_notes"] = shared.notes
-    state["_own_query"] = query
+    state["_link_applied"] = True
 elif "loss" not in state:
     show_config(state.get("train_config") or DEFAULTS)
 state.setdefault("tag_rows", tag_rows(DEFAULTS))
@@ -190,7 +191,7 @@ if config is not None:
     own = share.to_query(config)
     if own != st.query_params.to_dict():  # the address bar is the share link (no rerun)
         st.query_params.from_dict(own)
-    state["_own_query"] = own
+    state["_link_applied"] = True  # from now on the address follows the page, never the reverse
 
 with settings:
     if config is not None:

@@ -157,9 +157,12 @@ def test_thresholds_come_from_and_go_to_the_share_link(with_runs, open_page):
     assert at.slider(key="thr_cat").value == pytest.approx(0.9)
     at.slider(key="thr_cat").set_value(0.25).run()
     assert at.query_params["thr"] in ("[0.1,0.25,0.5,0.5,0.3]", ["[0.1,0.25,0.5,0.5,0.3]"])
-    at.query_params["thr"] = "[0.1]"  # tampered: a note, the sliders stay
+    at.query_params["thr"] = "[0.9,0.9,0.9,0.9,0.9]"  # a stale address on a later rerun never overrides the sliders
     at.run()
-    assert any("Share link" in w.value for w in at.warning) and at.slider(key="thr_cat").value == pytest.approx(0.25)
+    assert at.slider(key="thr_cat").value == pytest.approx(0.25)
+    tampered = open_page("pages/predict.py", query={"thr": "[0.1]"})  # another visitor, a tampered link
+    assert any("Share link" in w.value for w in tampered.warning)
+    assert tampered.radio(key="thr_mode").value == "One threshold for all tags"
 
 
 def test_the_server_image_limit_applies(with_runs, monkeypatch, predict_page):

@@ -81,3 +81,11 @@ def test_workshop_mode_hides_advanced_controls(monkeypatch, open_train):
     assert not keys & {"device", "batch_size", "lr_schedule", "seed", "label_noise"}
     assert not [c for c in at.code if c.language == "json"]
     assert not at.button(key="train").disabled
+
+
+def test_a_stale_address_on_a_later_rerun_never_overrides_the_visitor(open_train):
+    at = open_train({"epochs": "3"})
+    at.number_input(key="epochs").set_value(5).run()
+    at.query_params["epochs"] = "3"  # the browser had not caught up with the page's new address yet
+    at.run()
+    assert shown_config(at).epochs == 5
