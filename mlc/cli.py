@@ -3,8 +3,14 @@
 The CLI is one of the two places (with the pages) that speaks to people:
 progress goes to stderr, results to stdout; ``--json`` prints exactly one JSON
 object on stdout. Defaults are :class:`~mlc.config.RunConfig`'s, i.e. the
-app's. Exit codes: 0 finished, 1 the run failed, 2 bad arguments,
+app's. Exit codes: 0 finished, 1 the run failed (or a worker could not join its
+cluster), 2 bad arguments (including a missing or malformed ``TF_CONFIG``),
 130 stopped by Ctrl-C (the partial run is still reported).
+
+``--device multiworker`` trains one run over several processes or machines
+with ``MultiWorkerMirroredStrategy``: start the same command once per worker,
+each with ``TF_CONFIG`` naming the cluster and its own task index. Each worker
+prints its own result; only the chief (task 0) writes ``--out``.
 """
 
 from __future__ import annotations
@@ -84,8 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--label-noise", type=float, default=d.label_noise)
     t.add_argument("--image-size", type=int, default=d.image_size)
     t.add_argument("--seed", type=int, default=d.seed)
-    t.add_argument("--device", default=d.device, help="cpu, gpu:N or mirrored (default %(default)s)")
-    t.add_argument("--out", default=None, help="directory to save model.keras and run.json")
+    t.add_argument(
+        "--device", default=d.device,
+        help="cpu, gpu:N, mirrored (all GPUs of this machine) or multiworker (several processes/machines: run "
+             "this command once per worker, each with TF_CONFIG set, e.g. "
+             "TF_CONFIG='{\"cluster\": {\"worker\": [\"host1:12345\", \"host2:12345\"]}, "
+             "\"task\": {\"type\": \"worker\", \"index\": 0}}'; --batch-size is the global batch, "
+             "split over the workers) (default %(default)s)",
+    )
+    t.add_argument("--out", default=None,
+                   help="directory to save model.keras and run.json (under multiworker only task 0 writes it)")
     t.add_argument("--json", action="store_true", help="print one JSON object (config, history, report) on stdout")
 
     b = sub.add_parser("bench", help="measure speed and time-to-quality side by side (see benchmarks/)")
@@ -169,14 +183,29 @@ class _ProgressBar:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from mlc import devices
-    from mlc.training import train
+    from mlc.training import check_batches, train
 
     try:
         config = config_from_args(args)
         devices.check_device(config.device)
+        check_batches(config)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if config.device == devices.MULTIWORKER:
+        # first TensorFlow work of the process: collective ops can only be set up before the runtime starts
+        cluster = devices.cluster_from_tf_config()
+        print(
+            f"worker task {cluster.index} of {len(cluster.workers)}: waiting for every worker to start "
+            "(Ctrl-C cannot interrupt this wait; kill -9 can) ...",
+            file=sys.stderr, flush=True,
+        )
+        try:
+            devices.multiworker_strategy()
+        except Exception as exc:  # e.g. this worker's port is taken
+            first_line = (str(exc).strip().splitlines() or [""])[0][:300]
+            print(f"error: could not join the multi-worker cluster: {type(exc).__name__}: {first_line}", file=sys.stderr)
+            return 1
     stop = threading.Event()
     bar = _ProgressBar()
     # Ctrl-C stops after the current batch and still reports the partial run
@@ -191,7 +220,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"error: could not save to {args.out}: {exc}", file=sys.stderr)
             return 1
-        print(f"saved {', '.join(str(p) for p in paths.values())}", file=sys.stderr)
+        if paths:
+            print(f"saved {', '.join(str(p) for p in paths.values())}", file=sys.stderr)
+        else:
+            print(f"not saved to {args.out}: only the chief worker (task 0) writes outputs", file=sys.stderr)
     if args.json:
         out = run.to_dict()
         out.pop("batch_history")

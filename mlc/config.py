@@ -40,7 +40,7 @@ LIMITS: dict[str, tuple[float, float]] = {
 WEIGHTINGS = losses.WEIGHTINGS
 #: "cosine" decays the learning rate to 5 % over the run (steadier final epochs); "constant" keeps it.
 LR_SCHEDULES: tuple[str, ...] = ("cosine", "constant")
-_DEVICE = re.compile(r"^(cpu|gpu:\d{1,2}|mirrored)$")
+_DEVICE = re.compile(r"^(cpu|gpu:\d{1,2}|mirrored|multiworker)$")
 #: Loss parameters that live as top-level fields because the tag table edits them.
 _TAG_TABLE_PARAMS = ("weights", "weighting")
 
@@ -101,7 +101,10 @@ class RunConfig:
         if not isinstance(self.soft_labels, bool):
             raise ValueError(f"soft_labels must be true or false, got {self.soft_labels!r}")
         if not isinstance(self.device, str) or not _DEVICE.match(self.device):
-            raise ValueError(f"device must be 'cpu', 'gpu:N' or 'mirrored', got {self.device!r}")
+            raise ValueError(
+                f"device must be 'cpu', 'gpu:N', 'mirrored' or 'multiworker' (command line with TF_CONFIG), "
+                f"got {self.device!r}"
+            )
         if not isinstance(self.loss_params, Mapping):
             raise ValueError(f"loss_params must be a mapping of parameter -> value, got {self.loss_params!r}")
         params = dict(self.loss_params)

@@ -12,7 +12,13 @@ call :func:`train`.
 * A NaN/inf loss, out-of-memory or any other error ends the run with status
   ``"failed"`` and a one-line ``message``; :func:`train` itself does not raise
   for those (it raises ``ValueError`` only for a config that cannot run here).
-* ``device``: ``cpu``, ``gpu:N`` or ``mirrored`` (see :mod:`mlc.devices`).
+* ``device``: ``cpu``, ``gpu:N``, ``mirrored`` or ``multiworker`` (see
+  :mod:`mlc.devices`). Under ``multiworker`` every worker process calls
+  :func:`train` with the same config: each generates the same scenes (same
+  seed), ``batch_size`` is the global batch split over the workers, the
+  weights stay identical through synchronous all-reduce, and each worker
+  scores the whole validation split itself. Only the chief keeps files
+  (:meth:`Run.save`).
 
 >>> from mlc.config import RunConfig
 >>> run = train(RunConfig(epochs=1, train_size=64, val_size=32, batch_size=32))
@@ -27,6 +33,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import tempfile
 import threading
 import time
 import uuid
@@ -123,6 +130,8 @@ class Run:
             "message": self.message,
             "epochs_done": len(self.epoch_history),
             "device": self.device,
+            "steps": len(self.batch_history),  # optimizer steps (global batches, also under multiworker)
+            "samples_seen": self.samples_seen,  # training samples over all replicas and workers
             "train_seconds": round(self.train_seconds, 3),
             "wall_seconds": round(self.wall_seconds, 3),
             "samples_per_second": round(self.samples_per_second, 1),
@@ -148,8 +157,21 @@ class Run:
         return json.dumps(_finite(self.to_dict()), **kwargs)
 
     def save(self, out_dir: str | os.PathLike) -> dict[str, Path]:
-        """Write ``model.keras`` (probability outputs) and ``run.json`` into ``out_dir``."""
-        out = Path(out_dir)
+        """Write ``model.keras`` (probability outputs) and ``run.json`` into ``out_dir``; their paths.
+
+        On a non-chief worker of a ``multiworker`` run nothing is kept and ``{}``
+        comes back: following TensorFlow's MultiWorkerMirroredStrategy guidance,
+        every worker saves (reading distributed variables may need the other
+        workers) but the non-chief ones write into a temporary directory that is
+        removed at once, so only the chief (task 0) writes ``out_dir``.
+        """
+        if not devices.is_chief(self.config.device):
+            with tempfile.TemporaryDirectory(prefix="mlc-worker-") as scratch:
+                self._write(Path(scratch))
+            return {}
+        return self._write(Path(out_dir))
+
+    def _write(self, out: Path) -> dict[str, Path]:
         out.mkdir(parents=True, exist_ok=True)
         paths = {"run": out / "run.json"}
         paths["run"].write_text(self.to_json(indent=2))
@@ -242,6 +264,7 @@ def train(
     if not isinstance(config, RunConfig):
         raise ValueError(f"config must be a RunConfig, got {type(config).__name__}")
     devices.check_device(config.device)
+    check_batches(config)
     if eval_every is not None and (not isinstance(eval_every, int) or eval_every < 1):
         raise ValueError(f"eval_every must be a whole number >= 1 or None, got {eval_every!r}")
     callbacks = list(callbacks)
@@ -263,6 +286,8 @@ def train(
     emit = on_progress or (lambda p: None)
 
     try:
+        if config.device == devices.MULTIWORKER:
+            devices.multiworker_strategy()  # before any TensorFlow op of this process (see mlc.devices)
         emit(Progress("data", 0, config.epochs, 0, batches, 0.0))
         t0 = time.perf_counter()
         (x, y), (x_val, y_val) = splits if splits is not None else make_data(config, dtype="uint8")
@@ -275,17 +300,23 @@ def train(
             return run
         keras.utils.set_random_seed(config.seed)
         loss = config.make_loss()
-        with devices.placement(config.device):
+        with devices.placement(config.device) as strategy:
             model = models.build(config.model, config.num_classes, config.image_size)
             model.compile(optimizer=keras.optimizers.Adam(learning_rate(config)), loss=loss)
             run.model = model
             dataset = training_dataset(x, y, config.batch_size, config.seed)
             engine = _EngineCallback(run, loss, x_val, y_val, batches, stop_event, emit, eval_every)
-            model.fit(dataset, epochs=config.epochs, verbose=0, shuffle=False, callbacks=[engine, *callbacks])
+            if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+                # Keras' fit fails under MultiWorkerMirrored (keras#20585): the engine's own loop,
+                # which drives only the engine callback (extra callbacks are for fit)
+                _fit_multiworker(model, loss, dataset, strategy, config, engine)
+            else:
+                model.fit(dataset, epochs=config.epochs, verbose=0, shuffle=False, callbacks=[engine, *callbacks])
         if run.status == "running":
             run.status = "stopped" if engine.stopped else "finished"
             if engine.stopped:
-                run.message = f"stopped by request after {run.samples_seen} samples"
+                by = " on another worker" if engine.stopped == "peer" else ""
+                run.message = f"stopped by request{by} after {run.samples_seen} samples"
     except tf.errors.ResourceExhaustedError:
         run.status = "failed"
         run.message = (
@@ -310,12 +341,55 @@ def train(
     return run
 
 
+def check_batches(config: RunConfig) -> None:
+    """Raise ValueError if a ``multiworker`` run would give some replica an empty slice of a batch.
+
+    Every global batch is split over all replicas of all workers; a replica
+    handed an empty slice fails inside the model (with TF 2.21, a shape error
+    in BatchNormalization on TensorFlow's stand-in for the missing data). So
+    ``batch_size`` and the last, partial
+    batch (``train_size % batch_size``, if not 0) need at least one sample per
+    replica. Other devices have no such limit.
+    """
+    if config.device != devices.MULTIWORKER:
+        return
+    n = devices.replicas(config.device)
+    last = config.train_size % config.batch_size
+    if config.batch_size < n:
+        raise ValueError(
+            f"batch_size must be at least the number of replicas ({n}) under device 'multiworker', "
+            f"got {config.batch_size}; the global batch is split over them"
+        )
+    if 0 < last < n:
+        fixed = config.train_size - last
+        raise ValueError(
+            f"train_size {config.train_size} leaves a last batch of {last} sample(s), too few to split over "
+            f"{n} replicas under device 'multiworker'; use a train_size of {fixed} or {fixed + n}, "
+            f"or a batch_size that divides it"
+        )
+
+
 def training_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int) -> tf.data.Dataset:
     """Shuffled batches of (images float32 in [0, 1], targets), reshuffled every epoch.
 
     ``x`` is float32 in [0, 1] or uint8 0..255 (N, H, W, 3). Images are held once, as uint8 (a quarter of float32's memory; scenes are
     8-bit pictures anyway), and batches are gathered by shuffled index, so no
     shuffle buffer holds a second copy of the data.
+
+    Under a multi-worker strategy the dataset is sharded by data
+    (``AutoShardPolicy.DATA``, as Keras does for arrays): every worker builds
+    the same pipeline from the same in-memory scenes and seed, so the shuffled
+    order agrees, and tf.data splits each global batch of ``batch_size`` into
+    one disjoint slice per replica (64 → 32 + 32 on two CPU workers). The default
+    (AUTO) would try to shard by file first and fall back to the same thing
+    with a warning; OFF would feed every worker whole batches (twice the work,
+    a doubled effective batch). Single-process strategies ignore the policy.
+
+    >>> ds = training_dataset(np.zeros((5, 2, 2, 3), np.uint8), np.eye(5, 2), batch_size=2, seed=0)
+    >>> [tuple(x.shape) for x, y in ds]
+    [(2, 2, 2, 3), (2, 2, 2, 3), (1, 2, 2, 3)]
+    >>> ds.options().experimental_distribute.auto_shard_policy.name
+    'DATA'
     """
     if x.dtype == np.uint8:
         quantised = x
@@ -329,13 +403,98 @@ def training_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int) -
     def gather(index):
         return tf.cast(tf.gather(images, index), tf.float32) / 255.0, tf.gather(targets, index)
 
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return (
         tf.data.Dataset.range(len(x))
         .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
         .batch(batch_size)
-        .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+        .map(gather, num_parallel_calls=tf.data.AUTOTUNE)  # deterministic order (the default), as DATA needs
         .prefetch(tf.data.AUTOTUNE)
+        .with_options(options)
     )
+
+
+def _fit_multiworker(model, loss, dataset, strategy, config: RunConfig, callback: keras.callbacks.Callback) -> None:
+    """What :func:`train` needs of ``model.fit``, as a loop for a ``MultiWorkerMirroredStrategy``.
+
+    Keras 3.15.1's ``fit`` fails under MultiWorkerMirroredStrategy (see
+    keras-team/keras#20585): its symbolic build all-reduces the first batch
+    as one nested ``(x, y)`` value, which TF's collective reduce does not
+    take, and each step's scalar logs are all-reduced along ``axis=0``. This
+    loop calls the same callback hooks with the same ``logs["loss"]`` (the
+    epoch's running mean, weighted by batch size), so history and progress
+    match ``fit``.
+
+    Each step: every replica sums the per-sample loss of its slice of the
+    global batch and divides by the global batch size (known from the step
+    index), the optimizer all-reduces (sums) the gradients, so every worker
+    applies the same update, and non-trainable float variables (BatchNorm's
+    moving statistics, which each worker would otherwise estimate from its
+    own slices only) are averaged over the workers: after every step every
+    worker holds the same model. The reported batch loss is the all-reduced sum
+    over the global batch, the same number on every worker. Before each step
+    the workers agree whether any of them asked to stop (a stop request or a
+    NaN on one worker ends training on all of them at the same step, instead
+    of leaving the others waiting in an all-reduce).
+    """
+    optimizer = model.optimizer
+    optimizer.build(model.trainable_variables)  # in the strategy's scope, not lazily inside a replica
+    distributed = strategy.experimental_distribute_dataset(dataset)
+    batch_size, n_train = config.batch_size, config.train_size
+    # BatchNormalization's moving statistics are updated by each replica from its own slice (Keras
+    # creates them without aggregation); averaged after each step they stay equal on every worker
+    statistics = [v for v in model.non_trainable_variables if "float" in str(v.dtype)]
+
+    @tf.function(reduce_retracing=True)
+    def train_step(x, y, global_count):
+        def replica_step(x, y):
+            with tf.GradientTape() as tape:
+                logits = model(x, training=True)
+                local_sum = tf.reduce_sum(loss.call(tf.cast(y, logits.dtype), logits))
+                scaled = local_sum / global_count
+            grads = tape.gradient(scaled, model.trainable_variables)
+            optimizer.apply(grads, model.trainable_variables)
+            context = tf.distribute.get_replica_context()
+            if statistics:
+                means = context.all_reduce("mean", [tf.identity(v) for v in statistics])
+                for variable, mean in zip(statistics, means):
+                    variable.assign(mean)
+            return context.all_reduce("sum", local_sum)
+
+        return strategy.run(replica_step, args=(x, y))
+
+    @tf.function
+    def votes(flag):
+        # identity: the reduced value must live on the replica's device, not on the function's input
+        return strategy.run(lambda f: tf.distribute.get_replica_context().all_reduce("sum", tf.identity(f)), args=(flag,))
+
+    def any_worker_stops() -> bool:
+        total = votes(tf.constant(1.0 if model.stop_training else 0.0))
+        return float(strategy.experimental_local_results(total)[0]) > 0
+
+    model.stop_training = False
+    callback.set_model(model)
+    callback.on_train_begin()
+    for epoch in range(config.epochs):
+        callback.on_epoch_begin(epoch)
+        loss_sum, seen = 0.0, 0
+        for step, (x, y) in enumerate(distributed):
+            if any_worker_stops():
+                break
+            count = min(batch_size, n_train - step * batch_size)
+            total = train_step(x, y, tf.constant(float(count)))
+            loss_sum += float(strategy.experimental_local_results(total)[0])
+            seen += count
+            callback.on_train_batch_end(step, {"loss": loss_sum / seen})
+        stop = any_worker_stops()
+        if stop and not model.stop_training and not callback.stopped:
+            callback.stopped = "peer"  # another worker asked; this one ends at the same step
+        model.stop_training = stop
+        callback.on_epoch_end(epoch, {"loss": loss_sum / seen if seen else float("nan")})
+        if model.stop_training:
+            break
+    callback.on_train_end()
 
 
 def learning_rate(config: RunConfig):

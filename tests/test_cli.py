@@ -316,3 +316,52 @@ def test_progress_bar_off_a_terminal_prints_only_epoch_lines():
     assert text.splitlines() == [
         "epoch 1/1: loss 0.5000 val_loss 0.6000 macro-F1 0.400 mAP 0.700 MAE 0.300 (1.0s, 64 samples/s)"
     ]
+
+
+# ---------------------------------------------------------------- --device multiworker (arguments only; real workers: test_multiworker.py)
+TWO_WORKERS = json.dumps({"cluster": {"worker": ["127.0.0.1:2222", "127.0.0.1:2223"]}, "task": {"type": "worker", "index": 0}})
+
+
+def test_help_documents_multiworker_and_tf_config(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["train", "--help"])
+    assert info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "multiworker" in text and "TF_CONFIG" in text
+    assert "global batch" in text and "only task 0 writes" in text
+
+
+@pytest.mark.parametrize(
+    "tf_config, words",
+    [(None, "TF_CONFIG"), ("{oops", "not valid JSON"), (TWO_WORKERS.replace('"index": 0', '"index": 5'), "task index")],
+)
+def test_multiworker_with_a_bad_tf_config_exits_2_with_one_error_line(monkeypatch, capsys, tf_config, words):
+    if tf_config is None:
+        monkeypatch.delenv("TF_CONFIG", raising=False)
+    else:
+        monkeypatch.setenv("TF_CONFIG", tf_config)
+    code = cli.main(["train", *TINY, "--device", "multiworker", "--json"])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], captured.err
+
+
+def test_multiworker_batches_that_cannot_be_split_exit_2(monkeypatch, capsys):
+    monkeypatch.setenv("TF_CONFIG", TWO_WORKERS)
+    code = cli.main(["train", "--device", "multiworker", "--train-size", "65", "--batch-size", "32"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: train_size 65 leaves a last batch of 1 sample")
+
+
+def test_subprocess_multiworker_without_tf_config_exits_2_without_traceback():
+    env = {k: v for k, v in ENV.items() if k != "TF_CONFIG"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlc", "train", "--device", "multiworker", "--json"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == "" and "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "TF_CONFIG" in errors[0]

@@ -137,6 +137,7 @@ INVALID = [
     ("device", "gpu:"),
     ("device", "GPU:0"),
     ("device", "cpu "),
+    ("device", "multi-worker"),
     ("device", None),
     ("loss", "foo"),
     ("loss", None),
@@ -369,7 +370,7 @@ def valid_configs(draw):
         learning_rate=draw(st.floats(*LIMITS["learning_rate"])),
         label_noise=draw(st.floats(*LIMITS["label_noise"])),
         soft_labels=draw(st.booleans()),
-        device=draw(st.sampled_from(["cpu", "mirrored", "gpu:0", "gpu:12"])),
+        device=draw(st.sampled_from(["cpu", "mirrored", "gpu:0", "gpu:12", "multiworker"])),
         **ints,
     )
 
@@ -460,3 +461,9 @@ def test_fill_weights_refuses_prevalence_0_with_a_reason():
     with pytest.raises(ValueError, match="never"):
         fill_weights(rows, "ratio", 100)
     assert fill_weights(rows, "ones", 100)[0]["weight"] == 1.0
+
+
+def test_multiworker_is_a_valid_device_and_the_message_names_it():
+    assert RunConfig(device="multiworker").device == "multiworker"
+    with pytest.raises(ValueError, match="'multiworker' \\(command line with TF_CONFIG\\)"):
+        RunConfig(device="workers")

@@ -176,3 +176,135 @@ def test_mirrored_training_over_two_logical_cpus():
     assert result["epoch_loss"] == pytest.approx(sum(losses) / len(losses), rel=1e-5)
     assert result["val_shape"] == [64, 5]
     assert result["has_report"]
+
+
+# ---------------------------------------------------------------- multiworker: TF_CONFIG checks (no cluster needed)
+WORKERS = ["127.0.0.1:2222", "127.0.0.1:2223"]
+
+
+def tf_config(cluster=None, task=None) -> str:
+    return json.dumps({
+        "cluster": {"worker": WORKERS} if cluster is None else cluster,
+        "task": {"type": "worker", "index": 0} if task is None else task,
+    })
+
+
+BAD_TF_CONFIGS = [
+    (None, "not set"),
+    ("  ", "not set"),
+    ("{'cluster': 1}", "not valid JSON"),
+    ("[1, 2]", "must be a JSON object, got list"),
+    (json.dumps({"task": {"type": "worker", "index": 0}}), "no 'cluster' object"),
+    (tf_config(cluster={}), "2 or more 'worker' addresses, got none"),
+    (tf_config(cluster={"worker": ["127.0.0.1:2222"]}), "2 or more 'worker' addresses"),
+    (tf_config(cluster={"worker": "127.0.0.1:2222,127.0.0.1:2223"}), "2 or more 'worker' addresses"),
+    (tf_config(cluster={"worker": WORKERS, "ps": ["127.0.0.1:2224"]}), "only have 'worker' tasks"),
+    (tf_config(cluster={"chief": ["127.0.0.1:2224"], "worker": WORKERS}), "worker 0 is the chief"),
+    (tf_config(cluster={"worker": ["127.0.0.1", "127.0.0.1:2223"]}), "worker 0 must be 'host:port'"),
+    (tf_config(cluster={"worker": ["127.0.0.1:2222", "127.0.0.1:99999"]}), "worker 1 must be 'host:port'"),
+    (tf_config(cluster={"worker": ["127.0.0.1:2222", 2223]}), "worker 1 must be 'host:port'"),
+    (tf_config(cluster={"worker": ["127.0.0.1:2222", "127.0.0.1:2222"]}), "same worker address twice"),
+    (json.dumps({"cluster": {"worker": WORKERS}}), "no 'task' object"),
+    (tf_config(task={"type": "chief", "index": 0}), "task type must be 'worker', got 'chief'"),
+    (tf_config(task={"type": "worker", "index": 2}), r"task index must be a whole number from 0 to 1 .*got 2"),
+    (tf_config(task={"type": "worker", "index": -1}), "task index must be"),
+    (tf_config(task={"type": "worker", "index": "0"}), "task index must be"),
+    (tf_config(task={"type": "worker", "index": True}), "task index must be"),
+    (tf_config(task={"type": "worker"}), "got None"),
+]
+
+
+@pytest.mark.parametrize("value, expected", BAD_TF_CONFIGS, ids=[e for _, e in BAD_TF_CONFIGS])
+def test_multiworker_names_what_is_wrong_with_tf_config(monkeypatch, value, expected):
+    if value is None:
+        monkeypatch.delenv("TF_CONFIG", raising=False)
+    else:
+        monkeypatch.setenv("TF_CONFIG", value)
+    with pytest.raises(ValueError, match=expected) as info:
+        devices.check_device("multiworker")
+    message = str(info.value)
+    assert "TF_CONFIG" in message and "\n" not in message
+    # the describe fallback never raises (it labels a run, the check above refuses it)
+    assert devices.describe("multiworker") == "MultiWorkerMirrored (TF_CONFIG missing or invalid)"
+
+
+def test_missing_tf_config_says_how_to_set_it(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ValueError) as info:
+        devices.check_device("multiworker")
+    message = str(info.value)
+    assert "device 'multiworker' needs the environment variable TF_CONFIG" in message
+    assert '"task": {"type": "worker", "index": 0}' in message  # an example to copy
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_valid_tf_config_passes_and_names_the_task(monkeypatch, index):
+    extra = {"rpc_layer": "grpc"}  # keys TensorFlow reads are left alone
+    monkeypatch.setenv("TF_CONFIG", json.dumps({**json.loads(tf_config(task={"type": "worker", "index": index})), **extra}))
+    assert devices.check_device("multiworker") is None
+    cluster = devices.cluster_from_tf_config()
+    assert cluster == devices.Cluster(tuple(WORKERS), index)
+    assert cluster.is_chief is (index == 0)
+    assert devices.is_chief("multiworker") is (index == 0)
+    assert devices.is_chief("cpu") and devices.is_chief("mirrored")
+    assert devices.describe("multiworker") == f"2 workers (MultiWorkerMirrored), task {index}"
+
+
+@needs_cpu_only
+def test_multiworker_replicas_are_one_per_worker_on_cpus(monkeypatch):
+    monkeypatch.setenv("TF_CONFIG", tf_config(cluster={"worker": WORKERS + ["127.0.0.1:2224"]}))
+    assert devices.replicas("multiworker") == 3
+
+
+def test_multiworker_is_never_offered_by_list_devices(monkeypatch):
+    """The app's device picker is list_devices(): multiworker is for the command line only."""
+    monkeypatch.setenv("TF_CONFIG", tf_config())
+    assert "multiworker" not in {o.id for o in devices.list_devices()}
+    monkeypatch.delenv("TF_CONFIG")
+    assert "multiworker" not in {o.id for o in devices.list_devices()}
+
+
+# ---------------------------------------------------------------- multiworker: creation order (subprocess)
+LATE_STRATEGY_SCRIPT = textwrap.dedent(
+    """
+    import json
+    import tensorflow as tf
+
+    tf.constant(1.0) + 1.0  # the runtime has started: too late for collective ops
+    from mlc import devices
+    from mlc.config import RunConfig
+    from mlc.training import train
+
+    try:
+        devices.multiworker_strategy()
+        error = None
+    except RuntimeError as exc:
+        error = str(exc)
+    run = train(RunConfig(device="multiworker", epochs=1, train_size=64, val_size=32, batch_size=32))
+    print(json.dumps({"error": error, "status": run.status, "message": run.message}))
+    """
+)
+
+
+def test_multiworker_strategy_after_tensorflow_started_explains_the_order():
+    """TF 2.21 configures collective ops at startup: a late strategy is refused with how to fix it."""
+    import socket
+
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    config = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]}, "task": {"type": "worker", "index": 0}}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": "",
+           "TF_CONFIG": json.dumps(config)}
+    proc = subprocess.run(
+        [sys.executable, "-c", LATE_STRATEGY_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "before TensorFlow runs any op" in result["error"]
+    assert "mlc.devices.multiworker_strategy() first thing" in result["error"]
+    # train() keeps its contract: a failed run with the same one-line reason, no exception
+    assert result["status"] == "failed"
+    assert "before TensorFlow runs any op" in result["message"]

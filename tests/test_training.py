@@ -19,7 +19,7 @@ from mlc import losses, models
 from mlc.config import RunConfig
 from mlc.losses import LOSSES
 from mlc.models import MODELS
-from mlc.training import RUN_STATUSES, Progress, Run, make_data, predict_probabilities, train
+from mlc.training import RUN_STATUSES, Progress, Run, check_batches, make_data, predict_probabilities, train
 
 EPOCH_KEYS = {"epoch", "loss", "val_loss", "macro_f1", "micro_f1", "map", "mae", "seconds", "samples_per_second", "elapsed"}
 BATCH_KEYS = {"epoch", "batch", "step", "loss", "seconds"}
@@ -377,6 +377,52 @@ def test_config_must_be_a_run_config():
 def test_unavailable_device_is_refused_up_front():
     with pytest.raises(ValueError, match="gpu:0"):
         train(tiny(device="gpu:0"))
+
+
+def two_workers(monkeypatch, index: int = 0) -> None:
+    cluster = {"worker": ["127.0.0.1:2222", "127.0.0.1:2223"]}
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
+
+
+def test_multiworker_without_tf_config_is_refused_up_front(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ValueError, match="TF_CONFIG"):
+        train(tiny(device="multiworker"))
+
+
+@pytest.mark.skipif(HAS_GPU, reason="replica counts assume one replica per worker (no GPUs)")
+@pytest.mark.parametrize(
+    "train_size, batch_size, problem",
+    [(65, 32, "last batch of 1 sample"), (64, 1, "batch_size must be at least"), (64, 32, None), (66, 32, None), (67, 32, None)],
+)
+def test_multiworker_batches_need_a_sample_per_replica(monkeypatch, train_size, batch_size, problem):
+    two_workers(monkeypatch)
+    config = tiny(device="multiworker", train_size=train_size, batch_size=batch_size)
+    if problem is None:
+        check_batches(config)
+        return
+    with pytest.raises(ValueError, match=problem) as info:
+        check_batches(config)
+    assert "2 replicas" in str(info.value) or "(2)" in str(info.value)
+    check_batches(config.replace(device="cpu"))  # a limit of multiworker only
+
+
+def test_a_single_process_run_saves_on_every_device_but_a_non_chief_worker(tmp_path, monkeypatch):
+    run = Run(config=tiny())
+    assert set(run.save(tmp_path / "cpu")) == {"run"}
+    two_workers(monkeypatch, index=1)
+    worker = Run(config=tiny(device="multiworker"))
+    assert worker.save(tmp_path / "worker1") == {}
+    assert not (tmp_path / "worker1").exists()
+    two_workers(monkeypatch, index=0)
+    assert set(worker.save(tmp_path / "chief")) == {"run"}
+
+
+def test_summary_counts_steps_and_samples(shared):
+    run, _ = shared
+    summary = run.summary()
+    assert summary["steps"] == len(run.batch_history) == SHARED.epochs * math.ceil(SHARED.train_size / SHARED.batch_size)
+    assert summary["samples_seen"] == SHARED.epochs * SHARED.train_size
 
 
 # ---------------------------------------------------------------- JSON and saving
