@@ -27,6 +27,12 @@ st.markdown(
     "the targets, the loss, the metrics and the thresholds."
 )
 
+with st.container(horizontal=True, gap="small"):
+    st.page_link("pages/train.py", label="1 · Train a loss mode", icon=":material/model_training:")
+    st.page_link("pages/predict.py", label="2 · Predict and move thresholds", icon=":material/image_search:")
+    st.page_link("pages/evaluate.py", label="3 · Evaluate & compare runs", icon=":material/query_stats:")
+    st.page_link("pages/learn.py", label="Learn: shapes, losses, pitfalls, code", icon=":material/school:")
+
 # ------------------------------------------------------------------ samples
 if "home_seed" not in st.session_state:
     st.session_state.home_seed = 0
