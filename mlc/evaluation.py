@@ -239,8 +239,8 @@ def run_names(runs: Sequence[Run]) -> list[str]:
 def comparison_table(runs: Sequence[Run], mode: str = THRESHOLD_MODES[0], value: float = 0.5) -> pd.DataFrame:
     """Metrics (rows) x runs (columns, named by :func:`run_names`) on each run's own validation
     split, each at its :func:`run_thresholds` for ``mode``, plus each run's rarest-tag recall,
-    precision and AP, and a ``best`` column naming the run with the best value per row
-    ("tie" when several share it).
+    precision and AP, and a ``best`` column with the number (``#2``) of the run with the best
+    value per row ("tie" when several share it).
     """
     if not runs:
         raise ValueError("comparison_table needs at least one run")
@@ -268,7 +268,8 @@ def comparison_table(runs: Sequence[Run], mode: str = THRESHOLD_MODES[0], value:
         if values.isna().all() or len(runs) < 2:
             return ""
         winner = values.idxmax() if better[label] else values.idxmin()
-        return str(winner) if (values == values[winner]).sum() == 1 else "tie"
+        # the run's number is enough here: its full name heads its column
+        return str(winner).split(" ")[0] if (values == values[winner]).sum() == 1 else "tie"
 
     table["best"] = [best(label) for label in table.index]
     return table

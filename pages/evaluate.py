@@ -114,7 +114,7 @@ with compare_tab:
     def mark_best(row: pd.Series) -> list[str]:
         styles = []
         for column in row.index:
-            style = "font-weight: 700; background-color: #dbe7fb" if column == row["best"] else ""
+            style = "font-weight: 700; background-color: #dbe7fb" if column.split(" ")[0] == row["best"] else ""
             if row.name in rare_rows and column != "best":
                 style += "; color: #9a3412"
             styles.append(style)
