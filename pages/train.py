@@ -238,6 +238,8 @@ with panel:
             st.info("Press **Train** to start. The defaults train in about half a minute on a 2-core CPU.")
             return
         snap = current.snapshot()
+        if waiting and snap.state not in ("queued", "waiting"):
+            st.rerun()  # it got its slot: back to one update a second
         cfg = snap.config
         batches = -(-cfg.train_size // cfg.batch_size)
         p = snap.progress
@@ -287,7 +289,9 @@ with panel:
 
     # fixed containers: the fragment's changing content never shifts what follows it
     with st.container():
-        st.fragment(run_every=1.0 if active else None)(live_panel)()
+        # once a second while training; a place in line changes slowly, so a waiting page asks half as often
+        waiting = active and job.snapshot().state in ("queued", "waiting")
+        st.fragment(run_every=(2.0 if waiting else 1.0) if active else None)(live_panel)()
     with st.container():
         st.subheader("Runs in this session", anchor=False)
         if not jobs.runs:

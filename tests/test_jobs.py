@@ -173,3 +173,21 @@ def test_two_sessions_do_not_see_or_stop_each_other():
     b.collect()
     a.collect()
     assert all(r.config == TINY for r in b.runs) and all(r.config == LONG for r in a.runs)
+
+
+def test_a_closed_session_lets_its_models_and_data_be_freed():
+    """After a visitor leaves (close), nothing of theirs stays reachable from the session
+    (still alive here, as Streamlit may hold it a while) or anything global: the run and
+    its model are garbage."""
+    import gc
+    import weakref
+
+    session = SessionJobs()
+    job = session.start(TINY)
+    assert job.join(120)
+    run = session.collect()
+    refs = [weakref.ref(run), weakref.ref(run.model)]
+    del run, job
+    session.close(timeout=60)
+    gc.collect()
+    assert [r() for r in refs] == [None, None]

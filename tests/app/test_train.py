@@ -149,3 +149,36 @@ def test_twenty_custom_tags_render_and_reach_the_config(train_page):
     assert not at.exception and not at.error
     assert shown_config(at).classes == tuple(f"glyph {i}" for i in range(20))
     assert not at.button(key="train").disabled
+
+
+def test_a_queued_run_waits_visibly_then_trains(train_page, monkeypatch):
+    import threading
+
+    import mlc.ui
+
+    monkeypatch.setenv("MLC_MAX_CONCURRENT_TRAININGS", "1")
+    mlc.ui.training_slots.clear()
+    try:
+        slots = mlc.ui.training_slots()  # the server-wide slots the page uses
+        held = threading.Event()
+        assert slots.acquire("someone-else", held)
+        at = train_page()
+        at.number_input(key="train_size").set_value(64)
+        at.number_input(key="val_size").set_value(32)
+        at.number_input(key="epochs").set_value(1)
+        at.number_input(key="batch_size").set_value(32).run()
+        button(at, "train").click().run()
+        deadline = time.monotonic() + 30
+        while not any("Waiting for a free training slot" in i.value for i in at.info):
+            assert time.monotonic() < deadline, [i.value for i in at.info]
+            time.sleep(0.3)
+            at.run()
+        slots.release("someone-else")
+        deadline = time.monotonic() + 120
+        while not any("Run finished" in s.value for s in at.success):
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+            at.run()
+        assert not at.exception
+    finally:
+        mlc.ui.training_slots.clear()
