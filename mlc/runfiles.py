@@ -265,17 +265,12 @@ def _check_model_archive(data: bytes, max_bytes: int) -> dict:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = zf.infolist()
-            if len(infos) > MAX_MODEL_MEMBERS:
-                raise RunFileError(
-                    f"the model archive holds {len(infos)} files; a .keras file holds a few (at most "
-                    f"{MAX_MODEL_MEMBERS} accepted) — save the model with model.save('name.keras')"
-                )
-            unpacked = sum(i.file_size for i in infos)
-            if unpacked > UNPACK_FACTOR * max_bytes:
-                raise RunFileError(
-                    f"the model archive unpacks to {_mib(unpacked)}; at most {_mib(UNPACK_FACTOR * max_bytes)} "
-                    "is accepted (a zip bomb guard) — upload the .keras file that model.save wrote"
-                )
+            _check_zip_size(
+                infos, "model archive", MAX_MODEL_MEMBERS, max_bytes,
+                f"a .keras file holds a few (at most {MAX_MODEL_MEMBERS} accepted) — save the model with "
+                "model.save('name.keras')",
+                " — upload the .keras file that model.save wrote",
+            )
             names = {i.filename for i in infos}
             if "config.json" not in names:
                 raise RunFileError(
@@ -719,17 +714,8 @@ def unbundle(
         raise RunFileError(f"the bundle is a damaged or truncated zip archive ({_exc_line(exc)}); download it again") from exc
     with zf:
         infos = zf.infolist()
-        if len(infos) > 4 * max_runs + 16:
-            raise RunFileError(
-                f"the bundle holds {len(infos)} files; at most {4 * max_runs + 16} are accepted "
-                f"(two per run, at most {max_runs} runs)"
-            )
-        unpacked = sum(i.file_size for i in infos)
-        if unpacked > UNPACK_FACTOR * max_bytes:
-            raise RunFileError(
-                f"the bundle unpacks to {_mib(unpacked)}; at most {_mib(UNPACK_FACTOR * max_bytes)} is accepted "
-                "(a zip bomb guard)"
-            )
+        _check_zip_size(infos, "bundle", 4 * max_runs + 16, max_bytes,
+                        f"at most {4 * max_runs + 16} are accepted (two per run, at most {max_runs} runs)")
         folders, ignored, manifest_info = _bundle_layout(infos)
         problems: list[str] = []
         if ignored:
@@ -994,6 +980,19 @@ class RunStore:
 
 
 # ---------------------------------------------------------------- helpers
+def _check_zip_size(infos, what: str, max_members: int, max_bytes: int, members_hint: str, size_hint: str = "") -> None:
+    """Refuse an archive with too many members, or one that would unpack to more than
+    UNPACK_FACTOR x ``max_bytes`` (a zip bomb), before anything is read from it."""
+    if len(infos) > max_members:
+        raise RunFileError(f"the {what} holds {len(infos)} files; {members_hint}")
+    unpacked = sum(i.file_size for i in infos)
+    if unpacked > UNPACK_FACTOR * max_bytes:
+        raise RunFileError(
+            f"the {what} unpacks to {_mib(unpacked)}; at most {_mib(UNPACK_FACTOR * max_bytes)} is accepted "
+            f"(a zip bomb guard){size_hint}"
+        )
+
+
 def _check_bytes(value: Any, name: str) -> None:
     if not isinstance(value, (bytes, bytearray, memoryview)):
         raise TypeError(f"{name} must be bytes (the uploaded file's content), got {type(value).__name__}")

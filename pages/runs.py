@@ -69,7 +69,10 @@ if state.pop("import_requested", False) and files:
         for f in files:
             suffix = PurePath(f.name).suffix.lower()
             if suffix == ".zip":
-                runs, why = runfiles.unbundle(f.getvalue())
+                try:
+                    runs, why = runfiles.unbundle(f.getvalue())
+                except runfiles.RunFileError as exc:  # not a bundle at all: one line, the other files still load
+                    runs, why = [], [str(exc)]
                 imported += runs
                 problems += [f"{f.name}: {w}" for w in why]
             elif suffix == ".keras":

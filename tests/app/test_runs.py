@@ -61,12 +61,14 @@ def test_a_model_file_with_its_json_imports_and_bad_files_get_one_line(runs_page
         ("mine.json", runfiles.run_json(trained[1]).encode(), "application/json"),
         ("junk.keras", b"not a model", "application/octet-stream"),
         ("lonely.json", b"{}", "application/json"),
+        ("broken.zip", b"PK\x03\x04 not really a zip", "application/zip"),
     ]).run()
     at.button(key="import").click().run()
     assert not at.exception
     assert len(jobs.runs) == 1 and jobs.runs[0].config.loss == "focal"
     errors = [e.value for e in at.error]
     assert any(e.startswith("junk.keras: ") for e in errors) and any(e.startswith("lonely.json: ") for e in errors)
+    assert any(e.startswith("broken.zip: ") for e in errors)
     assert all("\n" not in e for e in errors)
 
 
