@@ -17,11 +17,11 @@ from typing import Sequence
 import numpy as np
 import streamlit as st
 
-from mlc import inference, losses
+from mlc import devices, inference, losses
 from mlc.data import make_dataset, resolve_classes
 from mlc.hosting import HostSettings, settings_from
 from mlc.inference import Item
-from mlc.jobs import SessionJobs, TrainingSlots, freeze_startup_objects, limit_from_env
+from mlc.jobs import JobSnapshot, SessionJobs, TrainingSlots, freeze_startup_objects, limit_from_env
 
 #: Scenes are 64x64; drawn at this factor so each pixel stays a crisp square
 #: (the browser would blur a small image it has to stretch).
@@ -278,8 +278,26 @@ def gallery(
                                   containing=containing, image_size=image_size)
 
 
+def job_progress(snap: JobSnapshot) -> None:
+    """A job's state in one element: its place in line, data generation, or a progress bar
+    with device, epoch/batch, the latest loss and the time left. Nothing once it has ended."""
+    cfg, p = snap.config, snap.progress
+    if snap.state in ("queued", "waiting"):
+        where = f" — number {snap.queue_position} in line" if snap.queue_position else ""
+        st.info(f"Waiting for a free training slot{where}. It starts by itself; **Stop** on the Train page "
+                "leaves the line.", icon=":material/hourglass_top:")
+    elif snap.state == "running":
+        if p is None or p.phase == "data":
+            st.progress(0.0, text=f"Generating {cfg.train_size + cfg.val_size} scenes …")
+        else:
+            eta = "" if p.eta is None else f" · about {p.eta:.0f} s left"
+            loss = "" if p.loss is None else f" · loss {p.loss:.4f}"
+            st.progress(p.fraction, text=f"Training {cfg.loss} · {cfg.model} on {devices.describe(cfg.device)} · "
+                                         f"epoch {p.epoch}/{p.epochs} · batch {p.batch}/{p.batches}{loss}{eta}")
+
+
 def job_status(jobs: SessionJobs) -> bool:
-    """One line on this session's current training (waiting, generating data, epoch/batch, ETA).
+    """This session's current training as :func:`job_progress`, or its failure message.
 
     Returns True while the job is active. Draws nothing when there is no job.
     """
@@ -287,18 +305,8 @@ def job_status(jobs: SessionJobs) -> bool:
     if job is None:
         return False
     snap = job.snapshot()
-    cfg, p = snap.config, snap.progress
-    if snap.state in ("queued", "waiting"):
-        where = f" — number {snap.queue_position} in line" if snap.queue_position else ""
-        st.info(f"Waiting for a free training slot{where}. It starts by itself.", icon=":material/hourglass_top:")
-    elif snap.state == "running":
-        if p is None or p.phase == "data":
-            st.progress(0.0, text=f"Generating {cfg.train_size + cfg.val_size} scenes …")
-        else:
-            eta = "" if p.eta is None else f" · about {p.eta:.0f} s left"
-            st.progress(p.fraction, text=f"Training {cfg.loss} · {cfg.model} · epoch {p.epoch}/{p.epochs} · "
-                                         f"batch {p.batch}/{p.batches}{eta}")
-    elif snap.state == "failed":
+    job_progress(snap)
+    if snap.state == "failed":
         st.error(snap.message or "training failed", icon=":material/error:")
     return snap.active
 

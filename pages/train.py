@@ -11,7 +11,7 @@ from mlc import charts, devices, hosting, losses, models, share
 from mlc.config import LIMITS, LR_SCHEDULES, WEIGHT_RULES, RunConfig, fill_weights, tag_rows, tag_table_problems, tags_from_table
 from mlc.jobs import MAX_RUNS_PER_SESSION
 from mlc.training import runs_table
-from mlc.ui import (ensure_app_navigation, host_settings, host_settings_problem, loss_param_inputs, sample_strip,
+from mlc.ui import (ensure_app_navigation, host_settings, host_settings_problem, job_progress, loss_param_inputs, sample_strip,
                     session_jobs, share_url, show_scenes, training_slots)
 
 ensure_app_navigation()
@@ -242,19 +242,7 @@ with panel:
             st.rerun()  # it got its slot: back to one update a second
         cfg = snap.config
         batches = -(-cfg.train_size // cfg.batch_size)
-        p = snap.progress
-        if snap.state in ("queued", "waiting"):
-            where = f" — number {snap.queue_position} in line" if snap.queue_position else ""
-            st.info(f"Waiting for a free training slot{where}. It starts by itself; **Stop** leaves the line.",
-                    icon=":material/hourglass_top:")
-        elif snap.state == "running":
-            if p is None or p.phase == "data":
-                st.progress(0.0, text=f"Generating {cfg.train_size + cfg.val_size} scenes …")
-            else:
-                eta = "" if p.eta is None else f" · about {p.eta:.0f} s left"
-                loss_text = "" if p.loss is None else f" · loss {p.loss:.4f}"
-                st.progress(p.fraction, text=f"Training on {devices.describe(cfg.device)} · epoch {p.epoch}/{p.epochs} · "
-                                             f"batch {p.batch}/{p.batches}{loss_text}{eta}")
+        job_progress(snap)
         st.altair_chart(charts.loss_chart(snap.batch_history, snap.epoch_history, batches, height=320), width="stretch")
         st.altair_chart(charts.metrics_chart(snap.epoch_history, soft_labels=cfg.soft_labels, height=240), width="stretch")
         if snap.active:
