@@ -204,7 +204,9 @@ def bench_time_to_quality(quick: bool, repeats: int) -> dict:
         out["speedup_text"] = f"{a / b:.1f}x"
     elif b:
         out["speedup"] = budget_recipe / b
-        out["speedup_text"] = f"> {budget_recipe / b:.1f}x (recipe did not reach mAP {TARGET_MAP} in {budget_recipe:.0f}s)"
+        out["speedup_text"] = (
+            f"> {budget_recipe / b:.1f}x (recipe did not reach mAP {TARGET_MAP} in {budget_recipe:.0f}s)"
+        )
     else:
         out["speedup"] = None
         out["speedup_text"] = "mlc did not reach the target"
@@ -214,7 +216,6 @@ def bench_time_to_quality(quick: bool, repeats: int) -> dict:
 
 # ---------------------------------------------------------------- throughput
 def bench_throughput(quick: bool, repeats: int) -> dict:
-    import keras
 
     from mlc.config import RunConfig
     from mlc.training import make_data, train
@@ -318,7 +319,11 @@ def bench_weighting(quick: bool, repeats: int) -> dict:
         base = base.replace(train_size=1000, epochs=1)
     rare = int(np.argmin(base.prevalence))
     splits = make_data(base)
-    labels = {"bce": "bce", "tag": "weighted_bce tag (inverse frequency)", "positive": "weighted_bce positive ((1-p)/p)"}
+    labels = {
+        "bce": "bce",
+        "tag": "weighted_bce tag (inverse frequency)",
+        "positive": "weighted_bce positive ((1-p)/p)",
+    }
     contenders = {labels[k]: cfg for k, cfg in weighting_lesson(base).items()}
     out = {"rare_tag": base.classes[rare], "rare_positives": int(splits[1][1][:, rare].sum()), "modes": {}}
     for name, cfg in contenders.items():
@@ -326,7 +331,9 @@ def bench_weighting(quick: bool, repeats: int) -> dict:
         for r in range(repeats):
             run = train(cfg.replace(seed=r), splits=splits)
             tag = run.report["per_tag"][rare]
-            rows.append({k: tag[k] for k in ("recall", "precision", "f1", "average_precision")} | {"map": run.report["map"]})
+            rows.append(
+                {k: tag[k] for k in ("recall", "precision", "f1", "average_precision")} | {"map": run.report["map"]}
+            )
         out["modes"][name] = {k: _median([row[k] for row in rows]) for k in rows[0]}
     return out
 
@@ -347,6 +354,7 @@ def _page_tick(job) -> float:
     try:  # Streamlit's own marshalling of an Altair chart (private, so fall back to to_dict)
         from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec as marshal
     except ImportError:  # pragma: no cover
+
         def marshal(chart):
             return chart.to_dict()
 
@@ -420,8 +428,12 @@ def bench_live_windows(config, window: float = 3.0) -> dict:
             continue
         on_rate, off_rate = (a[1], b[1]) if a[0] else (b[1], a[1])
         pairs.append(1 - on_rate / off_rate)
-    return {"pairs": len(pairs), "cost_median": _median(pairs) if pairs else None,
-            "tick_ms_median": 1e3 * _median(ticks) if ticks else None, "window_s": window}
+    return {
+        "pairs": len(pairs),
+        "cost_median": _median(pairs) if pairs else None,
+        "tick_ms_median": 1e3 * _median(ticks) if ticks else None,
+        "window_s": window,
+    }
 
 
 def bench_live(quick: bool, repeats: int) -> dict:
@@ -432,7 +444,11 @@ def bench_live(quick: bool, repeats: int) -> dict:
     from mlc.training import train
 
     freeze_startup_objects()  # as the app does when mlc.ui is imported
-    config = RunConfig(epochs=3, train_size=4000, val_size=500) if not quick else RunConfig(epochs=1, train_size=512, val_size=64)
+    config = (
+        RunConfig(epochs=3, train_size=4000, val_size=500)
+        if not quick
+        else RunConfig(epochs=1, train_size=512, val_size=64)
+    )
     headless, live, ticks = [], [], []
 
     def with_page():
@@ -455,13 +471,19 @@ def bench_live(quick: bool, repeats: int) -> dict:
         else:
             headless.append(train(config).samples_per_second)
             with_page()
-    h, l = _median(headless), _median(live)
+    h, lv = _median(headless), _median(live)
     paired = [1 - b / a for a, b in zip(headless, live)]
     long_run = config.replace(epochs=12 if not quick else 2)
-    return {"headless_samples_per_s": h, "live_samples_per_s": l, "cost": 1 - l / h, "paired_cost_median": _median(paired),
-            "ticks_median": _median(ticks), "post_script_gc": _post_script_gc(),
-            "windows": bench_live_windows(long_run),
-            "all": {"headless": headless, "live": live}}
+    return {
+        "headless_samples_per_s": h,
+        "live_samples_per_s": lv,
+        "cost": 1 - lv / h,
+        "paired_cost_median": _median(paired),
+        "ticks_median": _median(ticks),
+        "post_script_gc": _post_script_gc(),
+        "windows": bench_live_windows(long_run),
+        "all": {"headless": headless, "live": live},
+    }
 
 
 # ---------------------------------------------------------------- prediction latency
@@ -501,11 +523,11 @@ def bench_predict(quick: bool, repeats: int) -> dict:
     for model_name in ("seed_cnn", "compact"):
         run = Run(RunConfig(model=model_name), model=models.build(model_name, 5))
 
-        def app_path(raw):
+        def app_path(raw, run=run):
             item = inference.Item(name="f", source="upload", key=str(time.perf_counter_ns()), pixels=images.decode(raw))
             return inference.ProbabilityCache().probabilities(run, [item])
 
-        def keras_predict(raw):
+        def keras_predict(raw, run=run):
             return run.model.predict(images.decode(raw)[None], verbose=0)
 
         rows = {}
@@ -518,12 +540,17 @@ def bench_predict(quick: bool, repeats: int) -> dict:
                     t = time.perf_counter()
                     f(raw)
                     times[name].append((time.perf_counter() - t) * 1e3)
-            rows[file_name] = {"app_ms": _median(times["app"]), "keras_predict_ms": _median(times["keras_predict"]),
-                               "app_p95_ms": float(np.percentile(times["app"], 95))}
+            rows[file_name] = {
+                "app_ms": _median(times["app"]),
+                "keras_predict_ms": _median(times["keras_predict"]),
+                "app_p95_ms": float(np.percentile(times["app"], 95)),
+            }
         batch = inference.sample_items(24, seed=5)
         t = time.perf_counter()
         inference.ProbabilityCache().probabilities(run, batch)
-        rows["24 generated scenes in one call, per image (model only)"] = {"app_ms": (time.perf_counter() - t) * 1e3 / len(batch)}
+        rows["24 generated scenes in one call, per image (model only)"] = {
+            "app_ms": (time.perf_counter() - t) * 1e3 / len(batch)
+        }
         out["models"][model_name] = rows
     return out
 
@@ -544,16 +571,20 @@ def format_table(results: dict) -> str:
     lines = ["| measurement | reference / baseline | mlc | ratio / target |", "|---|---|---|---|"]
     if "data" in results:
         d = results["data"]
-        lines.append(f"| scene generation 64×64, images/s (hard labels) | — | {d['hard']['images_per_s']:,.0f} | target ≥ 10,000 |")
-        lines.append(f"| scene generation 64×64, images/s (soft labels) | — | {d['soft']['images_per_s']:,.0f} | target ≥ 5,000 |")
+        lines.append(
+            f"| scene generation 64×64, images/s (hard labels) | — | {d['hard']['images_per_s']:,.0f} | target ≥ 10,000 |"  # noqa: E501
+        )
+        lines.append(
+            f"| scene generation 64×64, images/s (soft labels) | — | {d['soft']['images_per_s']:,.0f} | target ≥ 5,000 |"  # noqa: E501
+        )
     if "throughput" in results:
         t = results["throughput"]
         lines.append(
-            f"| training samples/s, seed_cnn, batch 32 | {t['recipe_samples_per_s']:,.0f} | {t['mlc_samples_per_s']:,.0f} "
+            f"| training samples/s, seed_cnn, batch 32 | {t['recipe_samples_per_s']:,.0f} | {t['mlc_samples_per_s']:,.0f} "  # noqa: E501
             f"| {t['ratio']:.2f}× (target ≥ 1.2×) |"
         )
         lines.append(
-            f"| achieved GFLOP/s ({t['flops_per_sample'] / 1e6:.0f} MFLOP/sample) | {t['recipe_gflops']:.1f} | {t['mlc_gflops']:.1f} "
+            f"| achieved GFLOP/s ({t['flops_per_sample'] / 1e6:.0f} MFLOP/sample) | {t['recipe_gflops']:.1f} | {t['mlc_gflops']:.1f} "  # noqa: E501
             f"| matmul ceiling {t['matmul_gflops']:.0f} GFLOP/s |"
         )
     if "time_to_quality" in results:
@@ -562,22 +593,24 @@ def format_table(results: dict) -> str:
         def cell(side):
             s = q[side]
             if s["seconds_median"] is None:
-                return f"not reached in {s['budget']:.0f} s (best mAP {s['best_map_median']:.3f}; {s['reached']}/{s['runs']} runs reached)"
+                return f"not reached in {s['budget']:.0f} s (best mAP {s['best_map_median']:.3f}; {s['reached']}/{s['runs']} runs reached)"  # noqa: E501
             return f"{s['seconds_median']:.1f} s"
 
-        lines.append(f"| time to macro mAP ≥ {TARGET_MAP} (training s, 1,000 val) | {cell('recipe')} | {cell('mlc')} | {q['speedup_text']} (target ≥ 4×, ≤ 30 s) |")
+        lines.append(
+            f"| time to macro mAP ≥ {TARGET_MAP} (training s, 1,000 val) | {cell('recipe')} | {cell('mlc')} | {q['speedup_text']} (target ≥ 4×, ≤ 30 s) |"  # noqa: E501
+        )
     if "live" in results:
         v = results["live"]
         lines.append(
-            f"| training samples/s: headless engine vs Train page job + 1 s chart ticks | {v['headless_samples_per_s']:,.0f} "
-            f"| {v['live_samples_per_s']:,.0f} | cost {100 * v['cost']:.1f} % of medians, {100 * v['paired_cost_median']:.1f} % "
+            f"| training samples/s: headless engine vs Train page job + 1 s chart ticks | {v['headless_samples_per_s']:,.0f} "  # noqa: E501
+            f"| {v['live_samples_per_s']:,.0f} | cost {100 * v['cost']:.1f} % of medians, {100 * v['paired_cost_median']:.1f} % "  # noqa: E501
             f"median of pairs (target ≤ 10 %) |"
         )
         w = v.get("windows")
         if w and w["cost_median"] is not None:
             lines.append(
                 f"| step rate within one run: {w['window_s']:.0f} s windows with vs without page ticks "
-                f"(tick {w['tick_ms_median']:.0f} ms) | — | — | cost {100 * w['cost_median']:.1f} % median of {w['pairs']} "
+                f"(tick {w['tick_ms_median']:.0f} ms) | — | — | cost {100 * w['cost_median']:.1f} % median of {w['pairs']} "  # noqa: E501
                 f"adjacent pairs (target ≤ 10 %) |"
             )
     if "predict" in results:
@@ -593,14 +626,14 @@ def format_table(results: dict) -> str:
     if "memory" in results:
         m = results["memory"]
         lines.append(
-            f"| peak RSS of `{m['command']}` (default run) | importing TensorFlow + mlc alone: {m['import_rss_mib']:,.0f} MiB "
+            f"| peak RSS of `{m['command']}` (default run) | importing TensorFlow + mlc alone: {m['import_rss_mib']:,.0f} MiB "  # noqa: E501
             f"| {m['peak_rss_mib']:,.0f} MiB | run's own share ≈ {m['peak_rss_mib'] - m['import_rss_mib']:,.0f} MiB |"
         )
     if "weighting" in results:
         w = results["weighting"]
         for name, row in w["modes"].items():
             lines.append(
-                f"| rare tag `{w['rare_tag']}` ({w['rare_positives']} val positives), {name} | recall@0.5 {row['recall']:.3f} "
+                f"| rare tag `{w['rare_tag']}` ({w['rare_positives']} val positives), {name} | recall@0.5 {row['recall']:.3f} "  # noqa: E501
                 f"| precision {row['precision']:.3f}, AP {row['average_precision']:.3f} | mAP {row['map']:.3f} |"
             )
     return "\n".join(lines)

@@ -32,8 +32,15 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 #: The server's epoch limit during the test; the refused session asks for one more.
 MAX_EPOCHS = 10
 #: A small run: a few seconds of training on a 2-core machine.
@@ -52,9 +59,25 @@ def start_server(env_extra: dict[str, str], log: Path) -> tuple[subprocess.Popen
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1", **env_extra)
     out = log.open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "streamlit_app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
@@ -93,7 +116,7 @@ class MemoryWatch:
         while not self._stop.wait(self.every):
             self.peak_kib = max(self.peak_kib, self._read("VmRSS"), self._read("VmHWM"))
 
-    def __enter__(self) -> "MemoryWatch":
+    def __enter__(self) -> MemoryWatch:
         self._thread.start()
         return self
 
@@ -109,8 +132,14 @@ class MemoryWatch:
 
 async def one_session(browser, url: str, index: int, refused: bool, timeout: float) -> dict:
     """Open a share link, press Train, measure reruns while training, wait for the end."""
-    result = {"session": index, "completed": False, "waited": False, "refused_with_message": False,
-              "error": None, "latencies_ms": []}
+    result = {
+        "session": index,
+        "completed": False,
+        "waited": False,
+        "refused_with_message": False,
+        "error": None,
+        "latencies_ms": [],
+    }
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
     page.set_default_timeout(timeout * 1000)
@@ -123,7 +152,9 @@ async def one_session(browser, url: str, index: int, refused: bool, timeout: flo
             result["refused_with_message"] = await page.get_by_role("button", name="Train", exact=True).is_disabled()
             return result
         await page.get_by_role("button", name="Train", exact=True).click()
-        started = page.get_by_role("button", name="Stop").and_(page.locator(":enabled")).or_(page.get_by_text("Run finished"))
+        started = (
+            page.get_by_role("button", name="Stop").and_(page.locator(":enabled")).or_(page.get_by_text("Run finished"))
+        )
         await started.first.wait_for(timeout=30_000)  # the click reached the server and a job exists
         seed_box = page.get_by_label("seed", exact=True)
         deadline = time.monotonic() + timeout
@@ -164,10 +195,12 @@ async def drive(url: str, sessions: int, timeout: float) -> list[dict]:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            return await asyncio.gather(*[
-                one_session(browser, url, i, refused=(i == sessions - 1 and sessions > 1), timeout=timeout)
-                for i in range(sessions)
-            ])
+            return await asyncio.gather(
+                *[
+                    one_session(browser, url, i, refused=(i == sessions - 1 and sessions > 1), timeout=timeout)
+                    for i in range(sessions)
+                ]
+            )
         finally:
             await browser.close()
 

@@ -14,7 +14,7 @@ True
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import altair as alt
 import numpy as np
@@ -63,13 +63,21 @@ def loss_frame(batch_history: Sequence[dict], epoch_history: Sequence[dict], bat
         x = steps / max(1, batches_per_epoch)
         keep = np.unique(np.linspace(0, len(x) - 1, min(len(x), MAX_BATCH_POINTS)).astype(int))
         frames.append(pd.DataFrame({"epoch": x[keep], "loss": losses[keep], "series": "train (batch)"}))
-        frames.append(pd.DataFrame({"epoch": x[keep], "loss": smooth(losses)[keep], "series": "train (batch, smoothed)"}))
+        frames.append(
+            pd.DataFrame({"epoch": x[keep], "loss": smooth(losses)[keep], "series": "train (batch, smoothed)"})
+        )
     if epoch_history:
         e = np.array([r["epoch"] for r in epoch_history], dtype=np.float64)
-        frames.append(pd.DataFrame({"epoch": e, "loss": [r["loss"] for r in epoch_history], "series": "train (epoch mean)"}))
-        frames.append(pd.DataFrame({"epoch": e, "loss": [r["val_loss"] for r in epoch_history], "series": "validation (epoch)"}))
+        frames.append(
+            pd.DataFrame({"epoch": e, "loss": [r["loss"] for r in epoch_history], "series": "train (epoch mean)"})
+        )
+        frames.append(
+            pd.DataFrame({"epoch": e, "loss": [r["val_loss"] for r in epoch_history], "series": "validation (epoch)"})
+        )
     if not frames:
-        return pd.DataFrame({"epoch": pd.Series(dtype=float), "loss": pd.Series(dtype=float), "series": pd.Series(dtype=str)})
+        return pd.DataFrame(
+            {"epoch": pd.Series(dtype=float), "loss": pd.Series(dtype=float), "series": pd.Series(dtype=str)}
+        )
     frame = pd.concat(frames, ignore_index=True)
     return frame[np.isfinite(frame["loss"])]
 
@@ -135,7 +143,9 @@ def metrics_chart(epoch_history: Sequence[dict], *, soft_labels: bool = False, h
 DECISION_COLOURS = {"above threshold": "#2f6fdb", "below threshold": "#c9d3e3"}
 
 
-def probability_frame(probs: Sequence[float], classes: Sequence[str], thresholds: Sequence[float], run: str = "") -> pd.DataFrame:
+def probability_frame(
+    probs: Sequence[float], classes: Sequence[str], thresholds: Sequence[float], run: str = ""
+) -> pd.DataFrame:
     """Tidy (tag, value, threshold, decision, run) rows for one image's probabilities (C,).
 
     >>> probability_frame([0.9, 0.1], ["dog", "cat"], [0.5, 0.2])["decision"].tolist()
@@ -143,17 +153,23 @@ def probability_frame(probs: Sequence[float], classes: Sequence[str], thresholds
     """
     p = np.asarray(probs, dtype=np.float64)
     t = np.asarray(thresholds, dtype=np.float64)
-    return pd.DataFrame({
-        "tag": list(classes),
-        "value": p,
-        "threshold": t,
-        "decision": np.where(p >= t, "above threshold", "below threshold"),
-        "run": run,
-    })
+    return pd.DataFrame(
+        {
+            "tag": list(classes),
+            "value": p,
+            "threshold": t,
+            "decision": np.where(p >= t, "above threshold", "below threshold"),
+            "run": run,
+        }
+    )
 
 
 def probability_chart(
-    probs: Sequence[float], classes: Sequence[str], thresholds: Sequence[float], *, value_label: str = "probability",
+    probs: Sequence[float],
+    classes: Sequence[str],
+    thresholds: Sequence[float],
+    *,
+    value_label: str = "probability",
     step: int = 32,
 ) -> alt.LayerChart:
     """Horizontal bars of each tag's sigmoid output with its threshold drawn as a tick on the bar.
@@ -167,15 +183,27 @@ def probability_chart(
     """
     frame = probability_frame(probs, classes, thresholds)
     # labelOverlap off: Streamlit's theme would otherwise thin out the tag names
-    y = alt.Y("tag:N", sort=list(classes), title=None, axis=alt.Axis(labelFontSize=13, labelLimit=160, labelOverlap=False),
-              scale=alt.Scale(paddingInner=0.25))
+    y = alt.Y(
+        "tag:N",
+        sort=list(classes),
+        title=None,
+        axis=alt.Axis(labelFontSize=13, labelLimit=160, labelOverlap=False),
+        scale=alt.Scale(paddingInner=0.25),
+    )
     base = alt.Chart(frame).encode(y=y)
-    tooltip = [alt.Tooltip("tag:N"), alt.Tooltip("value:Q", title=value_label, format=".3f"),
-               alt.Tooltip("threshold:Q", format=".2f"), alt.Tooltip("decision:N")]
+    tooltip = [
+        alt.Tooltip("tag:N"),
+        alt.Tooltip("value:Q", title=value_label, format=".3f"),
+        alt.Tooltip("threshold:Q", format=".2f"),
+        alt.Tooltip("decision:N"),
+    ]
     bars = base.mark_bar(cornerRadiusEnd=3).encode(
         x=alt.X("value:Q", title=value_label, scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("decision:N", scale=alt.Scale(domain=list(DECISION_COLOURS), range=list(DECISION_COLOURS.values())),
-                        legend=alt.Legend(orient="bottom", title=None)),
+        color=alt.Color(
+            "decision:N",
+            scale=alt.Scale(domain=list(DECISION_COLOURS), range=list(DECISION_COLOURS.values())),
+            legend=alt.Legend(orient="bottom", title=None),
+        ),
         tooltip=tooltip,
     )
     ticks = base.mark_tick(color="#e4572e", thickness=3, size=step - 4).encode(x="threshold:Q", tooltip=tooltip)
@@ -189,7 +217,8 @@ def runs_probability_chart(frames: Sequence[pd.DataFrame], *, value_label: str =
 
     ``frames`` are :func:`probability_frame` results with their ``run`` set.
 
-    >>> f = [probability_frame([0.9], ["dog"], [0.5], run="#1 bce"), probability_frame([0.7], ["dog"], [0.5], run="#2 focal")]
+    >>> f = [probability_frame([0.9], ["dog"], [0.5], run="#1 bce"),
+    ...      probability_frame([0.7], ["dog"], [0.5], run="#2 focal")]
     >>> runs_probability_chart(f).to_dict()["layer"][0]["encoding"]["yOffset"]["field"]
     'run'
     """
@@ -200,12 +229,19 @@ def runs_probability_chart(frames: Sequence[pd.DataFrame], *, value_label: str =
         y=alt.Y("tag:N", sort=tags, title=None, axis=alt.Axis(labelFontSize=13, labelOverlap=False)),
         yOffset=alt.YOffset("run:N", sort=runs),
     )
-    tooltip = [alt.Tooltip("run:N"), alt.Tooltip("tag:N"), alt.Tooltip("value:Q", title=value_label, format=".3f"),
-               alt.Tooltip("threshold:Q", format=".2f"), alt.Tooltip("decision:N")]
+    tooltip = [
+        alt.Tooltip("run:N"),
+        alt.Tooltip("tag:N"),
+        alt.Tooltip("value:Q", title=value_label, format=".3f"),
+        alt.Tooltip("threshold:Q", format=".2f"),
+        alt.Tooltip("decision:N"),
+    ]
     bars = base.mark_bar().encode(
         x=alt.X("value:Q", title=value_label, scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("run:N", sort=runs, legend=alt.Legend(orient="bottom", title=None, columns=1, labelLimit=400)),
-        opacity=alt.Opacity("decision:N", scale=alt.Scale(domain=list(DECISION_COLOURS), range=[1.0, 0.45]), legend=None),
+        opacity=alt.Opacity(
+            "decision:N", scale=alt.Scale(domain=list(DECISION_COLOURS), range=[1.0, 0.45]), legend=None
+        ),
         tooltip=tooltip,
     )
     ticks = base.mark_tick(color="#e4572e", thickness=2).encode(x="threshold:Q", tooltip=tooltip)
@@ -231,15 +267,37 @@ def pr_chart(curves: pd.DataFrame, points: pd.DataFrame, *, height: int = 320) -
     colour = alt.Color("tag:N", sort=tags, legend=_TAG_LEGEND)
     x = alt.X("recall:Q", scale=alt.Scale(domain=[0, 1]))
     y = alt.Y("precision:Q", scale=alt.Scale(domain=[0, 1]))
-    lines = alt.Chart(curves).mark_line(interpolate="step-after", strokeWidth=2).encode(
-        x=x, y=y, color=colour, order=alt.Order("recall:Q"),
-        tooltip=[alt.Tooltip("tag:N"), alt.Tooltip("threshold:Q", format=".3f"), alt.Tooltip("recall:Q", format=".3f"),
-                 alt.Tooltip("precision:Q", format=".3f")],
+    lines = (
+        alt.Chart(curves)
+        .mark_line(interpolate="step-after", strokeWidth=2)
+        .encode(
+            x=x,
+            y=y,
+            color=colour,
+            order=alt.Order("recall:Q"),
+            tooltip=[
+                alt.Tooltip("tag:N"),
+                alt.Tooltip("threshold:Q", format=".3f"),
+                alt.Tooltip("recall:Q", format=".3f"),
+                alt.Tooltip("precision:Q", format=".3f"),
+            ],
+        )
     )
-    dots = alt.Chart(points).mark_point(size=140, filled=True, stroke="black", strokeWidth=1).encode(
-        x=x, y=y, color=colour,
-        tooltip=[alt.Tooltip("tag:N"), alt.Tooltip("threshold:Q", format=".3f", title="current threshold"),
-                 alt.Tooltip("recall:Q", format=".3f"), alt.Tooltip("precision:Q", format=".3f"), alt.Tooltip("f1:Q", format=".3f")],
+    dots = (
+        alt.Chart(points)
+        .mark_point(size=140, filled=True, stroke="black", strokeWidth=1)
+        .encode(
+            x=x,
+            y=y,
+            color=colour,
+            tooltip=[
+                alt.Tooltip("tag:N"),
+                alt.Tooltip("threshold:Q", format=".3f", title="current threshold"),
+                alt.Tooltip("recall:Q", format=".3f"),
+                alt.Tooltip("precision:Q", format=".3f"),
+                alt.Tooltip("f1:Q", format=".3f"),
+            ],
+        )
     )
     return (lines + dots).properties(height=height, title="Precision–recall per tag (dot: current threshold)")
 
@@ -247,7 +305,8 @@ def pr_chart(curves: pd.DataFrame, points: pd.DataFrame, *, height: int = 320) -
 def sweep_chart(sweep: pd.DataFrame, points: pd.DataFrame, *, height: int = 320) -> alt.LayerChart:
     """F1 against the threshold per tag (colour = tag), each tag's current threshold as a dot.
 
-    >>> s = pd.DataFrame({"tag": ["dog"] * 2, "threshold": [0.0, 1.0], "f1": [0.5, 0.0], "precision": [0.3, 0.0], "recall": [1.0, 0.0]})
+    >>> s = pd.DataFrame({"tag": ["dog"] * 2, "threshold": [0.0, 1.0], "f1": [0.5, 0.0],
+    ...                   "precision": [0.3, 0.0], "recall": [1.0, 0.0]})
     >>> p = pd.DataFrame({"tag": ["dog"], "recall": [1.0], "precision": [0.5], "threshold": [0.5], "f1": [0.67]})
     >>> sweep_chart(s, p).to_dict()["layer"][0]["encoding"]["x"]["field"]
     'threshold'
@@ -256,14 +315,31 @@ def sweep_chart(sweep: pd.DataFrame, points: pd.DataFrame, *, height: int = 320)
     colour = alt.Color("tag:N", sort=tags, legend=_TAG_LEGEND)
     x = alt.X("threshold:Q", scale=alt.Scale(domain=[0, 1]))
     y = alt.Y("f1:Q", title="F1", scale=alt.Scale(domain=[0, 1]))
-    lines = alt.Chart(sweep).mark_line(strokeWidth=2).encode(
-        x=x, y=y, color=colour,
-        tooltip=[alt.Tooltip("tag:N"), alt.Tooltip("threshold:Q", format=".2f"), alt.Tooltip("f1:Q", format=".3f"),
-                 alt.Tooltip("precision:Q", format=".3f"), alt.Tooltip("recall:Q", format=".3f")],
+    lines = (
+        alt.Chart(sweep)
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=x,
+            y=y,
+            color=colour,
+            tooltip=[
+                alt.Tooltip("tag:N"),
+                alt.Tooltip("threshold:Q", format=".2f"),
+                alt.Tooltip("f1:Q", format=".3f"),
+                alt.Tooltip("precision:Q", format=".3f"),
+                alt.Tooltip("recall:Q", format=".3f"),
+            ],
+        )
     )
-    dots = alt.Chart(points).mark_point(size=140, filled=True, stroke="black", strokeWidth=1).encode(
-        x=x, y=y, color=colour,
-        tooltip=[alt.Tooltip("tag:N"), alt.Tooltip("threshold:Q", format=".3f"), alt.Tooltip("f1:Q", format=".3f")],
+    dots = (
+        alt.Chart(points)
+        .mark_point(size=140, filled=True, stroke="black", strokeWidth=1)
+        .encode(
+            x=x,
+            y=y,
+            color=colour,
+            tooltip=[alt.Tooltip("tag:N"), alt.Tooltip("threshold:Q", format=".3f"), alt.Tooltip("f1:Q", format=".3f")],
+        )
     )
     return (lines + dots).properties(height=height, title="F1 against threshold per tag (dot: current threshold)")
 
@@ -281,7 +357,9 @@ def history_chart(history: pd.DataFrame, series: str, *, height: int = 280) -> a
         .encode(
             x=alt.X("epoch:Q", scale=alt.Scale(domainMin=0), axis=alt.Axis(tickMinStep=1, format="d")),
             y=alt.Y("value:Q", title=series, scale=alt.Scale(zero=False)),
-            color=alt.Color("run:N", sort=runs, legend=alt.Legend(orient="bottom", title=None, columns=1, labelLimit=600)),
+            color=alt.Color(
+                "run:N", sort=runs, legend=alt.Legend(orient="bottom", title=None, columns=1, labelLimit=600)
+            ),
             tooltip=[alt.Tooltip("run:N"), alt.Tooltip("epoch:Q"), alt.Tooltip("value:Q", format=".4f", title=series)],
         )
         .properties(height=height)  # titled by the page: a Vega title is clipped in narrow columns
@@ -295,14 +373,20 @@ def strength_chart(frame: pd.DataFrame, *, columns: int = 5, size: int = 150) ->
     """
     tags = list(dict.fromkeys(frame["tag"]))
     diagonal = pd.DataFrame({"true": [0.0, 1.0], "predicted": [0.0, 1.0]})
-    points = alt.Chart().mark_circle(size=14, opacity=0.35, color="#2f6fdb").encode(
-        x=alt.X("true:Q", title="true strength", scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y("predicted:Q", title="predicted strength", scale=alt.Scale(domain=[0, 1])),
-        tooltip=[alt.Tooltip("true:Q", format=".2f"), alt.Tooltip("predicted:Q", format=".2f")],
+    points = (
+        alt.Chart()
+        .mark_circle(size=14, opacity=0.35, color="#2f6fdb")
+        .encode(
+            x=alt.X("true:Q", title="true strength", scale=alt.Scale(domain=[0, 1])),
+            y=alt.Y("predicted:Q", title="predicted strength", scale=alt.Scale(domain=[0, 1])),
+            tooltip=[alt.Tooltip("true:Q", format=".2f"), alt.Tooltip("predicted:Q", format=".2f")],
+        )
     )
     line = alt.Chart(diagonal).mark_line(color="#e4572e", strokeDash=[4, 3]).encode(x="true:Q", y="predicted:Q")
-    return alt.layer(points, line, data=frame).properties(width=size, height=size).facet(
-        facet=alt.Facet("tag:N", sort=tags, title=None), columns=columns
+    return (
+        alt.layer(points, line, data=frame)
+        .properties(width=size, height=size)
+        .facet(facet=alt.Facet("tag:N", sort=tags, title=None), columns=columns)
     )
 
 
@@ -337,7 +421,8 @@ def activation_chart(frame: pd.DataFrame) -> alt.LayerChart:
 
     ``frame`` as :func:`mlc.lessons.activations_frame`.
 
-    >>> f = pd.DataFrame({"tag": ["dog"] * 2, "logit": [1.0] * 2, "activation": ["sigmoid", "softmax"], "value": [0.73, 1.0]})
+    >>> f = pd.DataFrame({"tag": ["dog"] * 2, "logit": [1.0] * 2, "activation": ["sigmoid", "softmax"],
+    ...                   "value": [0.73, 1.0]})
     >>> activation_chart(f).to_dict()["layer"][0]["encoding"]["xOffset"]["field"]
     'activation'
     """
@@ -346,10 +431,17 @@ def activation_chart(frame: pd.DataFrame) -> alt.LayerChart:
         x=alt.X("tag:N", sort=tags, title=None, axis=alt.Axis(labelAngle=0, labelFontSize=13)),
         xOffset=alt.XOffset("activation:N"),
         y=alt.Y("value:Q", title="output", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("activation:N", scale=alt.Scale(domain=["sigmoid", "softmax"], range=["#2f6fdb", "#e4572e"]),
-                        legend=alt.Legend(orient="bottom", title=None)),
-        tooltip=[alt.Tooltip("tag:N"), alt.Tooltip("logit:Q", format=".1f"), alt.Tooltip("activation:N"),
-                 alt.Tooltip("value:Q", format=".3f")],
+        color=alt.Color(
+            "activation:N",
+            scale=alt.Scale(domain=["sigmoid", "softmax"], range=["#2f6fdb", "#e4572e"]),
+            legend=alt.Legend(orient="bottom", title=None),
+        ),
+        tooltip=[
+            alt.Tooltip("tag:N"),
+            alt.Tooltip("logit:Q", format=".1f"),
+            alt.Tooltip("activation:N"),
+            alt.Tooltip("value:Q", format=".3f"),
+        ],
     )
     labels = base.mark_text(dy=-7, fontSize=11).encode(text=alt.Text("value:Q", format=".2f"), color=alt.value("#333"))
     rule = alt.Chart(pd.DataFrame({"y": [0.5]})).mark_rule(strokeDash=[4, 3], color="#888").encode(y="y:Q")

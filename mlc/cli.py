@@ -21,7 +21,7 @@ import os
 import signal
 import sys
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -41,7 +41,7 @@ def _csv_floats(text: str) -> tuple[float, ...]:
     try:
         return tuple(float(v) for v in text.split(",") if v.strip() != "")
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers like 1,8,1,1,1, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers like 1,8,1,1,1, got {text!r}") from None
 
 
 def _csv_names(text: str) -> tuple[str, ...]:
@@ -68,7 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train one run and report validation metrics")
     t.add_argument("--loss", default=d.loss, choices=list(losses.LOSSES), help="loss mode (default %(default)s)")
     t.add_argument(
-        "--loss-param", dest="loss_params", action="append", type=_param, default=[], metavar="NAME=VALUE",
+        "--loss-param",
+        dest="loss_params",
+        action="append",
+        type=_param,
+        default=[],
+        metavar="NAME=VALUE",
         help="a loss parameter, repeatable: focal gamma=2 alpha=0.25; asl gamma_pos=0 gamma_neg=4 clip=0.05",
     )
     t.add_argument("--model", default=d.model, choices=list(models.MODELS), help="architecture (default %(default)s)")
@@ -77,37 +82,57 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--val-size", type=int, default=d.val_size)
     t.add_argument("--batch-size", type=int, default=d.batch_size)
     t.add_argument("--lr", type=float, default=d.learning_rate, help="Adam learning rate (default %(default)s)")
-    t.add_argument("--classes", type=_csv_names, default=None, help="comma-separated tag names (default: dog,cat,house,tree,sky)")
-    t.add_argument("--prevalence", type=_csv_floats, default=None, help="per-tag fraction of scenes, e.g. 0.35,0.05,0.3,0.4,0.5")
-    t.add_argument("--weights", type=_csv_floats, default=None, help="per-tag loss weights for weighted_bce, e.g. 1,19,1,1,1")
     t.add_argument(
-        "--auto-weights", choices=["inverse", "balanced", "ratio"], default=None,
+        "--classes", type=_csv_names, default=None, help="comma-separated tag names (default: dog,cat,house,tree,sky)"
+    )
+    t.add_argument(
+        "--prevalence", type=_csv_floats, default=None, help="per-tag fraction of scenes, e.g. 0.35,0.05,0.3,0.4,0.5"
+    )
+    t.add_argument(
+        "--weights", type=_csv_floats, default=None, help="per-tag loss weights for weighted_bce, e.g. 1,19,1,1,1"
+    )
+    t.add_argument(
+        "--auto-weights",
+        choices=["inverse", "balanced", "ratio"],
+        default=None,
         help="derive --weights from prevalence: inverse frequency, class-balanced effective number, or (1-p)/p",
     )
-    t.add_argument("--weighting", choices=list(losses.WEIGHTINGS), default=d.weighting,
-                   help="tag: weight scales the tag's whole BCE (the article's); positive: only the positive term (pos_weight)")
+    t.add_argument(
+        "--weighting",
+        choices=list(losses.WEIGHTINGS),
+        default=d.weighting,
+        help="tag: weight scales the tag's whole BCE (the article's); positive: only the positive term (pos_weight)",
+    )
     t.add_argument("--soft-labels", action="store_true", help="targets are presence strengths in [0, 1]")
     t.add_argument("--label-noise", type=float, default=d.label_noise)
     t.add_argument("--image-size", type=int, default=d.image_size)
     t.add_argument("--seed", type=int, default=d.seed)
     t.add_argument(
-        "--device", default=d.device,
+        "--device",
+        default=d.device,
         help="cpu, gpu:N, mirrored (all GPUs of this machine) or multiworker (several processes/machines: run "
-             "this command once per worker, each with TF_CONFIG set, e.g. "
-             "TF_CONFIG='{\"cluster\": {\"worker\": [\"host1:12345\", \"host2:12345\"]}, "
-             "\"task\": {\"type\": \"worker\", \"index\": 0}}'; --batch-size is the global batch, "
-             "split over the workers) (default %(default)s)",
+        "this command once per worker, each with TF_CONFIG set, e.g. "
+        'TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+        '"task": {"type": "worker", "index": 0}}\'; --batch-size is the global batch, '
+        "split over the workers) (default %(default)s)",
     )
-    t.add_argument("--out", default=None,
-                   help="directory to save model.keras and run.json (under multiworker only task 0 writes it)")
+    t.add_argument(
+        "--out",
+        default=None,
+        help="directory to save model.keras and run.json (under multiworker only task 0 writes it)",
+    )
     t.add_argument("--json", action="store_true", help="print one JSON object (config, history, report) on stdout")
 
     b = sub.add_parser("bench", help="measure speed and time-to-quality side by side (see benchmarks/)")
     b.add_argument("--json", action="store_true", help="print the results as one JSON object")
     b.add_argument("--quick", action="store_true", help="small sizes and one repeat: a smoke run, not a measurement")
-    b.add_argument("--only", action="append", default=None,
-                   choices=["time_to_quality", "throughput", "data", "memory", "weighting", "live", "predict"],
-                   help="run only these parts (repeatable)")
+    b.add_argument(
+        "--only",
+        action="append",
+        default=None,
+        choices=["time_to_quality", "throughput", "data", "memory", "weighting", "live", "predict"],
+        help="run only these parts (repeatable)",
+    )
     b.add_argument("--repeats", type=int, default=None, help="repeats per contender (default 3, quick 1)")
     return parser
 
@@ -198,13 +223,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(
             f"worker task {cluster.index} of {len(cluster.workers)}: waiting for every worker to start "
             "(Ctrl-C cannot interrupt this wait; kill -9 can) ...",
-            file=sys.stderr, flush=True,
+            file=sys.stderr,
+            flush=True,
         )
         try:
             devices.multiworker_strategy()
         except Exception as exc:  # e.g. this worker's port is taken
             first_line = (str(exc).strip().splitlines() or [""])[0][:300]
-            print(f"error: could not join the multi-worker cluster: {type(exc).__name__}: {first_line}", file=sys.stderr)
+            print(
+                f"error: could not join the multi-worker cluster: {type(exc).__name__}: {first_line}", file=sys.stderr
+            )
             return 1
     stop = threading.Event()
     bar = _ProgressBar()
@@ -257,7 +285,8 @@ def format_run(run) -> str:
             )
         lines.append(
             f"micro-F1 {rep['micro_f1']:.3f}  macro-F1 {rep['macro_f1']:.3f}  mAP {rep['map']:.3f}  "
-            f"Hamming loss {rep['hamming_loss']:.4f}  subset accuracy {rep['subset_accuracy']:.3f}  MAE {rep['mae']:.3f}"
+            f"Hamming loss {rep['hamming_loss']:.4f}  subset accuracy {rep['subset_accuracy']:.3f}  "
+            f"MAE {rep['mae']:.3f}"
         )
     return "\n".join(lines)
 

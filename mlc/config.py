@@ -21,8 +21,9 @@ import dataclasses
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from mlc import DEFAULT_CLASSES, data, losses, models
 
@@ -136,11 +137,11 @@ class RunConfig:
         """The configured :class:`keras.losses.Loss` (expects logits)."""
         return losses.get(self.loss, **self.loss_kwargs())
 
-    def replace(self, **changes: Any) -> "RunConfig":
+    def replace(self, **changes: Any) -> RunConfig:
         """A validated copy with some fields changed."""
         return dataclasses.replace(self, **changes)
 
-    def differences(self, other: "RunConfig") -> dict[str, tuple[Any, Any]]:
+    def differences(self, other: RunConfig) -> dict[str, tuple[Any, Any]]:
         """Fields whose values differ: ``{name: (self_value, other_value)}`` (to label compared runs)."""
         a, b = self.to_dict(), other.to_dict()
         return {k: (a[k], b[k]) for k in a if a[k] != b[k]}
@@ -162,7 +163,7 @@ class RunConfig:
         return json.dumps(self.to_dict(), **kwargs)
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> "RunConfig":
+    def from_dict(cls, values: Mapping[str, Any]) -> RunConfig:
         """Build from a dict (e.g. parsed JSON); unknown keys are an error.
 
         >>> RunConfig.from_dict({"loss": "focal", "loss_params": {"gamma": 1.0}}).loss_params
@@ -186,7 +187,7 @@ class RunConfig:
         return cls(**kwargs)
 
     @classmethod
-    def from_json(cls, text: str) -> "RunConfig":
+    def from_json(cls, text: str) -> RunConfig:
         try:
             values = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -196,9 +197,7 @@ class RunConfig:
 
 def _whole(name: str, value: Any) -> int:
     lo, hi = LIMITS[name]
-    ok = not isinstance(value, bool) and (
-        isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-    )
+    ok = not isinstance(value, bool) and (isinstance(value, int) or (isinstance(value, float) and value.is_integer()))
     if not ok or not lo <= value <= hi:
         raise ValueError(f"{name} must be a whole number from {lo} to {hi}, got {value!r}")
     return int(value)
@@ -224,8 +223,7 @@ def tag_rows(config: RunConfig) -> list[dict[str, Any]]:
     {'tag': 'cat', 'prevalence': 0.05, 'weight': 1.0}
     """
     return [
-        {"tag": c, "prevalence": p, "weight": w}
-        for c, p, w in zip(config.classes, config.prevalence, config.weights)
+        {"tag": c, "prevalence": p, "weight": w} for c, p, w in zip(config.classes, config.prevalence, config.weights)
     ]
 
 
@@ -234,9 +232,12 @@ def tag_table_problems(rows: list[Mapping[str, Any]]) -> list[str]:
 
     Rows are numbered from 1 as the visitor sees them.
 
-    >>> tag_table_problems([{"tag": "dog", "prevalence": 0.3, "weight": -1},
-    ...                     {"tag": " Dog", "prevalence": 0.2, "weight": 1}])
-    ['row 1 (dog): weight must be a finite number >= 0, got -1', "row 2: tag name 'Dog' repeats row 1; names must be unique"]
+    >>> problems = tag_table_problems([{"tag": "dog", "prevalence": 0.3, "weight": -1},
+    ...                                {"tag": " Dog", "prevalence": 0.2, "weight": 1}])
+    >>> for line in problems:
+    ...     print(line)
+    row 1 (dog): weight must be a finite number >= 0, got -1
+    row 2: tag name 'Dog' repeats row 1; names must be unique
     """
     problems: list[str] = []
     if not rows:
@@ -337,7 +338,9 @@ def weighting_lesson(base: RunConfig) -> dict[str, RunConfig]:
     """
     return {
         "bce": base.replace(loss="bce"),
-        "tag": base.replace(loss="weighted_bce", weights=derive_weights("inverse", base.prevalence, base.train_size), weighting="tag"),
+        "tag": base.replace(
+            loss="weighted_bce", weights=derive_weights("inverse", base.prevalence, base.train_size), weighting="tag"
+        ),
         "positive": base.replace(
             loss="weighted_bce", weights=derive_weights("ratio", base.prevalence, base.train_size), weighting="positive"
         ),

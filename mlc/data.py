@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -71,10 +71,7 @@ def resolve_classes(classes: Sequence[str] | None) -> tuple[str, ...]:
     if classes is None:
         return DEFAULT_CLASSES
     if isinstance(classes, str):
-        raise ValueError(
-            f"classes must be a list of tag names, got the string {classes!r}; "
-            "pass e.g. ['dog', 'cat']"
-        )
+        raise ValueError(f"classes must be a list of tag names, got the string {classes!r}; pass e.g. ['dog', 'cat']")
     try:
         names = tuple(str(c).strip() for c in classes)
     except TypeError as exc:
@@ -99,22 +96,16 @@ def default_prevalence(classes: Sequence[str] | None = None) -> tuple[float, ...
     >>> default_prevalence(["sky", "boat"])
     (0.5, 0.3)
     """
-    return tuple(
-        DEFAULT_PREVALENCE.get(c.lower(), OTHER_PREVALENCE) for c in resolve_classes(classes)
-    )
+    return tuple(DEFAULT_PREVALENCE.get(c.lower(), OTHER_PREVALENCE) for c in resolve_classes(classes))
 
 
-def resolve_prevalence(
-    prevalence: Sequence[float] | None, classes: Sequence[str]
-) -> tuple[float, ...]:
+def resolve_prevalence(prevalence: Sequence[float] | None, classes: Sequence[str]) -> tuple[float, ...]:
     """Validated prevalence, one value in [0, 1] per tag (default: :func:`default_prevalence`)."""
     if prevalence is None:
         return default_prevalence(classes)
     values = _float_tuple(prevalence, "prevalence")
     if len(values) != len(classes):
-        raise ValueError(
-            f"prevalence must have one value per tag ({len(classes)}), got {len(values)}"
-        )
+        raise ValueError(f"prevalence must have one value per tag ({len(classes)}), got {len(values)}")
     for name, p in zip(classes, values):
         if not (math.isfinite(p) and 0.0 <= p <= 1.0):
             raise ValueError(f"prevalence of tag {name!r} must be in [0, 1], got {p}")
@@ -220,23 +211,22 @@ class SceneSpec:
         return len(self.classes)
 
     @classmethod
-    def build(cls, classes, prevalence, soft_labels, label_noise, image_size) -> "SceneSpec":
+    def build(cls, classes, prevalence, soft_labels, label_noise, image_size) -> SceneSpec:
         names = resolve_classes(classes)
         prev = resolve_prevalence(prevalence, names)
-        if isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer)) or not (
-            MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE
+        if (
+            isinstance(image_size, bool)
+            or not isinstance(image_size, (int, np.integer))
+            or not (MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE)
         ):
             raise ValueError(
-                f"image_size must be a whole number from {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE}, "
-                f"got {image_size!r}"
+                f"image_size must be a whole number from {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE}, got {image_size!r}"
             )
         try:
             noise = float(label_noise)
         except (TypeError, ValueError):
             noise = math.nan  # e.g. None or "lots": rejected with the message below
-        if isinstance(label_noise, (str, bytes)) or not (
-            math.isfinite(noise) and 0.0 <= noise <= MAX_LABEL_NOISE
-        ):
+        if isinstance(label_noise, (str, bytes)) or not (math.isfinite(noise) and 0.0 <= noise <= MAX_LABEL_NOISE):
             raise ValueError(f"label_noise must be in [0, {MAX_LABEL_NOISE}], got {label_noise!r}")
         return cls(names, prev, bool(soft_labels), noise, int(image_size))
 
@@ -262,9 +252,7 @@ def _draw_presence(spec: SceneSpec, rng: np.random.Generator, n: int) -> np.ndar
     return present
 
 
-def _render_chunk(
-    spec: SceneSpec, rng: np.random.Generator, x_out: np.ndarray, y_out: np.ndarray
-) -> None:
+def _render_chunk(spec: SceneSpec, rng: np.random.Generator, x_out: np.ndarray, y_out: np.ndarray) -> None:
     n, S = len(x_out), spec.size
     C = spec.num_classes
     present = _draw_presence(spec, rng, n)  # (n, C)
@@ -311,7 +299,9 @@ def _render_chunk(
         if len(idx):
             _paint_icon(rng, slots, idx, icon, base, S, horizon[idx])
 
-    img = np.take(palette.reshape(-1, 3), slots.astype(np.intp) + (np.arange(n) * palette.shape[1])[:, None, None], axis=0)
+    img = np.take(
+        palette.reshape(-1, 3), slots.astype(np.intp) + (np.arange(n) * palette.shape[1])[:, None, None], axis=0
+    )
     # lighting: per-scene gain and offset, then pixel noise from a shared bank
     gain = rng.uniform(0.8, 1.15, (n, 1, 1, 1)).astype(np.float32)
     bias = rng.uniform(-0.06, 0.06, (n, 1, 1, 1)).astype(np.float32)
@@ -406,7 +396,7 @@ def _tree(u, v, variant):
 def _dog(u, v, variant):
     u = u * np.where(variant < 0.5, 1.0, -1.0)[:, None, None].astype(np.float32)  # face left or right
     body = _ellipse(u, v, 0.06, 0.02, 0.3, 0.13)
-    legs = (_box(u, v, -0.18, -0.1, 0.0, 0.36) | _box(u, v, 0.2, 0.28, 0.0, 0.36))
+    legs = _box(u, v, -0.18, -0.1, 0.0, 0.36) | _box(u, v, 0.2, 0.28, 0.0, 0.36)
     head = _ellipse(u, v, -0.28, -0.16, 0.13, 0.12) | _ellipse(u, v, -0.42, -0.12, 0.09, 0.06)
     tail = (np.abs((u - 0.4) + 0.45 * (v + 0.1)) < 0.035) & (v > -0.26) & (v < 0.02)
     ear = _ellipse(u, v, -0.22, -0.08, 0.05, 0.12)
@@ -418,8 +408,10 @@ def _cat(u, v, variant):
     body = _ellipse(u, v, 0.0, 0.2, 0.2, 0.27)
     tail = _ellipse(u * side, v, 0.22, 0.3, 0.06, 0.16)
     head = _ellipse(u, v, 0.0, -0.16, 0.16, 0.14)
-    ears = (v > -0.46) & (v < -0.22) & (
-        (np.abs(u - 0.11) < 0.09 * (v + 0.46) / 0.24) | (np.abs(u + 0.11) < 0.09 * (v + 0.46) / 0.24)
+    ears = (
+        (v > -0.46)
+        & (v < -0.22)
+        & ((np.abs(u - 0.11) < 0.09 * (v + 0.46) / 0.24) | (np.abs(u + 0.11) < 0.09 * (v + 0.46) / 0.24))
     )
     eyes = _ellipse(u, v, 0.065, -0.17, 0.035, 0.035) | _ellipse(u, v, -0.065, -0.17, 0.035, 0.035)
     return [body | tail, head | ears, eyes]
@@ -427,29 +419,46 @@ def _cat(u, v, variant):
 
 _ICONS: dict[str, Icon] = {
     "house": Icon(
-        "house", (20, 30), 0, _house,
-        (_rgb("#e8dcc0", "#c4a484", "#f2f0e6", "#b5523b", "#e0c068"),
-         _rgb("#8b2e2e", "#5a3a2a", "#555560", "#9c4a1a", "#2f4f6f"),
-         _rgb("#3b2a1e", "#2a2a35", "#4a3020", "#202830", "#3a2418")),
+        "house",
+        (20, 30),
+        0,
+        _house,
+        (
+            _rgb("#e8dcc0", "#c4a484", "#f2f0e6", "#b5523b", "#e0c068"),
+            _rgb("#8b2e2e", "#5a3a2a", "#555560", "#9c4a1a", "#2f4f6f"),
+            _rgb("#3b2a1e", "#2a2a35", "#4a3020", "#202830", "#3a2418"),
+        ),
         shared_choice=False,
     ),
     "tree": Icon(
-        "tree", (18, 30), 1, _tree,
-        (_rgb("#6b4423", "#5a3a1e", "#7a5230"),
-         _rgb("#1f6b2a", "#2e8b35", "#3f7f1f", "#1d5b3a", "#5a8f25")),
+        "tree",
+        (18, 30),
+        1,
+        _tree,
+        (_rgb("#6b4423", "#5a3a1e", "#7a5230"), _rgb("#1f6b2a", "#2e8b35", "#3f7f1f", "#1d5b3a", "#5a8f25")),
         shared_choice=False,
     ),
     "dog": Icon(
-        "dog", (20, 30), 2, _dog,
-        (_rgb("#a0662e", "#d2a679", "#6b4226", "#c8862e", "#b8582a"),
-         _rgb("#93582a", "#c49668", "#5e3a20", "#b87828", "#a84e22"),
-         _rgb("#4a2c14", "#7a5030", "#2a180c", "#5a3410", "#3a2a1c")),
+        "dog",
+        (20, 30),
+        2,
+        _dog,
+        (
+            _rgb("#a0662e", "#d2a679", "#6b4226", "#c8862e", "#b8582a"),
+            _rgb("#93582a", "#c49668", "#5e3a20", "#b87828", "#a84e22"),
+            _rgb("#4a2c14", "#7a5030", "#2a180c", "#5a3410", "#3a2a1c"),
+        ),
     ),
     "cat": Icon(
-        "cat", (20, 29), 3, _cat,
-        (_rgb("#e08a2e", "#8a8f9a", "#2a2a2a", "#eeeae0", "#d8b890"),
-         _rgb("#d07a20", "#7a7f8a", "#222222", "#e2ded4", "#c8a880"),
-         _rgb("#3cc850", "#e8d030", "#3cc850", "#30a0e0", "#e8d030")),
+        "cat",
+        (20, 29),
+        3,
+        _cat,
+        (
+            _rgb("#e08a2e", "#8a8f9a", "#2a2a2a", "#eeeae0", "#d8b890"),
+            _rgb("#d07a20", "#7a7f8a", "#222222", "#e2ded4", "#c8a880"),
+            _rgb("#3cc850", "#e8d030", "#3cc850", "#30a0e0", "#e8d030"),
+        ),
     ),
 }
 
@@ -496,9 +505,7 @@ _GLYPHS: tuple[MaskFn, ...] = (_ring, _cross, _plus, _diamond, _triangle, _frame
 def _glyph(tag_index: int, glyph_index: int) -> Icon:
     hue = (0.61803398875 * glyph_index) % 1.0
     colour = np.array([_hsv(hue, 0.75, 0.85)], np.float32)
-    return Icon(
-        f"glyph{glyph_index}", (14, 22), 4, _GLYPHS[glyph_index % len(_GLYPHS)], (colour,)
-    )
+    return Icon(f"glyph{glyph_index}", (14, 22), 4, _GLYPHS[glyph_index % len(_GLYPHS)], (colour,))
 
 
 def _hsv(h: float, s: float, v: float) -> tuple[float, float, float]:

@@ -30,8 +30,8 @@ import contextlib
 import json
 import os
 import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Iterator, Mapping
 
 import tensorflow as tf
 
@@ -78,7 +78,7 @@ def list_devices() -> list[DeviceOption]:
     gpus = _gpus()
     options = [DeviceOption("cpu", "CPU", True)]
     if gpus:
-        for i, name in enumerate(gpus):
+        for i in range(len(gpus)):
             details = _gpu_name(i)
             options.append(DeviceOption(f"gpu:{i}", f"GPU {i}" + (f" — {details}" if details else ""), True))
     else:
@@ -149,9 +149,7 @@ class Cluster:
         return self.index == 0
 
 
-_TF_CONFIG_EXAMPLE = (
-    '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}'
-)
+_TF_CONFIG_EXAMPLE = '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}'
 
 
 def cluster_from_tf_config(environ: Mapping[str, str] | None = None) -> Cluster:

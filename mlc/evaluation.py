@@ -13,8 +13,9 @@ as :func:`mlc.metrics.report`.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -81,14 +82,24 @@ def pr_curves_frame(run: Run) -> pd.DataFrame:
         precision, recall, cuts = metrics.precision_recall_curve(y[:, j], p[:, j])
         thr = np.concatenate([[np.nan], cuts])
         keep = np.unique(np.linspace(0, len(recall) - 1, min(len(recall), 300)).astype(int))
-        frames.append(pd.DataFrame({"tag": tag, "recall": recall[keep], "precision": precision[keep], "threshold": thr[keep]}))
+        frames.append(
+            pd.DataFrame({"tag": tag, "recall": recall[keep], "precision": precision[keep], "threshold": thr[keep]})
+        )
     return pd.concat(frames, ignore_index=True)
 
 
 def operating_points(report: dict[str, Any]) -> pd.DataFrame:
     """Each tag's (recall, precision) at its current threshold: where it sits on its PR curve."""
-    rows = [{"tag": r["tag"], "recall": r["recall"], "precision": r["precision"], "threshold": r["threshold"],
-             "f1": r["f1"]} for r in report["per_tag"]]
+    rows = [
+        {
+            "tag": r["tag"],
+            "recall": r["recall"],
+            "precision": r["precision"],
+            "threshold": r["threshold"],
+            "f1": r["f1"],
+        }
+        for r in report["per_tag"]
+    ]
     return pd.DataFrame(rows)
 
 
@@ -99,8 +110,11 @@ def sweep_frame(run: Run, steps: int = 101) -> pd.DataFrame:
     frames = []
     for j, tag in enumerate(run.config.classes):
         s = metrics.threshold_sweep(y[:, j], p[:, j], grid)
-        frames.append(pd.DataFrame({"tag": tag, "threshold": grid, "precision": s["precision"], "recall": s["recall"],
-                                    "f1": s["f1"]}))
+        frames.append(
+            pd.DataFrame(
+                {"tag": tag, "threshold": grid, "precision": s["precision"], "recall": s["recall"], "f1": s["f1"]}
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -111,8 +125,10 @@ def strength_frame(run: Run, max_points: int = MAX_SCATTER_POINTS, seed: int = 0
     index = np.arange(len(y))
     if len(index) > max_points:
         index = np.sort(np.random.default_rng(seed).choice(index, max_points, replace=False))
-    frames = [pd.DataFrame({"tag": tag, "true": y[index, j], "predicted": p[index, j]})
-              for j, tag in enumerate(run.config.classes)]
+    frames = [
+        pd.DataFrame({"tag": tag, "true": y[index, j], "predicted": p[index, j]})
+        for j, tag in enumerate(run.config.classes)
+    ]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -129,8 +145,9 @@ def keras_accuracy(y_true: np.ndarray, y_prob: np.ndarray) -> tuple[float, str]:
     y_prob = np.asarray(y_prob, np.float32)
     model = keras.Sequential([keras.Input((y_prob.shape[1],)), keras.layers.Identity()])
     model.compile(loss="binary_crossentropy", metrics=["accuracy"])
-    result = model.evaluate(y_prob, np.asarray(y_true, np.float32), verbose=0, return_dict=True,
-                            batch_size=max(1, min(len(y_prob), 4096)))
+    result = model.evaluate(
+        y_prob, np.asarray(y_true, np.float32), verbose=0, return_dict=True, batch_size=max(1, min(len(y_prob), 4096))
+    )
     resolved = [type(m).__name__ for m in getattr(model.metrics[-1], "metrics", [])]
     return float(result["accuracy"]), resolved[0] if resolved else "unknown"
 

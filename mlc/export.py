@@ -30,7 +30,8 @@ itself appears as JSON in comments, so user text never becomes code.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import keras
 import numpy as np
@@ -295,7 +296,7 @@ def make_scenes(n, seed, label_noise=0.0):
     return x, y
 '''
 
-_METRICS_CODE = '''\
+_METRICS_CODE = """\
 def make_metrics():
     # Not metrics=["accuracy"]: with several outputs Keras 3 resolves it to categorical
     # (argmax) accuracy, "is the top-scoring tag the first true tag?", which is meaningless
@@ -307,7 +308,7 @@ def make_metrics():
         keras.metrics.Precision(thresholds=0.0, name="precision"),
         keras.metrics.Recall(thresholds=0.0, name="recall"),
     ]
-'''
+"""
 
 _MAIN_CODE = '''\
 def report(model, x, y, threshold=0.5):

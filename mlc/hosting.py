@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from mlc.config import LIMITS, RunConfig
 
@@ -76,7 +77,9 @@ def settings_from(environ: Mapping[str, str] = os.environ, secrets: Mapping[str,
     Raises ValueError naming the variable for a value it cannot use.
     """
     values: dict[str, Any] = {}
-    sources = [(name, (secrets or {}).get(name)) for name in ENV] + [(name, environ.get(var)) for name, var in ENV.items()]
+    sources = [(name, (secrets or {}).get(name)) for name in ENV] + [
+        (name, environ.get(var)) for name, var in ENV.items()
+    ]
     for name, raw in sources:
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             continue
@@ -105,8 +108,10 @@ def config_problems(config: RunConfig, settings: HostSettings) -> list[str]:
             problems.append(f"{field} is {value:,}; this server allows at most {most:,} ({ENV[limit]})")
     samples = config.train_size * config.epochs
     if samples > settings.max_samples:
-        problems.append(f"train_size x epochs is {samples:,} samples; this server allows at most "
-                        f"{settings.max_samples:,} per run ({ENV['max_samples']}): fewer epochs or scenes")
+        problems.append(
+            f"train_size x epochs is {samples:,} samples; this server allows at most "
+            f"{settings.max_samples:,} per run ({ENV['max_samples']}): fewer epochs or scenes"
+        )
     return problems
 
 

@@ -158,8 +158,9 @@ def to_uint8(x: np.ndarray) -> np.ndarray:
     """
     x = np.asarray(x)
     if not np.issubdtype(x.dtype, np.floating):
-        raise ValueError(f"to_uint8 expects float pixels in [0, 1], got dtype {x.dtype}; "
-                         "integer images are already 0..255")
+        raise ValueError(
+            f"to_uint8 expects float pixels in [0, 1], got dtype {x.dtype}; integer images are already 0..255"
+        )
     return np.rint(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
@@ -341,7 +342,9 @@ def _describe(exc: BaseException, data, max_pixels: int) -> str:
         head = data[:8]
         for magic, name in _LOOKALIKES:
             if head.startswith(magic):
-                return f"not an image this app reads ({_FORMATS_TEXT}): this looks like a {name} file — convert it first"
+                return (
+                    f"not an image this app reads ({_FORMATS_TEXT}): this looks like a {name} file — convert it first"
+                )
         return f"not an image this app reads ({_FORMATS_TEXT}): cannot identify the file"
     if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
         # Pillow's own limit (checked in Image.open, before ours) is the lower one here

@@ -27,8 +27,9 @@ from __future__ import annotations
 import collections
 import hashlib
 import threading
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -107,8 +108,10 @@ def load_uploads(
 
 def over_limit(extra: int, limit: int = MAX_IMAGES) -> str:
     """The one line for files beyond the per-request image limit."""
-    return (f"{extra} more file(s) not read: at most {limit} images are predicted at once; "
-            "remove some uploads or predict them in several rounds")
+    return (
+        f"{extra} more file(s) not read: at most {limit} images are predicted at once; "
+        "remove some uploads or predict them in several rounds"
+    )
 
 
 def sample_items(
@@ -137,14 +140,20 @@ def sample_items(
     if containing is not None and containing not in names:
         raise ValueError(f"containing must be one of the tags {list(names)}, got {containing!r}")
     pool = n if containing is None else _SEARCH_POOL
-    x, y = data.make_dataset(pool, classes=names, prevalence=prevalence, soft_labels=soft_labels,
-                             seed=seed, image_size=image_size)
+    x, y = data.make_dataset(
+        pool, classes=names, prevalence=prevalence, soft_labels=soft_labels, seed=seed, image_size=image_size
+    )
     index = np.arange(pool)
     if containing is not None:
         index = index[y[:, names.index(containing)] >= 0.5][:n]
     return [
-        Item(name=f"scene {seed}-{i}", source="sample", key=f"scene:{seed}:{image_size}:{soft_labels}:{names}:{prevalence}:{i}",
-             pixels=x[i].copy(), truth=tuple(float(v) for v in y[i]))
+        Item(
+            name=f"scene {seed}-{i}",
+            source="sample",
+            key=f"scene:{seed}:{image_size}:{soft_labels}:{names}:{prevalence}:{i}",
+            pixels=x[i].copy(),
+            truth=tuple(float(v) for v in y[i]),
+        )
         for i in index
     ]
 
@@ -213,7 +222,11 @@ def thresholds_for(classes: Sequence[str], value: float | Sequence[float] | Mapp
         if missing:
             raise ValueError(f"thresholds need a value for every tag; missing {missing}")
         value = [value[n] for n in names]
-    t = np.broadcast_to(np.asarray(value, dtype=np.float64), (len(names),)) if np.ndim(value) == 0 else np.asarray(value, np.float64)
+    t = (
+        np.broadcast_to(np.asarray(value, dtype=np.float64), (len(names),))
+        if np.ndim(value) == 0
+        else np.asarray(value, np.float64)
+    )
     if t.shape != (len(names),):
         raise ValueError(f"thresholds must have one value per tag ({len(names)}), got {t.size}")
     if not np.all(np.isfinite(t)) or np.any((t < 0) | (t > 1)):
@@ -244,7 +257,9 @@ def verdict(truth: Sequence[str], predicted: Sequence[str]) -> str:
     """
     missed = [t for t in truth if t not in predicted]
     extra = [t for t in predicted if t not in truth]
-    notes = ([f"missed {', '.join(missed)}"] if missed else []) + ([f"wrongly added {', '.join(extra)}"] if extra else [])
+    notes = ([f"missed {', '.join(missed)}"] if missed else []) + (
+        [f"wrongly added {', '.join(extra)}"] if extra else []
+    )
     return "; ".join(notes) or "all right"
 
 

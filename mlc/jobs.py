@@ -25,8 +25,9 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from mlc.config import RunConfig
 from mlc.hosting import HostSettings, check_config
@@ -171,7 +172,7 @@ class TrainingJob:
         self._started_at: float | None = None
 
     # -- control (any thread)
-    def start(self) -> "TrainingJob":
+    def start(self) -> TrainingJob:
         if self._thread is not None:
             raise RuntimeError("this job was already started; create a new TrainingJob to train again")
         self._started_at = time.perf_counter()
@@ -237,7 +238,9 @@ class TrainingJob:
                 self.run = run
                 self.state, self.message = run.status, run.message
         except Exception as exc:  # the engine reports its own failures; this catches the unexpected
-            self._set("failed", f"training failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            self._set(
+                "failed", f"training failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            )
         finally:
             if holds_slot:
                 self.slots.release(self.id)
@@ -256,8 +259,13 @@ class SessionJobs:
     :meth:`close`, so a visitor who leaves mid-training frees their slot and memory.
     """
 
-    def __init__(self, slots: TrainingSlots | None = None, max_runs: int = MAX_RUNS_PER_SESSION,
-                 settings: HostSettings | None = None, store: "RunStore | None" = None):
+    def __init__(
+        self,
+        slots: TrainingSlots | None = None,
+        max_runs: int = MAX_RUNS_PER_SESSION,
+        settings: HostSettings | None = None,
+        store: RunStore | None = None,
+    ):
         self.slots = slots
         self.settings = settings
         self.store = store  # an optional run directory: finished runs are saved there too

@@ -12,7 +12,8 @@ a built :mod:`mlc.models` model, loss values from the registered
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,12 +35,25 @@ def layer_table(model_name: str, num_classes: int, image_size: int = 64) -> pd.D
     ['Dense', '(None, 5)']
     """
     model = models.build(model_name, num_classes, image_size)
-    rows = [{"layer": "input", "type": "InputLayer", "output shape": str((None, image_size, image_size, 3)), "parameters": 0}]
+    rows = [
+        {
+            "layer": "input",
+            "type": "InputLayer",
+            "output shape": str((None, image_size, image_size, 3)),
+            "parameters": 0,
+        }
+    ]
     for layer in model.layers:
         shape = getattr(layer, "output", None)
         shape = tuple(shape.shape) if shape is not None else ()
-        rows.append({"layer": layer.name, "type": type(layer).__name__, "output shape": str(shape),
-                     "parameters": int(layer.count_params())})
+        rows.append(
+            {
+                "layer": layer.name,
+                "type": type(layer).__name__,
+                "output shape": str(shape),
+                "parameters": int(layer.count_params()),
+            }
+        )
     rows.append({"layer": "total", "type": "", "output shape": "", "parameters": int(model.count_params())})
     return pd.DataFrame(rows)
 
@@ -52,32 +66,62 @@ def tensor_shapes(config: RunConfig) -> pd.DataFrame:
     ['(64, 64, 64, 3)', '(64, 5)', '(64, 5) or (64,)', '(64, 5)']
     """
     b, c, s = config.batch_size, config.num_classes, config.image_size
-    target = "soft labels: strength of each tag in [0, 1]" if config.soft_labels else "multi-hot: 1 for every tag present, any number of 1s"
-    return pd.DataFrame([
-        {"array": "x, one batch of images", "shape": str((b, s, s, 3)), "dtype": "float32 (uint8 in memory)", "meaning": "RGB in [0, 1]"},
-        {"array": "y_true, multi-label (this app)", "shape": str((b, c)), "dtype": "float32", "meaning": target},
-        {"array": "y_true, single-label (for contrast)", "shape": f"{(b, c)} or {(b,)}", "dtype": "float32 / int",
-         "meaning": "one-hot with exactly one 1, or the class index (sparse)"},
-        {"array": "y_pred, model output", "shape": str((b, c)), "dtype": "float32",
-         "meaning": "one logit per tag; sigmoid gives an independent probability per tag"},
-    ])
+    target = (
+        "soft labels: strength of each tag in [0, 1]"
+        if config.soft_labels
+        else "multi-hot: 1 for every tag present, any number of 1s"
+    )
+    return pd.DataFrame(
+        [
+            {
+                "array": "x, one batch of images",
+                "shape": str((b, s, s, 3)),
+                "dtype": "float32 (uint8 in memory)",
+                "meaning": "RGB in [0, 1]",
+            },
+            {"array": "y_true, multi-label (this app)", "shape": str((b, c)), "dtype": "float32", "meaning": target},
+            {
+                "array": "y_true, single-label (for contrast)",
+                "shape": f"{(b, c)} or {(b,)}",
+                "dtype": "float32 / int",
+                "meaning": "one-hot with exactly one 1, or the class index (sparse)",
+            },
+            {
+                "array": "y_pred, model output",
+                "shape": str((b, c)),
+                "dtype": "float32",
+                "meaning": "one logit per tag; sigmoid gives an independent probability per tag",
+            },
+        ]
+    )
 
 
 def sample_target(config: RunConfig, seed: int = 0) -> tuple[np.ndarray, pd.DataFrame]:
     """One generated scene (S, S, 3) and a tidy frame of its target vector as multi-hot
     (the truth) and as the one-hot a single-label model would be forced to learn
     (only the first present tag)."""
-    x, y = make_dataset(1, classes=config.classes, prevalence=config.prevalence, soft_labels=config.soft_labels,
-                        seed=seed, image_size=config.image_size)
+    x, y = make_dataset(
+        1,
+        classes=config.classes,
+        prevalence=config.prevalence,
+        soft_labels=config.soft_labels,
+        seed=seed,
+        image_size=config.image_size,
+    )
     row = y[0]
     onehot = np.zeros_like(row)
     present = np.flatnonzero(row >= 0.5)
     if present.size:
         onehot[present[0]] = 1.0
-    frame = pd.concat([
-        pd.DataFrame({"tag": list(config.classes), "value": row, "target": "multi-label y_true (this scene)"}),
-        pd.DataFrame({"tag": list(config.classes), "value": onehot, "target": "single-label one-hot (loses the rest)"}),
-    ], ignore_index=True)
+    frame = pd.concat(
+        [
+            pd.DataFrame({"tag": list(config.classes), "value": row, "target": "multi-label y_true (this scene)"}),
+            pd.DataFrame(
+                {"tag": list(config.classes), "value": onehot, "target": "single-label one-hot (loses the rest)"}
+            ),
+        ],
+        ignore_index=True,
+    )
     return x[0], frame
 
 
@@ -110,10 +154,13 @@ def activations_frame(logits: Sequence[float], classes: Sequence[str]) -> pd.Dat
         raise ValueError(f"logits must have one value per tag ({len(classes)}), got {z.size}")
     if not np.all(np.isfinite(z)):
         raise ValueError("logits must be finite numbers")
-    return pd.concat([
-        pd.DataFrame({"tag": list(classes), "logit": z, "activation": "sigmoid", "value": sigmoid(z)}),
-        pd.DataFrame({"tag": list(classes), "logit": z, "activation": "softmax", "value": softmax(z)}),
-    ], ignore_index=True)
+    return pd.concat(
+        [
+            pd.DataFrame({"tag": list(classes), "logit": z, "activation": "sigmoid", "value": sigmoid(z)}),
+            pd.DataFrame({"tag": list(classes), "logit": z, "activation": "softmax", "value": softmax(z)}),
+        ],
+        ignore_index=True,
+    )
 
 
 # ---------------------------------------------------------------- loss calculator
@@ -122,8 +169,10 @@ def calculator_rows(classes: Sequence[str], weights: Sequence[float] | None = No
     negative, a false alarm and a near miss (cycled over the tags)."""
     examples = [(1.0, 0.9), (1.0, 0.2), (0.0, 0.1), (0.0, 0.6), (1.0, 0.55)]
     weights = list(weights) if weights is not None else [1.0] * len(classes)
-    return [{"tag": tag, "target": examples[i % 5][0], "probability": examples[i % 5][1], "weight": float(weights[i])}
-            for i, tag in enumerate(classes)]
+    return [
+        {"tag": tag, "target": examples[i % 5][0], "probability": examples[i % 5][1], "weight": float(weights[i])}
+        for i, tag in enumerate(classes)
+    ]
 
 
 def _column(rows: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:
@@ -141,7 +190,10 @@ def _column(rows: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:
 
 
 def loss_table(
-    rows: Sequence[Mapping[str, Any]], *, weighting: str = "tag", loss_params: Mapping[str, Mapping[str, Any]] | None = None,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    weighting: str = "tag",
+    loss_params: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """Per-element value of every registered loss for rows of (tag, target, probability, weight).
 

@@ -40,8 +40,9 @@ for single-label targets.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -148,19 +149,14 @@ class ParamSpec:
             return None
         if self.kind == "choice":
             if not isinstance(value, str) or value not in self.choices:
-                raise ValueError(
-                    f"{name} must be {self.range_text()}, got {value!r}.{tail}"
-                )
+                raise ValueError(f"{name} must be {self.range_text()}, got {value!r}.{tail}")
             return value
         if self.kind == "per_tag":
             return self._check_per_tag(value, name, tail)
         prefix = "None or " if self.optional else ""
         number = _as_number(value)
         if number is None or not self._in_range(number):
-            raise ValueError(
-                f"{name} must be {prefix}a finite number {self.range_text()}, "
-                f"got {value!r}.{tail}"
-            )
+            raise ValueError(f"{name} must be {prefix}a finite number {self.range_text()}, got {value!r}.{tail}")
         return number
 
     def _check_per_tag(self, value: Any, name: str, tail: str) -> list[float]:
@@ -173,15 +169,10 @@ class ParamSpec:
         for i, v in enumerate(list(value)):
             number = _as_number(v)
             if number is None or not self._in_range(number):
-                raise ValueError(
-                    f"{name} must be finite and {self.range_text()}, got {v!r} "
-                    f"for tag {i}.{tail}"
-                )
+                raise ValueError(f"{name} must be finite and {self.range_text()}, got {v!r} for tag {i}.{tail}")
             out.append(number)
         if not out:
-            raise ValueError(
-                f"{name} must have one value per tag, got an empty sequence.{tail}"
-            )
+            raise ValueError(f"{name} must have one value per tag, got an empty sequence.{tail}")
         return out
 
 
@@ -200,24 +191,17 @@ def _as_number(value: Any) -> float | None:
 
 def _validate(loss: str, specs: dict[str, ParamSpec], values: dict) -> dict:
     """Check ``values`` against ``specs``; return normalised plain values."""
-    return {
-        key: specs[key].check(value, key, _HINTS.get((loss, key), ""))
-        for key, value in values.items()
-    }
+    return {key: specs[key].check(value, key, _HINTS.get((loss, key), "")) for key, value in values.items()}
 
 
 _HINTS: dict[tuple[str, str], str] = {
-    ("weighted_bce", "weights"): (
-        "Use e.g. inverse_frequency_weights(prevalence); 1.0 means unweighted."
-    ),
+    ("weighted_bce", "weights"): ("Use e.g. inverse_frequency_weights(prevalence); 1.0 means unweighted."),
     ("weighted_bce", "weighting"): (
-        "'tag' scales the whole BCE of a tag, 'positive' only its y=1 term "
-        "(like pos_weight)."
+        "'tag' scales the whole BCE of a tag, 'positive' only its y=1 term (like pos_weight)."
     ),
     ("focal", "gamma"): "Use 0 for plain BCE or a focusing value such as 2.0.",
     ("focal", "alpha"): (
-        "alpha is the weight of positives (negatives get 1 - alpha); "
-        "use None to switch balancing off."
+        "alpha is the weight of positives (negatives get 1 - alpha); use None to switch balancing off."
     ),
     ("asl", "gamma_pos"): "Typical: 0.0 (no focusing on positives).",
     ("asl", "gamma_neg"): "Typical: 4.0; 0.0 switches negative focusing off.",
@@ -256,9 +240,7 @@ def _prepare(y_true, logits):
         logits = ops.cast(logits, keras.config.floatx())
     y_true = ops.cast(ops.convert_to_tensor(y_true), logits.dtype)
     ys, zs = tuple(y_true.shape), tuple(logits.shape)
-    if len(ys) != len(zs) or any(
-        a is not None and b is not None and a != b for a, b in zip(ys, zs)
-    ):
+    if len(ys) != len(zs) or any(a is not None and b is not None and a != b for a, b in zip(ys, zs)):
         raise ValueError(
             f"y_true and logits must have the same shape (batch, tags), got "
             f"{ys} and {zs}; pass one multi-hot target per logit."
@@ -270,8 +252,7 @@ def _check_weight_count(weights: Sequence[float], logits) -> None:
     n_tags = logits.shape[-1] if len(logits.shape) else None
     if n_tags is not None and len(weights) != n_tags:
         raise ValueError(
-            f"weights must have one value per tag ({n_tags}), got "
-            f"{len(weights)}; pass a list of length {n_tags}."
+            f"weights must have one value per tag ({n_tags}), got {len(weights)}; pass a list of length {n_tags}."
         )
 
 
@@ -282,36 +263,58 @@ def _check_weight_count(weights: Sequence[float], logits) -> None:
 _BCE_SPECS: dict[str, ParamSpec] = {}
 _WEIGHTED_BCE_SPECS = {
     "weights": ParamSpec(
-        1.0, 0.0, math.inf, kind="per_tag", required=True, suggested_high=10.0,
+        1.0,
+        0.0,
+        math.inf,
+        kind="per_tag",
+        required=True,
+        suggested_high=10.0,
         help="One non-negative weight per tag.",
     ),
     "weighting": ParamSpec(
-        "tag", kind="choice", choices=WEIGHTINGS,
+        "tag",
+        kind="choice",
+        choices=WEIGHTINGS,
         help="'tag': weight scales the whole term; 'positive': only y=1 terms.",
     ),
 }
 _MSE_SPECS: dict[str, ParamSpec] = {}
 _FOCAL_SPECS = {
     "gamma": ParamSpec(
-        2.0, 0.0, math.inf, suggested_high=5.0,
+        2.0,
+        0.0,
+        math.inf,
+        suggested_high=5.0,
         help="Focusing strength; 0 gives (alpha-weighted) BCE.",
     ),
     "alpha": ParamSpec(
-        None, 0.0, 1.0, optional=True,
+        None,
+        0.0,
+        1.0,
+        optional=True,
         help="Weight of positives (negatives get 1 - alpha); None = off.",
     ),
 }
 _ASL_SPECS = {
     "gamma_pos": ParamSpec(
-        0.0, 0.0, math.inf, suggested_high=5.0,
+        0.0,
+        0.0,
+        math.inf,
+        suggested_high=5.0,
         help="Focusing on positives, (1 - p)^gamma_pos.",
     ),
     "gamma_neg": ParamSpec(
-        4.0, 0.0, math.inf, suggested_high=8.0,
+        4.0,
+        0.0,
+        math.inf,
+        suggested_high=8.0,
         help="Focusing on negatives, p_m^gamma_neg.",
     ),
     "clip": ParamSpec(
-        0.05, 0.0, 1.0, high_inclusive=False,
+        0.05,
+        0.0,
+        1.0,
+        high_inclusive=False,
         help="Probability shift for negatives: p_m = max(p - clip, 0).",
     ),
 }
@@ -347,7 +350,8 @@ def weighted_bce(y_true, logits, weights, weighting: str = "tag"):
     array([[1.3863, 0.6931]], dtype=float32)
     """
     checked = _validate(
-        "weighted_bce", _WEIGHTED_BCE_SPECS,
+        "weighted_bce",
+        _WEIGHTED_BCE_SPECS,
         {"weights": weights, "weighting": weighting},
     )
     weights, weighting = checked["weights"], checked["weighting"]
@@ -399,8 +403,7 @@ def focal(y_true, logits, gamma: float = 2.0, alpha: float | None = None):
     return loss
 
 
-def asl(y_true, logits, gamma_pos: float = 0.0, gamma_neg: float = 4.0,
-        clip: float = 0.05):
+def asl(y_true, logits, gamma_pos: float = 0.0, gamma_neg: float = 4.0, clip: float = 0.05):
     """Asymmetric loss (Ridnik et al. 2021), elementwise, shape ``(B, C)``.
 
     ``l = -y (1 - p)^gamma_pos log p - (1 - y) p_m^gamma_neg log(1 - p_m)``
@@ -413,17 +416,14 @@ def asl(y_true, logits, gamma_pos: float = 0.0, gamma_neg: float = 4.0,
     array([[0.6931, 0.0245, 0.    ]], dtype=float32)
     """
     checked = _validate(
-        "asl", _ASL_SPECS,
+        "asl",
+        _ASL_SPECS,
         {"gamma_pos": gamma_pos, "gamma_neg": gamma_neg, "clip": clip},
     )
-    gamma_pos, gamma_neg, clip = (
-        checked["gamma_pos"], checked["gamma_neg"], checked["clip"]
-    )
+    gamma_pos, gamma_neg, clip = (checked["gamma_pos"], checked["gamma_neg"], checked["clip"])
     y_true, logits = _prepare(y_true, logits)
     log_p = ops.log_sigmoid(logits)
-    pos_factor = (
-        ops.exp(gamma_pos * ops.log_sigmoid(-logits)) if gamma_pos else 1.0
-    )
+    pos_factor = ops.exp(gamma_pos * ops.log_sigmoid(-logits)) if gamma_pos else 1.0
     if clip == 0:
         log_one_minus_pm = ops.log_sigmoid(-logits)
         neg_factor = ops.exp(gamma_neg * log_p) if gamma_neg else 1.0
@@ -431,10 +431,7 @@ def asl(y_true, logits, gamma_pos: float = 0.0, gamma_neg: float = 4.0,
         log_one_minus_pm = ops.log(ops.minimum(ops.sigmoid(-logits) + clip, 1.0))
         p_m = ops.maximum(ops.sigmoid(logits) - clip, 0.0)
         neg_factor = _pow(p_m, gamma_neg)
-    return (
-        -y_true * pos_factor * log_p
-        - (1.0 - y_true) * neg_factor * log_one_minus_pm
-    )
+    return -y_true * pos_factor * log_p - (1.0 - y_true) * neg_factor * log_one_minus_pm
 
 
 # --------------------------------------------------------------------------
@@ -453,17 +450,14 @@ def register(name: str) -> Callable[[type], type]:
     compiled with the loss survive ``model.save`` / ``load_model``.
     """
     if not isinstance(name, str) or not name.isidentifier():
-        raise ValueError(
-            f"loss name must be an identifier-like string such as 'bce', got {name!r}."
-        )
+        raise ValueError(f"loss name must be an identifier-like string such as 'bce', got {name!r}.")
 
     def decorator(cls: type) -> type:
         if not (isinstance(cls, type) and issubclass(cls, MultiLabelLoss)):
             raise TypeError(f"@register({name!r}) needs a MultiLabelLoss subclass, got {cls!r}.")
         if name in LOSSES and LOSSES[name] is not cls:
             raise ValueError(
-                f"loss name {name!r} is already registered to "
-                f"{LOSSES[name].__name__}; choose another name."
+                f"loss name {name!r} is already registered to {LOSSES[name].__name__}; choose another name."
             )
         cls.registry_name = name
         LOSSES[name] = cls
@@ -488,10 +482,8 @@ class MultiLabelLoss(keras.losses.Loss):
     param_specs: dict[str, ParamSpec] = {}
     function: Callable = staticmethod(bce)
 
-    def __init__(self, loss_params: dict, name=None,
-                 reduction="sum_over_batch_size", dtype=None):
-        super().__init__(name=name or self.registry_name, reduction=reduction,
-                         dtype=dtype)
+    def __init__(self, loss_params: dict, name=None, reduction="sum_over_batch_size", dtype=None):
+        super().__init__(name=name or self.registry_name, reduction=reduction, dtype=dtype)
         self.loss_params = _validate(self.registry_name, self.param_specs, loss_params)
 
     def elementwise(self, y_true, logits):
@@ -503,9 +495,7 @@ class MultiLabelLoss(keras.losses.Loss):
 
     def get_config(self) -> dict:
         config = super().get_config()
-        config.update(
-            {k: list(v) if isinstance(v, list) else v for k, v in self.loss_params.items()}
-        )
+        config.update({k: list(v) if isinstance(v, list) else v for k, v in self.loss_params.items()})
         return config
 
     def __repr__(self) -> str:
@@ -542,20 +532,22 @@ class WeightedBCELoss(MultiLabelLoss):
     """
 
     description = (
-        "BCE with a weight per tag: 'tag' scales a tag's whole BCE, "
-        "'positive' only its y=1 term (pos_weight)."
+        "BCE with a weight per tag: 'tag' scales a tag's whole BCE, 'positive' only its y=1 term (pos_weight)."
     )
-    formula = (
-        "tag: l = -w_c·[y·log σ(z) + (1-y)·log(1-σ(z))];  "
-        "positive: l = -[w_c·y·log σ(z) + (1-y)·log(1-σ(z))]"
-    )
+    formula = "tag: l = -w_c·[y·log σ(z) + (1-y)·log(1-σ(z))];  positive: l = -[w_c·y·log σ(z) + (1-y)·log(1-σ(z))]"
     param_specs = _WEIGHTED_BCE_SPECS
     function = staticmethod(weighted_bce)
 
-    def __init__(self, weights: Sequence[float], weighting: str = "tag", *,
-                 name=None, reduction="sum_over_batch_size", dtype=None):
-        super().__init__({"weights": weights, "weighting": weighting},
-                         name=name, reduction=reduction, dtype=dtype)
+    def __init__(
+        self,
+        weights: Sequence[float],
+        weighting: str = "tag",
+        *,
+        name=None,
+        reduction="sum_over_batch_size",
+        dtype=None,
+    ):
+        super().__init__({"weights": weights, "weighting": weighting}, name=name, reduction=reduction, dtype=dtype)
 
 
 @register("mse")
@@ -586,20 +578,16 @@ class FocalLoss(MultiLabelLoss):
     """
 
     description = (
-        "Focal loss: BCE scaled by (1 - p_t)^γ so easy, well-classified "
-        "elements count less (Lin et al. 2017)."
+        "Focal loss: BCE scaled by (1 - p_t)^γ so easy, well-classified elements count less (Lin et al. 2017)."
     )
-    formula = (
-        "l = α_t·(1-p_t)^γ·BCE(y, z),  p_t = y·p + (1-y)·(1-p),  "
-        "α_t = y·α + (1-y)·(1-α) (1 if α is None)"
-    )
+    formula = "l = α_t·(1-p_t)^γ·BCE(y, z),  p_t = y·p + (1-y)·(1-p),  α_t = y·α + (1-y)·(1-α) (1 if α is None)"
     param_specs = _FOCAL_SPECS
     function = staticmethod(focal)
 
-    def __init__(self, gamma: float = 2.0, alpha: float | None = None, *,
-                 name=None, reduction="sum_over_batch_size", dtype=None):
-        super().__init__({"gamma": gamma, "alpha": alpha},
-                         name=name, reduction=reduction, dtype=dtype)
+    def __init__(
+        self, gamma: float = 2.0, alpha: float | None = None, *, name=None, reduction="sum_over_batch_size", dtype=None
+    ):
+        super().__init__({"gamma": gamma, "alpha": alpha}, name=name, reduction=reduction, dtype=dtype)
 
 
 @register("asl")
@@ -615,27 +603,31 @@ class AsymmetricLoss(MultiLabelLoss):
         "Asymmetric loss: separate focusing for positives and negatives, and a "
         "probability shift that drops easy negatives (Ridnik et al. 2021)."
     )
-    formula = (
-        "l = -y·(1-p)^γ+·log p - (1-y)·p_m^γ-·log(1-p_m),  "
-        "p = σ(z),  p_m = max(p - clip, 0)"
-    )
+    formula = "l = -y·(1-p)^γ+·log p - (1-y)·p_m^γ-·log(1-p_m),  p = σ(z),  p_m = max(p - clip, 0)"
     param_specs = _ASL_SPECS
     function = staticmethod(asl)
 
-    def __init__(self, gamma_pos: float = 0.0, gamma_neg: float = 4.0,
-                 clip: float = 0.05, *, name=None,
-                 reduction="sum_over_batch_size", dtype=None):
+    def __init__(
+        self,
+        gamma_pos: float = 0.0,
+        gamma_neg: float = 4.0,
+        clip: float = 0.05,
+        *,
+        name=None,
+        reduction="sum_over_batch_size",
+        dtype=None,
+    ):
         super().__init__(
             {"gamma_pos": gamma_pos, "gamma_neg": gamma_neg, "clip": clip},
-            name=name, reduction=reduction, dtype=dtype,
+            name=name,
+            reduction=reduction,
+            dtype=dtype,
         )
 
 
 def _lookup(name: str) -> type[MultiLabelLoss]:
     if not isinstance(name, str) or name not in LOSSES:
-        raise ValueError(
-            f"unknown loss {name!r}; choose one of: {', '.join(LOSSES)}."
-        )
+        raise ValueError(f"unknown loss {name!r}; choose one of: {', '.join(LOSSES)}.")
     return LOSSES[name]
 
 
@@ -681,17 +673,12 @@ def get(name: str, /, **loss_params) -> MultiLabelLoss:
     unknown = sorted(set(loss_params) - set(specs))
     if unknown:
         accepted = ", ".join(specs) if specs else "no parameters"
-        raise ValueError(
-            f"unknown parameter {unknown[0]!r} for loss {name!r}; it accepts: {accepted}."
-        )
+        raise ValueError(f"unknown parameter {unknown[0]!r} for loss {name!r}; it accepts: {accepted}.")
     missing = [k for k, s in specs.items() if s.required and k not in loss_params]
     if missing:
         key = missing[0]
         example = defaults(name)[key]
-        raise ValueError(
-            f"loss {name!r} needs {key!r}: {specs[key].help} "
-            f"e.g. get({name!r}, {key}={example!r})."
-        )
+        raise ValueError(f"loss {name!r} needs {key!r}: {specs[key].help} e.g. get({name!r}, {key}={example!r}).")
     return cls(**loss_params)
 
 
@@ -718,13 +705,10 @@ def elementwise(name: str, y_true, logits, **loss_params) -> np.ndarray:
     y = np.asarray(y_true, dtype=np.float64)
     z = np.asarray(logits, dtype=np.float64)
     if y.shape != z.shape:
-        raise ValueError(
-            f"y_true and logits must have the same shape, got {y.shape} and {z.shape}."
-        )
+        raise ValueError(f"y_true and logits must have the same shape, got {y.shape} and {z.shape}.")
     if not np.all(np.isfinite(y)) or y.min(initial=0.0) < 0 or y.max(initial=0.0) > 1:
         raise ValueError(
-            "y_true must contain targets in [0, 1] (1 = tag present), got values "
-            f"in [{y.min():g}, {y.max():g}]."
+            f"y_true must contain targets in [0, 1] (1 = tag present), got values in [{y.min():g}, {y.max():g}]."
         )
     if not np.all(np.isfinite(z)):
         raise ValueError("logits must be finite; replace inf/NaN, e.g. with np.clip(z, -100, 100).")
@@ -747,8 +731,10 @@ def _check_prevalence(prevalence: Sequence[float]) -> np.ndarray:
         p = _as_number(v)
         if p is None or not math.isfinite(p) or p <= 0 or p >= 1:
             why = (
-                "a tag that never occurs" if p is not None and p <= 0
-                else "a tag that occurs in every sample" if p is not None and p >= 1
+                "a tag that never occurs"
+                if p is not None and p <= 0
+                else "a tag that occurs in every sample"
+                if p is not None and p >= 1
                 else "a prevalence that is not a finite fraction"
             )
             raise ValueError(
@@ -776,8 +762,7 @@ def inverse_frequency_weights(prevalence: Sequence[float]) -> list[float]:
     return _mean_one(1.0 / p)
 
 
-def class_balanced_weights(prevalence: Sequence[float], n_samples: int,
-                           beta: float = 0.999) -> list[float]:
+def class_balanced_weights(prevalence: Sequence[float], n_samples: int, beta: float = 0.999) -> list[float]:
     """Class-balanced weights from the effective number (Cui et al. 2019).
 
     ``w_c ∝ (1 - beta) / (1 - beta^{n_c})`` with ``n_c = p_c · n_samples``
@@ -790,16 +775,16 @@ def class_balanced_weights(prevalence: Sequence[float], n_samples: int,
     [1.0, 1.0]
     """
     p = _check_prevalence(prevalence)
-    if (isinstance(n_samples, (bool, np.bool_)) or _as_number(n_samples) is None
-            or not math.isfinite(float(n_samples)) or float(n_samples) <= 0):
-        raise ValueError(
-            f"n_samples must be a positive number of training samples, got {n_samples!r}."
-        )
+    if (
+        isinstance(n_samples, (bool, np.bool_))
+        or _as_number(n_samples) is None
+        or not math.isfinite(float(n_samples))
+        or float(n_samples) <= 0
+    ):
+        raise ValueError(f"n_samples must be a positive number of training samples, got {n_samples!r}.")
     b = _as_number(beta)
     if b is None or not (0.0 <= b < 1.0):
-        raise ValueError(
-            f"beta must be a finite number in [0, 1), got {beta!r}; typical: 0.9, 0.99, 0.999."
-        )
+        raise ValueError(f"beta must be a finite number in [0, 1), got {beta!r}; typical: 0.9, 0.99, 0.999.")
     if b == 0.0:
         return [1.0] * len(p)
     n_c = p * float(n_samples)

@@ -25,7 +25,8 @@ samples or thresholds.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -55,8 +56,7 @@ def _as_float_array(x: Any, name: str) -> np.ndarray:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(
-            f"{name} must be numeric array-like, could not convert "
-            f"{type(x).__name__} to float: {exc}"
+            f"{name} must be numeric array-like, could not convert {type(x).__name__} to float: {exc}"
         ) from None
     return arr
 
@@ -70,14 +70,11 @@ def _check_values(arr: np.ndarray, name: str, what: str) -> None:
         )
     if arr.size and (arr.min() < 0.0 or arr.max() > 1.0):
         raise ValueError(
-            f"{name} must lie in [0, 1] ({what}), got values from "
-            f"{arr.min():g} to {arr.max():g}; clip or rescale it"
+            f"{name} must lie in [0, 1] ({what}), got values from {arr.min():g} to {arr.max():g}; clip or rescale it"
         )
 
 
-def _validate(
-    y_true: Any, y_prob: Any, thresholds: Any = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def _validate(y_true: Any, y_prob: Any, thresholds: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Return float64 ``y_true``, ``y_prob`` (n, C) and thresholds (C,).
 
     ``thresholds=None`` means the caller does not use thresholds.
@@ -90,14 +87,9 @@ def _validate(
             f"{yt.shape}; for a single tag use y.reshape(-1, 1)"
         )
     if yt.shape[0] == 0 or yt.shape[1] == 0:
-        raise ValueError(
-            f"y_true must have at least one sample and one tag, got shape "
-            f"{yt.shape}"
-        )
+        raise ValueError(f"y_true must have at least one sample and one tag, got shape {yt.shape}")
     if yp.shape != yt.shape:
-        raise ValueError(
-            f"y_prob must have shape {yt.shape} like y_true, got {yp.shape}"
-        )
+        raise ValueError(f"y_prob must have shape {yt.shape} like y_true, got {yp.shape}")
     _check_values(yt, "y_true", "multi-hot or soft labels")
     _check_values(yp, "y_prob", "sigmoid probabilities")
     thr = None
@@ -111,10 +103,7 @@ def _validate_thresholds(thresholds: Any, n_tags: int) -> np.ndarray:
     if thr.ndim == 0:
         thr = np.full(n_tags, float(thr))
     elif thr.ndim != 1 or thr.shape[0] != n_tags:
-        raise ValueError(
-            f"thresholds must be a single float or {n_tags} floats (one per "
-            f"tag), got shape {thr.shape}"
-        )
+        raise ValueError(f"thresholds must be a single float or {n_tags} floats (one per tag), got shape {thr.shape}")
     _check_values(thr, "thresholds", "a probability cut-off")
     return thr
 
@@ -124,15 +113,12 @@ def _validate_1d(y_true: Any, y_score: Any) -> tuple[np.ndarray, np.ndarray]:
     ys = _as_float_array(y_score, "y_score")
     if yt.ndim != 1:
         raise ValueError(
-            f"y_true must be 1-D (one tag), got shape {yt.shape}; pass a "
-            f"single column such as y_true[:, j]"
+            f"y_true must be 1-D (one tag), got shape {yt.shape}; pass a single column such as y_true[:, j]"
         )
     if yt.shape[0] == 0:
         raise ValueError("y_true must have at least one sample, got 0")
     if ys.shape != yt.shape:
-        raise ValueError(
-            f"y_score must have shape {yt.shape} like y_true, got {ys.shape}"
-        )
+        raise ValueError(f"y_score must have shape {yt.shape} like y_true, got {ys.shape}")
     _check_values(yt, "y_true", "binary or soft labels")
     _check_values(ys, "y_score", "probabilities")
     return yt, ys
@@ -145,15 +131,11 @@ def _validate_classes(classes: Any, n_tags: int) -> list[str]:
         return [f"tag{j}" for j in range(n_tags)]
     if isinstance(classes, str):
         raise ValueError(
-            f"classes must be a sequence of {n_tags} names, got the single "
-            f"string {classes!r}; wrap it in a list"
+            f"classes must be a sequence of {n_tags} names, got the single string {classes!r}; wrap it in a list"
         )
     names = [str(c) for c in classes]
     if len(names) != n_tags:
-        raise ValueError(
-            f"classes must have {n_tags} names (one per column of y_true), "
-            f"got {len(names)}"
-        )
+        raise ValueError(f"classes must have {n_tags} names (one per column of y_true), got {len(names)}")
     if len(set(names)) != len(names):
         raise ValueError(f"classes must be unique names, got {names}")
     return names
@@ -232,9 +214,7 @@ def _ap_from_curve(tps: np.ndarray, fps: np.ndarray) -> float:
     return float(np.sum(delta * precision))
 
 
-def _best_from_curve(
-    pos: np.ndarray, score: np.ndarray, thresholds, tps, fps
-) -> dict[str, float]:
+def _best_from_curve(pos: np.ndarray, score: np.ndarray, thresholds, tps, fps) -> dict[str, float]:
     n_pos = int(tps[-1])
     if n_pos == 0:
         # F1 is 0 at every cut, so F1 cannot choose; the highest cut predicts
@@ -308,9 +288,7 @@ def average_precision(y_true: Any, y_score: Any) -> float:
     return _ap_from_curve(tps, fps)
 
 
-def precision_recall_curve(
-    y_true: Any, y_score: Any
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def precision_recall_curve(y_true: Any, y_score: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Precision-recall curve of one tag, from the strictest cut down.
 
     ``y_true`` and ``y_score`` are 1-D of length ``n``; targets are
@@ -342,9 +320,7 @@ def precision_recall_curve(
     return precision, recall, thresholds
 
 
-def threshold_sweep(
-    y_true: Any, y_score: Any, thresholds: Any = None
-) -> dict[str, np.ndarray]:
+def threshold_sweep(y_true: Any, y_score: Any, thresholds: Any = None) -> dict[str, np.ndarray]:
     """Confusion counts and P/R/F1 of one tag at many thresholds.
 
     ``y_true`` and ``y_score`` are 1-D of length ``n``; targets are
@@ -370,10 +346,7 @@ def threshold_sweep(
         if thr.ndim == 0:
             thr = thr.reshape(1)
         if thr.ndim != 1 or thr.shape[0] == 0:
-            raise ValueError(
-                f"thresholds must be a non-empty 1-D sequence of floats, got "
-                f"shape {thr.shape}"
-            )
+            raise ValueError(f"thresholds must be a non-empty 1-D sequence of floats, got shape {thr.shape}")
         _check_values(thr, "thresholds", "probability cut-offs")
     pos = _binarise(yt)
     pos_scores = np.sort(ys[pos])
@@ -398,9 +371,7 @@ def threshold_sweep(
     }
 
 
-def best_thresholds(
-    y_true: Any, y_prob: Any, classes: Sequence[str] | None = None
-) -> list[dict[str, Any]]:
+def best_thresholds(y_true: Any, y_prob: Any, classes: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Per-tag threshold that maximises F1 on the given data.
 
     ``y_true`` and ``y_prob`` have shape ``(n, C)``; targets are binarised
@@ -436,9 +407,7 @@ def best_thresholds(
     return out
 
 
-def regression_report(
-    y_true: Any, y_prob: Any, classes: Sequence[str] | None = None
-) -> dict[str, Any]:
+def regression_report(y_true: Any, y_prob: Any, classes: Sequence[str] | None = None) -> dict[str, Any]:
     """Mean absolute and squared error between probabilities and targets.
 
     ``y_true`` and ``y_prob`` have shape ``(n, C)``; the raw (possibly soft)
@@ -460,10 +429,7 @@ def regression_report(
     return {
         "mae": float(np.abs(diff).mean()),
         "mse": float((diff * diff).mean()),
-        "per_tag": [
-            {"tag": name, "mae": float(a), "mse": float(s)}
-            for name, a, s in zip(names, abs_tag, sq_tag)
-        ],
+        "per_tag": [{"tag": name, "mae": float(a), "mse": float(s)} for name, a, s in zip(names, abs_tag, sq_tag)],
     }
 
 

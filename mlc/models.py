@@ -13,8 +13,8 @@ probabilities.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import keras
 from keras import layers
@@ -55,8 +55,10 @@ def build(name: str, num_classes: int, image_size: int = 64) -> keras.Model:
         raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or not 1 <= num_classes <= MAX_CLASSES:
         raise ValueError(f"num_classes must be a whole number from 1 to {MAX_CLASSES}, got {num_classes!r}")
-    if isinstance(image_size, bool) or not isinstance(image_size, int) or not (
-        MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE
+    if (
+        isinstance(image_size, bool)
+        or not isinstance(image_size, int)
+        or not (MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE)
     ):
         raise ValueError(
             f"image_size must be a whole number from {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE}, got {image_size!r}"

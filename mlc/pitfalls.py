@@ -24,8 +24,8 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 import keras
 import numpy as np
@@ -138,18 +138,18 @@ def _sigmoid_passthrough(classes: int) -> keras.Model:
         "binary_crossentropy with a ValueError about ranks (and (N, 1) with one about shapes); it does not "
         "one-hot them for you."
     ),
-    wrong_code='''
+    wrong_code="""
 model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="sigmoid")])
 model.compile(optimizer="adam", loss="binary_crossentropy")
 y = np.array([0, 2, 1, 0, 1, 2, 0, 2])  # one tag id per sample: shape (N,)
 model.fit(x, y)
-''',
-    fix_code='''
+""",
+    fix_code="""
 # one row per sample, one 0/1 column per tag; several tags may be 1
 y = np.array([[1, 0, 0], [0, 0, 1], [0, 1, 1], [1, 0, 0],
               [0, 1, 0], [1, 0, 1], [1, 0, 0], [0, 1, 1]], dtype="float32")  # (N, C)
 model.fit(x, y)
-''',
+""",
 )
 def _labels_shape() -> Demo:
     x = np.random.default_rng(0).random((8, 4)).astype(np.float32)
@@ -187,18 +187,18 @@ def _labels_shape() -> Demo:
         "the sigmoid model while the model you predict with outputs softmax probabilities. Use a sigmoid per "
         "tag (or logits and from_logits=True)."
     ),
-    wrong_code='''
+    wrong_code="""
 model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="softmax")])
 model.compile(optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy")
 model.fit(x, y)  # every target row is [1, 1, 0, 0]: two tags present
 model.predict(x[:1])  # sums to 1: the two present tags share the probability
-''',
-    fix_code='''
+""",
+    fix_code="""
 model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="sigmoid")])
 model.compile(optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy")
 model.fit(x, y)
 model.predict(x[:1])  # each tag its own yes/no probability: both present tags near 1
-''',
+""",
 )
 def _softmax_bce() -> Demo:
     x = np.ones((512, 3), np.float32)
@@ -246,15 +246,15 @@ def _softmax_bce() -> Demo:
         "for a sample with no tag at all. Training is identical to sample_weight=w[argmax(y)]. Put per-tag "
         "weights inside the loss instead (a weighted BCE, or pos_weight for the positive term only)."
     ),
-    wrong_code='''
+    wrong_code="""
 model.compile(optimizer="sgd", loss=keras.losses.BinaryCrossentropy(from_logits=True))
 model.fit(x, y, class_weight={0: 1.0, 1: 3.0, 2: 10.0})  # y: (N, 3) multi-hot
-''',
-    fix_code='''
+""",
+    fix_code="""
 loss = mlc.losses.get("weighted_bce", weights=[1.0, 3.0, 10.0])  # or the WeightedBCE class of the export
 model.compile(optimizer="sgd", loss=loss)
 model.fit(x, y)  # every (sample, tag) term carries its tag's weight
-''',
+""",
 )
 def _class_weight_multihot() -> Demo:
     rng = np.random.default_rng(0)
@@ -291,7 +291,9 @@ def _class_weight_multihot() -> Demo:
     )
     fix = (
         "per-tag weights in the loss: weighted / plain BCE per tag column = "
-        + "[" + ", ".join(f"{r:.2f}" for r in ratios) + "]"
+        + "["
+        + ", ".join(f"{r:.2f}" for r in ratios)
+        + "]"
         + " (a sample with no tag still gets every tag's weight on its negative terms)"
     )
     ok = diff_argmax <= 1e-6 and diff_none > 1e-4 and bool(np.allclose(ratios, w, rtol=1e-4))
@@ -336,15 +338,15 @@ def _resolved_metric_names(model: keras.Model) -> list[str]:
         "cell but flatters a model that predicts nothing: on sparse tags all-zeros scores high. Report "
         "per-tag precision/recall/F1 (and mAP) instead."
     ),
-    wrong_code='''
+    wrong_code="""
 model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
 model.evaluate(x, y)  # 'accuracy' here is CategoricalAccuracy
-''',
-    fix_code='''
+""",
+    fix_code="""
 model.compile(optimizer="adam", loss="binary_crossentropy",
               metrics=[keras.metrics.F1Score(threshold=0.5, average="macro"),
                        keras.metrics.Precision(), keras.metrics.Recall()])
-''',
+""",
 )
 def _accuracy_is_argmax() -> Demo:
     y, logits = _predictions_that_are_all_right()
@@ -403,14 +405,14 @@ def _accuracy_is_argmax() -> Demo:
         "counts as predicted and every other tag as absent, so a sample can never have two tags. "
         "For multi-label outputs pass a float threshold, e.g. F1Score(threshold=0.5)."
     ),
-    wrong_code='''
+    wrong_code="""
 f1 = keras.metrics.F1Score(average="macro")  # threshold=None: argmax, one tag per sample
 f1.update_state(y, probabilities)
-''',
-    fix_code='''
+""",
+    fix_code="""
 f1 = keras.metrics.F1Score(threshold=0.5, average="macro")  # every tag with p >= 0.5
 f1.update_state(y, probabilities)
-''',
+""",
 )
 def _f1_without_threshold() -> Demo:
     y, logits = _predictions_that_are_all_right()
@@ -423,9 +425,7 @@ def _f1_without_threshold() -> Demo:
     per_tag.update_state(y, probabilities)
     wrong_value, fix_value = float(default.result()), float(thresholded.result())
     per_tag_text = ", ".join(f"{v:.2f}" for v in ops.convert_to_numpy(per_tag.result()))
-    wrong = (
-        f"F1Score() = {wrong_value:.3f} (per tag: {per_tag_text}) for predictions that get every tag right at 0.5"
-    )
+    wrong = f"F1Score() = {wrong_value:.3f} (per tag: {per_tag_text}) for predictions that get every tag right at 0.5"
     fix = f"F1Score(threshold=0.5) = {fix_value:.3f}"
     ok = wrong_value < 0.9 and fix_value > 0.999
     return Demo(wrong, fix, bool(ok), wrong_value=wrong_value, fix_value=fix_value)
@@ -440,9 +440,12 @@ def _source_without_docstring(obj) -> str:
     doc = inspect.getdoc(obj)
     if doc:
         start = next(i for i, line in enumerate(lines) if line.strip().startswith('"""'))
-        end = start if lines[start].strip().count('"""') == 2 else next(
-            i for i in range(start + 1, len(lines)) if '"""' in lines[i])
-        del lines[start:end + 2 if end + 1 < len(lines) and not lines[end + 1].strip() else end + 1]
+        end = (
+            start
+            if lines[start].strip().count('"""') == 2
+            else next(i for i in range(start + 1, len(lines)) if '"""' in lines[i])
+        )
+        del lines[start : end + 2 if end + 1 < len(lines) and not lines[end + 1].strip() else end + 1]
     return "\n".join(lines) + "\n"
 
 
@@ -473,7 +476,7 @@ class WeightedBCE(keras.losses.Loss):
         "@keras.saving.register_keras_serializable and a get_config() of plain lists loads back with its "
         "weights."
     ),
-    wrong_code='''
+    wrong_code="""
 def make_loss(weights):
     def loss(y_true, logits):
         bce = ops.binary_crossentropy(y_true, logits, from_logits=True)
@@ -483,12 +486,13 @@ def make_loss(weights):
 model.compile(optimizer="adam", loss=make_loss([1.0, 2.0, 3.0]))
 model.save("model.keras")
 keras.saving.load_model("model.keras")  # TypeError
-''',
-    fix_code=_source_without_docstring(WeightedBCE) + '''
+""",
+    fix_code=_source_without_docstring(WeightedBCE)
+    + """
 model.compile(optimizer="adam", loss=WeightedBCE([1.0, 2.0, 3.0]))
 model.save("model.keras")
 model = keras.saving.load_model("model.keras")  # works: the class is registered
-''',
+""",
 )
 def _closure_loss_save_load() -> Demo:
     rng = np.random.default_rng(0)

@@ -33,7 +33,7 @@ Whatever goes wrong with uploaded bytes, the caller sees one exception type,
 >>> load_model_file(b"not a model")
 Traceback (most recent call last):
 ...
-mlc.runfiles.RunFileError: not a Keras model file: a .keras file is a zip archive and these bytes are not one; save the model with model.save('name.keras')
+mlc.runfiles.RunFileError: not a Keras model file: a .keras file is a zip archive and these bytes are not one; ...
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ import tempfile
 import time
 import uuid
 import zipfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -122,19 +123,42 @@ _LAMBDA_MESSAGE = (
 )
 # Serialisation markers Keras writes for values (tensors, tuples, ...), not classes.
 _VALUE_MARKERS = {
-    "__keras_tensor__", "__tensor__", "__numpy__", "__bytes__", "__ellipsis__",
-    "__slice__", "__tuple__", "__typespec__",
+    "__keras_tensor__",
+    "__tensor__",
+    "__numpy__",
+    "__bytes__",
+    "__ellipsis__",
+    "__slice__",
+    "__tuple__",
+    "__typespec__",
 }
 # Layers that pass values through unchanged: the output activation is behind them.
 _PASS_THROUGH = (
-    layers.Dropout, layers.Flatten, layers.Reshape, layers.Identity, layers.ActivityRegularization,
-    layers.GaussianNoise, layers.GaussianDropout, layers.AlphaDropout,
+    layers.Dropout,
+    layers.Flatten,
+    layers.Reshape,
+    layers.Identity,
+    layers.ActivityRegularization,
+    layers.GaussianNoise,
+    layers.GaussianDropout,
+    layers.AlphaDropout,
 )
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,127}$")
 _STORE_NAME = re.compile(r"^(\d{8}-\d{6})-([A-Za-z0-9_-]{1,64})$")
 _RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_EPOCH_KEYS = ("epoch", "loss", "val_loss", "macro_f1", "micro_f1", "map", "mae", "seconds", "samples_per_second", "elapsed")
+_EPOCH_KEYS = (
+    "epoch",
+    "loss",
+    "val_loss",
+    "macro_f1",
+    "micro_f1",
+    "map",
+    "mae",
+    "seconds",
+    "samples_per_second",
+    "elapsed",
+)
 _BATCH_KEYS = ("epoch", "batch", "step", "loss", "seconds")
 _EVAL_KEYS = ("step", "samples", "train_seconds", "val_loss", "macro_f1", "micro_f1", "map", "mae")
 
@@ -266,7 +290,10 @@ def _check_model_archive(data: bytes, max_bytes: int) -> dict:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = zf.infolist()
             _check_zip_size(
-                infos, "model archive", MAX_MODEL_MEMBERS, max_bytes,
+                infos,
+                "model archive",
+                MAX_MODEL_MEMBERS,
+                max_bytes,
                 f"a .keras file holds a few (at most {MAX_MODEL_MEMBERS} accepted) — save the model with "
                 "model.save('name.keras')",
                 " — upload the .keras file that model.save wrote",
@@ -356,7 +383,9 @@ def _check_class(node: dict, class_name: str) -> None:
         return
     if class_name == "function":
         name = node.get("config")
-        if isinstance(module, str) and (module.startswith("keras.activations") or module.startswith("keras.src.activations")):
+        if isinstance(module, str) and (
+            module.startswith("keras.activations") or module.startswith("keras.src.activations")
+        ):
             return
         raise RunFileError(
             f"this model uses a custom function {_short_repr(name)}; only Keras' own activations are accepted "
@@ -411,8 +440,11 @@ def _to_logits(model: Any, *, num_classes: int | None, image_size: int) -> keras
     if in_shape != want:
         hint = f"rebuild it with keras.Input(shape=({image_size}, {image_size}, 3))"
         if (
-            len(in_shape) == 4 and in_shape[3] == 3 and in_shape[1] == in_shape[2]
-            and isinstance(in_shape[1], int) and data_mod.MIN_IMAGE_SIZE <= in_shape[1] <= data_mod.MAX_IMAGE_SIZE
+            len(in_shape) == 4
+            and in_shape[3] == 3
+            and in_shape[1] == in_shape[2]
+            and isinstance(in_shape[1], int)
+            and data_mod.MIN_IMAGE_SIZE <= in_shape[1] <= data_mod.MAX_IMAGE_SIZE
         ):
             hint = f"choose image size {in_shape[1]} for the run, or {hint}"
         raise RunFileError(
@@ -463,7 +495,9 @@ def _tensors(model, attr: str) -> list:
     try:
         value = getattr(model, attr)
     except Exception as exc:
-        raise RunFileError(f"the model was never built, so its {attr} are unknown; build it (call it once) before saving") from exc
+        raise RunFileError(
+            f"the model was never built, so its {attr} are unknown; build it (call it once) before saving"
+        ) from exc
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
@@ -576,7 +610,9 @@ def _parse_run_json(text: str | bytes) -> dict:
         try:
             text = bytes(text).decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise RunFileError(f"run.json is not UTF-8 text ({_exc_line(exc)}); upload the run.json the app wrote") from exc
+            raise RunFileError(
+                f"run.json is not UTF-8 text ({_exc_line(exc)}); upload the run.json the app wrote"
+            ) from exc
     if not isinstance(text, str):
         raise TypeError(f"run_json_text must be str, bytes or None, got {type(text).__name__}")
     if len(text) > MAX_RUN_JSON_BYTES:
@@ -673,7 +709,7 @@ def bundle(runs: Sequence[Run]) -> bytes:
             "format": BUNDLE_FORMAT,
             "format_version": BUNDLE_VERSION,
             "app": APP_NAME,
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "runs": entries,
         }
         zf.writestr("manifest.json", json.dumps(manifest, indent=2))
@@ -705,17 +741,26 @@ def unbundle(
     max_runs = _check_int(max_runs, "max_runs", 1, 10_000)
     data = bytes(data)
     if len(data) > max_bytes:
-        raise RunFileError(f"the bundle is {_mib(len(data))}; at most {_mib(max_bytes)} is accepted — bundle fewer runs")
+        raise RunFileError(
+            f"the bundle is {_mib(len(data))}; at most {_mib(max_bytes)} is accepted — bundle fewer runs"
+        )
     if not data.startswith(b"PK"):
         raise RunFileError("not a run bundle: a bundle is a zip archive and these bytes are not one; download it again")
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except Exception as exc:
-        raise RunFileError(f"the bundle is a damaged or truncated zip archive ({_exc_line(exc)}); download it again") from exc
+        raise RunFileError(
+            f"the bundle is a damaged or truncated zip archive ({_exc_line(exc)}); download it again"
+        ) from exc
     with zf:
         infos = zf.infolist()
-        _check_zip_size(infos, "bundle", 4 * max_runs + 16, max_bytes,
-                        f"at most {4 * max_runs + 16} are accepted (two per run, at most {max_runs} runs)")
+        _check_zip_size(
+            infos,
+            "bundle",
+            4 * max_runs + 16,
+            max_bytes,
+            f"at most {4 * max_runs + 16} are accepted (two per run, at most {max_runs} runs)",
+        )
         folders, ignored, manifest_info = _bundle_layout(infos)
         problems: list[str] = []
         if ignored:
@@ -723,9 +768,7 @@ def unbundle(
             problems.append(f"ignored {len(ignored)} unexpected file(s) in the bundle: {shown}")
         order = _manifest_order(zf, manifest_info) if manifest_info is not None else []
         if not folders:
-            raise RunFileError(
-                "no runs in this bundle: expected folders that each hold run.json and model.keras"
-            )
+            raise RunFileError("no runs in this bundle: expected folders that each hold run.json and model.keras")
         if len(folders) > max_runs:
             raise RunFileError(f"the bundle holds {len(folders)} runs; at most {max_runs} are accepted")
         names = [f for f in order if f in folders] + sorted((f for f in folders if f not in order), key=_natural_key)
@@ -778,7 +821,9 @@ def _manifest_order(zf: zipfile.ZipFile, info) -> list[str]:
     try:
         manifest = json.loads(zf.read(info).decode("utf-8"))
     except Exception as exc:
-        raise RunFileError(f"the bundle's manifest.json is not valid JSON ({_exc_line(exc)}); download the bundle again") from exc
+        raise RunFileError(
+            f"the bundle's manifest.json is not valid JSON ({_exc_line(exc)}); download the bundle again"
+        ) from exc
     if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
         raise RunFileError(f"not a run bundle of this app: manifest.json does not name the format {BUNDLE_FORMAT!r}")
     version = manifest.get("format_version")
@@ -850,14 +895,16 @@ class RunStore:
         if not self.path.is_dir() or not os.access(self.path, os.W_OK | os.X_OK):
             raise ValueError(f"run directory {str(self.path)!r} is not a writable directory")
         if tensorboard and not tensorboard_available():
-            raise ValueError("TensorBoard logging needs the tensorboard package; pip install tensorboard, or turn it off")
+            raise ValueError(
+                "TensorBoard logging needs the tensorboard package; pip install tensorboard, or turn it off"
+            )
         self.tensorboard = tensorboard
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.path)!r}, tensorboard={self.tensorboard})"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "RunStore | None":
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> RunStore | None:
         """The store named by ``MLC_RUN_DIR`` (``None`` when unset or empty); ``MLC_TENSORBOARD=1`` adds TensorBoard.
 
         A directory that cannot be created, or a bad ``MLC_TENSORBOARD``, is a
@@ -889,7 +936,9 @@ class RunStore:
         if not isinstance(run, Run):
             raise TypeError(f"run must be a mlc.training.Run, got {type(run).__name__}")
         if run.model is None:
-            raise ValueError(f"run {run.label!r} has no model (status {run.status!r}); only runs with a model are stored")
+            raise ValueError(
+                f"run {run.label!r} has no model (status {run.status!r}); only runs with a model are stored"
+            )
         run_id = _safe_id(run.id)
         existing = self._folder_of(run_id)
         if existing is not None:
@@ -906,16 +955,16 @@ class RunStore:
         return final
 
     def load_all(self, limit: int | None = MAX_BUNDLE_RUNS) -> tuple[list[Run], list[str]]:
-        """The stored runs, oldest first (newest last), at most the ``limit`` newest; one problem line per broken folder.
+        """The stored runs, oldest first (newest last), at most the ``limit`` newest.
+
+        One problem line per broken folder.
 
         Each run is rebuilt by :func:`run_from_files` (so its validation scenes
         are regenerated: about a second per run) and keeps its stored ``id``.
         """
         if limit is not None:
             limit = _check_int(limit, "limit", 1, 1_000_000)
-        folders = sorted(
-            (p for p in self.path.iterdir() if _STORE_NAME.match(p.name) and p.is_dir()), key=self._age
-        )
+        folders = sorted((p for p in self.path.iterdir() if _STORE_NAME.match(p.name) and p.is_dir()), key=self._age)
         if limit is not None:
             folders = folders[-limit:]
         runs, problems = [], []
@@ -935,7 +984,8 @@ class RunStore:
         """
         if not self.tensorboard:
             raise ValueError(
-                f"TensorBoard logging is off for this store; use RunStore(path, tensorboard=True) or set {TENSORBOARD_ENV}=1"
+                "TensorBoard logging is off for this store; use RunStore(path, tensorboard=True) "
+                f"or set {TENSORBOARD_ENV}=1"
             )
         if isinstance(run_or_config, Run):
             key = _safe_id(run_or_config.id)
@@ -970,9 +1020,13 @@ class RunStore:
             if not path.is_file():
                 raise RunFileError(f"no {path.name} in this folder")
         if model_path.stat().st_size > MAX_MODEL_BYTES:
-            raise RunFileError(f"model.keras is {_mib(model_path.stat().st_size)}; at most {_mib(MAX_MODEL_BYTES)} is accepted")
+            raise RunFileError(
+                f"model.keras is {_mib(model_path.stat().st_size)}; at most {_mib(MAX_MODEL_BYTES)} is accepted"
+            )
         if json_path.stat().st_size > MAX_RUN_JSON_BYTES:
-            raise RunFileError(f"run.json is {_mib(json_path.stat().st_size)}; at most {_mib(MAX_RUN_JSON_BYTES)} is accepted")
+            raise RunFileError(
+                f"run.json is {_mib(json_path.stat().st_size)}; at most {_mib(MAX_RUN_JSON_BYTES)} is accepted"
+            )
         run = run_from_files(model_path.read_bytes(), json_path.read_bytes())
         run.id = _STORE_NAME.match(folder.name).group(2)  # the same run keeps its folder (save is idempotent)
         run.message += f"; from {folder.name}"

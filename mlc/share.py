@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from mlc.config import RunConfig
 
@@ -95,7 +96,9 @@ def to_query(config: RunConfig, thresholds: float | list[float] | None = None) -
     for name, value in values["loss_params"].items():
         query[PARAM_PREFIX + name] = "none" if value is None else _text(value)
     if thresholds is not None:
-        query[THRESHOLD_KEY] = _text(thresholds if isinstance(thresholds, (int, float)) else [float(t) for t in thresholds])
+        query[THRESHOLD_KEY] = _text(
+            thresholds if isinstance(thresholds, (int, float)) else [float(t) for t in thresholds]
+        )
     return query
 
 
@@ -105,7 +108,7 @@ def _parse(name: str, raw: str) -> Any:
         try:
             value = json.loads(raw)
         except json.JSONDecodeError:
-            raise ValueError(f"{name} must be a JSON list such as [\"dog\",\"cat\"], got {raw!r}") from None
+            raise ValueError(f'{name} must be a JSON list such as ["dog","cat"], got {raw!r}') from None
         if not isinstance(value, list):
             raise ValueError(f"{name} must be a JSON list, got {raw!r}")
         return tuple(value)
@@ -207,7 +210,7 @@ def from_query(params: Mapping[str, Any], devices: Sequence[str] | None = None) 
             notes.append(f"ignored {key}={raw!r}: this server offers {', '.join(devices)}")
             continue
         attempt({name: value}, f"{key}={raw!r}")
-    params_in = {k[len(PARAM_PREFIX):]: v for k, v in query.items() if k.startswith(PARAM_PREFIX)}
+    params_in = {k[len(PARAM_PREFIX) :]: v for k, v in query.items() if k.startswith(PARAM_PREFIX)}
     for name, raw in params_in.items():
         try:
             value = _param(raw)
@@ -252,7 +255,8 @@ def _thresholds(raw: str, n_tags: int, notes: list[str]) -> float | list[float] 
         return None
     values = [value] if isinstance(value, (int, float)) and not isinstance(value, bool) else value
     ok = isinstance(values, list) and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and 0 <= v <= 1 for v in values)
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and 0 <= v <= 1 for v in values
+    )
     if not ok or (isinstance(value, list) and len(values) != n_tags):
         notes.append(f"ignored thr={raw!r}: thresholds must be a number in [0, 1] or a list of {n_tags} such numbers")
         return None

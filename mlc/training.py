@@ -37,9 +37,10 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -108,7 +109,9 @@ class Run:
 
     @property
     def label(self) -> str:
-        """Short name for pickers and legends: number, loss (weighting) and model, e.g. ``#2 weighted_bce (tag) · compact``."""
+        """Short name for pickers and legends: number, loss (weighting) and model.
+
+        E.g. ``#2 weighted_bce (tag) · compact``."""
         cfg = self.config
         weighting = f" ({cfg.weighting})" if "weights" in cfg.loss_kwargs() else ""
         number = f"#{self.number} " if self.number else ""
@@ -229,7 +232,9 @@ def make_data(
         soft_labels=config.soft_labels,
         image_size=config.image_size,
     )
-    train = data.make_dataset(config.train_size, label_noise=config.label_noise, seed=config.seed, dtype=dtype, **kwargs)
+    train = data.make_dataset(
+        config.train_size, label_noise=config.label_noise, seed=config.seed, dtype=dtype, **kwargs
+    )
     # validation targets stay clean: noise is something to train through, not to score against
     val = data.make_dataset(config.val_size, seed=(config.seed + VAL_SEED_OFFSET) % 2**32, **kwargs)
     return train, val
@@ -319,9 +324,7 @@ def train(
                 run.message = f"stopped by request{by} after {run.samples_seen} samples"
     except tf.errors.ResourceExhaustedError:
         run.status = "failed"
-        run.message = (
-            "out of memory on the chosen device; lower the batch size, the image size or the train size"
-        )
+        run.message = "out of memory on the chosen device; lower the batch size, the image size or the train size"
     except Exception as exc:  # any failure ends this run only; the caller keeps working
         run.status = "failed"
         first_line = (str(exc).strip().splitlines() or [""])[0][:300]
@@ -372,8 +375,8 @@ def check_batches(config: RunConfig) -> None:
 def training_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int) -> tf.data.Dataset:
     """Shuffled batches of (images float32 in [0, 1], targets), reshuffled every epoch.
 
-    ``x`` is float32 in [0, 1] or uint8 0..255 (N, H, W, 3). Images are held once, as uint8 (a quarter of float32's memory; scenes are
-    8-bit pictures anyway), and batches are gathered by shuffled index, so no
+    ``x`` is float32 in [0, 1] or uint8 0..255 (N, H, W, 3). Images are held once, as uint8
+    (a quarter of float32's memory; scenes are 8-bit pictures anyway), and batches are gathered by shuffled index, so no
     shuffle buffer holds a second copy of the data.
 
     Under a multi-worker strategy the dataset is sharded by data
@@ -467,7 +470,9 @@ def _fit_multiworker(model, loss, dataset, strategy, config: RunConfig, callback
     @tf.function
     def votes(flag):
         # identity: the reduced value must live on the replica's device, not on the function's input
-        return strategy.run(lambda f: tf.distribute.get_replica_context().all_reduce("sum", tf.identity(f)), args=(flag,))
+        return strategy.run(
+            lambda f: tf.distribute.get_replica_context().all_reduce("sum", tf.identity(f)), args=(flag,)
+        )
 
     def any_worker_stops() -> bool:
         total = votes(tf.constant(1.0 if model.stop_training else 0.0))
@@ -605,9 +610,7 @@ class _EngineCallback(keras.callbacks.Callback):
         t = time.perf_counter()
         trained = self._now()  # read the clock before validating: validation time is not training time
         scores = _score(self.run, self.model, self.loss_fn, self.x_val)
-        self.run.evaluations.append(
-            {"step": step, "samples": samples, "train_seconds": trained, **scores}
-        )
+        self.run.evaluations.append({"step": step, "samples": samples, "train_seconds": trained, **scores})
         self.paused += time.perf_counter() - t
         return scores
 
@@ -636,5 +639,14 @@ class _EngineCallback(keras.callbacks.Callback):
             logs.update({f"val_{k}": v for k, v in scores.items() if k != "val_loss"}, val_loss=scores["val_loss"])
         self.emit(
             # batches_done, not batches: an epoch cut short by a stop must not report itself complete
-            Progress("epoch", self.epoch, run.config.epochs, self.batches_done, self.batches, row["elapsed"], row["loss"], row)
+            Progress(
+                "epoch",
+                self.epoch,
+                run.config.epochs,
+                self.batches_done,
+                self.batches,
+                row["elapsed"],
+                row["loss"],
+                row,
+            )
         )

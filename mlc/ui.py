@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import streamlit as st
@@ -212,15 +212,17 @@ def loss_param_inputs(loss: str, key_prefix: str = "loss_param") -> dict:
         # the value lives in session state (a share link or a return visit may have set it)
         st.session_state.setdefault(key, float(default))
         values[name] = st.number_input(
-            name, min_value=float(spec.low), max_value=None if high is None else float(high),
-            step=0.05 if (high or 10) <= 1 else 0.5, key=key, help=spec.help,
+            name,
+            min_value=float(spec.low),
+            max_value=None if high is None else float(high),
+            step=0.05 if (high or 10) <= 1 else 0.5,
+            key=key,
+            help=spec.help,
         )
     return values
 
 
-def show_scenes(
-    images: Sequence[np.ndarray], tags: Sequence[Sequence[str]], per_row: int = PER_ROW
-) -> None:
+def show_scenes(images: Sequence[np.ndarray], tags: Sequence[Sequence[str]], per_row: int = PER_ROW) -> None:
     """Draw scenes in a grid of ``per_row`` columns with their tags as captions.
 
     ``width="content"`` keeps the upscaled pixels 1:1 instead of letting the
@@ -228,7 +230,7 @@ def show_scenes(
     """
     for start in range(0, len(images), per_row):
         columns = st.columns(per_row)
-        for column, image, names in zip(columns, images[start:start + per_row], tags[start:start + per_row]):
+        for column, image, names in zip(columns, images[start : start + per_row], tags[start : start + per_row]):
             column.image(image, caption=caption(names), width="content")
 
 
@@ -242,7 +244,9 @@ def share_url(query: dict[str, str]) -> str:
 
 
 # ---------------------------------------------------------------- prediction inputs
-def uploaded_items(files, *, size: int, source: str = "upload", limit: int = inference.MAX_IMAGES) -> tuple[list[Item], list[str]]:
+def uploaded_items(
+    files, *, size: int, source: str = "upload", limit: int = inference.MAX_IMAGES
+) -> tuple[list[Item], list[str]]:
     """Decode Streamlit ``UploadedFile`` objects once per upload (memoised in the session by file id).
 
     Returns ``(items, problems)`` as :func:`mlc.inference.load_uploads`; a
@@ -270,12 +274,24 @@ def uploaded_items(files, *, size: int, source: str = "upload", limit: int = inf
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def gallery(
-    n: int, seed: int, classes: tuple[str, ...], prevalence: tuple[float, ...] | None, soft_labels: bool,
-    containing: str | None, image_size: int,
+    n: int,
+    seed: int,
+    classes: tuple[str, ...],
+    prevalence: tuple[float, ...] | None,
+    soft_labels: bool,
+    containing: str | None,
+    image_size: int,
 ) -> list[Item]:
     """Generated scenes with their true tags (:func:`mlc.inference.sample_items`), cached for every visitor."""
-    return inference.sample_items(n, seed=seed, classes=classes, prevalence=prevalence, soft_labels=soft_labels,
-                                  containing=containing, image_size=image_size)
+    return inference.sample_items(
+        n,
+        seed=seed,
+        classes=classes,
+        prevalence=prevalence,
+        soft_labels=soft_labels,
+        containing=containing,
+        image_size=image_size,
+    )
 
 
 def job_progress(snap: JobSnapshot) -> None:
@@ -284,16 +300,22 @@ def job_progress(snap: JobSnapshot) -> None:
     cfg, p = snap.config, snap.progress
     if snap.state in ("queued", "waiting"):
         where = f" — number {snap.queue_position} in line" if snap.queue_position else ""
-        st.info(f"Waiting for a free training slot{where}. It starts by itself; **Stop** on the Train page "
-                "leaves the line.", icon=":material/hourglass_top:")
+        st.info(
+            f"Waiting for a free training slot{where}. It starts by itself; **Stop** on the Train page "
+            "leaves the line.",
+            icon=":material/hourglass_top:",
+        )
     elif snap.state == "running":
         if p is None or p.phase == "data":
             st.progress(0.0, text=f"Generating {cfg.train_size + cfg.val_size} scenes …")
         else:
             eta = "" if p.eta is None else f" · about {p.eta:.0f} s left"
             loss = "" if p.loss is None else f" · loss {p.loss:.4f}"
-            st.progress(p.fraction, text=f"Training {cfg.loss} · {cfg.model} on {devices.describe(cfg.device)} · "
-                                         f"epoch {p.epoch}/{p.epochs} · batch {p.batch}/{p.batches}{loss}{eta}")
+            st.progress(
+                p.fraction,
+                text=f"Training {cfg.loss} · {cfg.model} on {devices.describe(cfg.device)} · "
+                f"epoch {p.epoch}/{p.epochs} · batch {p.batch}/{p.batches}{loss}{eta}",
+            )
 
 
 def job_status(jobs: SessionJobs) -> bool:

@@ -25,8 +25,11 @@ st.caption(
     "Charts can be saved as PNG or SVG from their ⋯ menu."
 )
 if not runs:
-    st.info("No finished runs in this session yet. Train one on the **Train** page (or the quick model on "
-            "**Predict**); it appears here when it finishes.", icon=":material/info:")
+    st.info(
+        "No finished runs in this session yet. Train one on the **Train** page (or the quick model on "
+        "**Predict**); it appears here when it finishes.",
+        icon=":material/info:",
+    )
     st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
 
@@ -35,27 +38,49 @@ one_tab, compare_tab = st.tabs(["One run in depth", "Compare runs"])
 # ---------------------------------------------------------------- one run
 with one_tab:
     c1, c2, c3 = st.columns([3, 3, 2], vertical_alignment="bottom")
-    number = c1.selectbox("Run", list(reversed(by_number)), key="eval_run",
-                          format_func=lambda n: f"{by_number[n].label} · {by_number[n].status}")
+    number = c1.selectbox(
+        "Run",
+        list(reversed(by_number)),
+        key="eval_run",
+        format_func=lambda n: f"{by_number[n].label} · {by_number[n].status}",
+    )
     run = jobs.find(number) or runs[-1]
     mode = c2.radio("Thresholds", evaluation.THRESHOLD_MODES, key="eval_mode", horizontal=False)
-    value = c3.slider("Threshold", 0.0, 1.0, 0.5, 0.01, key="eval_threshold",
-                      disabled=mode != evaluation.THRESHOLD_MODES[1], help="Used by “one threshold for every tag”.")
+    value = c3.slider(
+        "Threshold",
+        0.0,
+        1.0,
+        0.5,
+        0.01,
+        key="eval_threshold",
+        disabled=mode != evaluation.THRESHOLD_MODES[1],
+        help="Used by “one threshold for every tag”.",
+    )
     thresholds = evaluation.run_thresholds(run, mode, value)
     report = evaluation.run_report(run, thresholds)
     if mode == evaluation.THRESHOLD_MODES[2]:
-        st.caption("F1-optimal thresholds are chosen on the same validation scenes they are scored on, "
-                   "so these numbers are a little optimistic.")
+        st.caption(
+            "F1-optimal thresholds are chosen on the same validation scenes they are scored on, "
+            "so these numbers are a little optimistic."
+        )
 
     m = st.columns(5)
     m[0].metric("mAP", f"{report['map']:.3f}", help="Mean over tags of average precision (threshold-free).")
-    m[1].metric("macro F1", f"{report['macro_f1']:.3f}", help="Unweighted mean of the per-tag F1: rare tags count fully.")
-    m[2].metric("micro F1", f"{report['micro_f1']:.3f}", help="F1 of all (scene, tag) decisions pooled: common tags dominate.")
+    m[1].metric(
+        "macro F1", f"{report['macro_f1']:.3f}", help="Unweighted mean of the per-tag F1: rare tags count fully."
+    )
+    m[2].metric(
+        "micro F1", f"{report['micro_f1']:.3f}", help="F1 of all (scene, tag) decisions pooled: common tags dominate."
+    )
     m[3].metric("Hamming loss", f"{report['hamming_loss']:.4f}", help="Fraction of (scene, tag) cells decided wrong.")
     m[4].metric("subset accuracy", f"{report['subset_accuracy']:.3f}", help="Fraction of scenes with every tag right.")
 
-    st.dataframe(evaluation.per_tag_table(report), hide_index=True, width="stretch",
-                 column_config={k: NUMBER for k in ("threshold", "precision", "recall", "f1", "average_precision")})
+    st.dataframe(
+        evaluation.per_tag_table(report),
+        hide_index=True,
+        width="stretch",
+        column_config={k: NUMBER for k in ("threshold", "precision", "recall", "f1", "average_precision")},
+    )
     points = evaluation.operating_points(report)
     left, right = st.columns(2, gap="large")
     left.altair_chart(charts.pr_chart(evaluation.pr_curves_frame(run), points), width="stretch")
@@ -88,15 +113,23 @@ with one_tab:
 # ---------------------------------------------------------------- compare
 with compare_tab:
     numbers = list(reversed(by_number))
-    chosen = st.multiselect("Runs to compare", numbers, default=numbers[:4], key="compare_runs",
-                            format_func=lambda n: by_number[n].label)
+    chosen = st.multiselect(
+        "Runs to compare", numbers, default=numbers[:4], key="compare_runs", format_func=lambda n: by_number[n].label
+    )
     selected = [by_number[n] for n in sorted(chosen) if n in by_number]
     if len(selected) < 2:
-        st.info("Pick two or more runs (train another on the **Train** page, e.g. weighted_bce against bce).",
-                icon=":material/compare_arrows:")
+        st.info(
+            "Pick two or more runs (train another on the **Train** page, e.g. weighted_bce against bce).",
+            icon=":material/compare_arrows:",
+        )
         st.stop()
-    cmp_mode = st.radio("Thresholds", evaluation.THRESHOLD_MODES[::2], key="compare_mode", horizontal=True,
-                        help="F1-optimal: each run at its own best per-tag thresholds on its validation scenes.")
+    cmp_mode = st.radio(
+        "Thresholds",
+        evaluation.THRESHOLD_MODES[::2],
+        key="compare_mode",
+        horizontal=True,
+        help="F1-optimal: each run at its own best per-tag thresholds on its validation scenes.",
+    )
     table = evaluation.comparison_table(selected, cmp_mode)
     names = evaluation.run_names(selected)
     rare_rows = [label for label in table.index if label.endswith("(rarest tag)")]
@@ -107,8 +140,13 @@ with compare_tab:
     for col, name in zip(cols, names):
         v = table.loc[recall_row, name]
         same = name == names[0] or abs(v - base) < 5e-4
-        col.metric(recall_row.replace(" (rarest tag)", ""), f"{v:.3f}", help=name, border=True,
-                   delta=None if same else f"{v - base:+.3f} vs {names[0].split(' ')[0]}")
+        col.metric(
+            recall_row.replace(" (rarest tag)", ""),
+            f"{v:.3f}",
+            help=name,
+            border=True,
+            delta=None if same else f"{v - base:+.3f} vs {names[0].split(' ')[0]}",
+        )
         col.caption(name)
 
     def mark_best(row: pd.Series) -> list[str]:
@@ -122,10 +160,18 @@ with compare_tab:
 
     styled = table.style.apply(mark_best, axis=1).format(precision=3, subset=names)
     st.dataframe(styled, width="stretch")
-    st.caption("Best value per row shaded (lower is better for Hamming loss, MAE and time); "
-               "the rarest tag's rows in orange — weighting should move its recall.")
-    st.download_button("Download comparison (CSV)", table.to_csv().encode(), file_name="comparison.csv",
-                       mime="text/csv", icon=":material/download:", key="download_comparison")
+    st.caption(
+        "Best value per row shaded (lower is better for Hamming loss, MAE and time); "
+        "the rarest tag's rows in orange — weighting should move its recall."
+    )
+    st.download_button(
+        "Download comparison (CSV)",
+        table.to_csv().encode(),
+        file_name="comparison.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        key="download_comparison",
+    )
 
     history = evaluation.history_frame(selected)
     st.markdown("**Validation mAP per epoch**")

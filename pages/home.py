@@ -46,8 +46,11 @@ with st.container(border=True):
     with st.container(horizontal=True, vertical_alignment="center"):
         st.subheader("Sample scenes", anchor=False)
         st.button(
-            "New samples", icon=":material/refresh:", on_click=_new_samples,
-            key="new_samples", width="content",
+            "New samples",
+            icon=":material/refresh:",
+            on_click=_new_samples,
+            key="new_samples",
+            width="content",
         )
     images, tags = sample_strip(STRIP_SIZE, st.session_state.home_seed)
     show_scenes(images, tags)

@@ -6,14 +6,21 @@ session's ProbabilityCache (one model call per new image and run), so moving a
 threshold only re-applies `p >= t` to numbers already computed.
 """
 
-import numpy as np
-import pandas as pd
 import streamlit as st
 
 from mlc import charts, images, inference, share
 from mlc.config import QUICK_RUN, RunConfig
-from mlc.ui import (caption, ensure_app_navigation, gallery, host_settings, job_status, session_jobs, show_scenes, upscale,
-                    uploaded_items)
+from mlc.ui import (
+    caption,
+    ensure_app_navigation,
+    gallery,
+    host_settings,
+    job_status,
+    session_jobs,
+    show_scenes,
+    uploaded_items,
+    upscale,
+)
 
 ensure_app_navigation()
 
@@ -48,8 +55,14 @@ if not runs:
         icon=":material/info:",
     )
     busy = jobs.job is not None and jobs.job.alive
-    st.button("Train a quick default model", type="primary", icon=":material/bolt:", key="quick_train",
-              on_click=start_quick_run, disabled=busy)
+    st.button(
+        "Train a quick default model",
+        type="primary",
+        icon=":material/bolt:",
+        key="quick_train",
+        on_click=start_quick_run,
+        disabled=busy,
+    )
     if "quick_run_problem" in state:
         st.error(f"Cannot start training: {state.pop('quick_run_problem')}", icon=":material/error:")
 
@@ -65,33 +78,44 @@ if not runs:
 by_number = {run.number: run for run in runs}
 pick, versus = st.columns([1, 1])
 number = pick.selectbox(
-    "Model", list(reversed(by_number)), key="predict_run",
+    "Model",
+    list(reversed(by_number)),
+    key="predict_run",
     format_func=lambda n: f"{by_number[n].label} · mAP {by_number[n].report['map']:.3f}",
     help="Any run of this session (newest first). Runs are kept on this page until you leave.",
 )
 run = jobs.find(number) or runs[-1]
 cfg = run.config
 classes = list(cfg.classes)
-comparable = [r for r in runs if r is not run and list(r.config.classes) == classes and r.config.image_size == cfg.image_size]
+comparable = [
+    r for r in runs if r is not run and list(r.config.classes) == classes and r.config.image_size == cfg.image_size
+]
 others = versus.multiselect(
-    "Compare with", [r.number for r in comparable], key="predict_versus",
+    "Compare with",
+    [r.number for r in comparable],
+    key="predict_versus",
     format_func=lambda n: by_number[n].label,
     help="Same image, several runs: their outputs side by side (runs with the same tags).",
     placeholder="other runs of this session" if comparable else "train another run to compare",
 )
 value_label = "predicted strength" if cfg.soft_labels else "probability"
 if cfg.soft_labels:
-    st.caption("This run regressed soft labels with mse: its outputs are **predicted strengths** of each tag, "
-               "not probabilities; a threshold still turns them into tags.")
+    st.caption(
+        "This run regressed soft labels with mse: its outputs are **predicted strengths** of each tag, "
+        "not probabilities; a threshold still turns them into tags."
+    )
 
 # ---------------------------------------------------------------- inputs
 uploads_col, samples_col = st.columns([1, 1], gap="large")
 with uploads_col:
     st.subheader("Your images", anchor=False)
     files = st.file_uploader(
-        "Upload images", type=list(images.ACCEPTED_EXTENSIONS), accept_multiple_files=True, key="uploads",
+        "Upload images",
+        type=list(images.ACCEPTED_EXTENSIONS),
+        accept_multiple_files=True,
+        key="uploads",
         help=f"PNG, JPEG, WebP, BMP or GIF (first frame); up to {host_settings().max_images} at once. "
-             f"Each is resized to {cfg.image_size}×{cfg.image_size}, as the model was trained.",
+        f"Each is resized to {cfg.image_size}×{cfg.image_size}, as the model was trained.",
     )
     items, problems = uploaded_items(files or [], size=cfg.image_size, limit=host_settings().max_images)
     if st.toggle("Use the camera", key="use_camera"):
@@ -106,13 +130,18 @@ with samples_col:
     n_samples = s1.number_input("How many", 0, inference.MAX_SAMPLES, 6, key="n_samples")
     rare = min(range(len(classes)), key=lambda c: cfg.prevalence[c])
     containing = s2.selectbox(
-        "Containing", [None, *classes], key="containing",
+        "Containing",
+        [None, *classes],
+        key="containing",
         format_func=lambda t: "any tags" if t is None else f"{t}{' (rarest)' if t == classes[rare] else ''}",
         help="Only scenes where this tag is present: see how each run handles the rare tag.",
     )
     seed = s3.number_input("Seed", 0, 2**31 - 1, 7, key="sample_seed", help="Other numbers, other scenes.")
-    samples = gallery(int(n_samples), int(seed), cfg.classes, cfg.prevalence, cfg.soft_labels, containing,
-                      cfg.image_size) if n_samples else []
+    samples = (
+        gallery(int(n_samples), int(seed), cfg.classes, cfg.prevalence, cfg.soft_labels, containing, cfg.image_size)
+        if n_samples
+        else []
+    )
     if n_samples and not samples:
         st.warning(f"No scene with {containing} among the scenes drawn with this seed; try another seed.")
     st.caption("Scenes drawn from the generator with their true tags, so right and wrong answers show.")
@@ -144,8 +173,13 @@ def set_f1_optimal() -> None:
 with st.container(border=True):
     t1, t2 = st.columns([3, 2], vertical_alignment="bottom")
     mode = t1.radio("Thresholds", MODES, horizontal=True, key="thr_mode")
-    t2.button("F1-optimal per tag (validation)", icon=":material/tune:", on_click=set_f1_optimal, key="f1_optimal",
-              help="Per-tag thresholds that maximise each tag's F1 on this run's validation scenes.")
+    t2.button(
+        "F1-optimal per tag (validation)",
+        icon=":material/tune:",
+        on_click=set_f1_optimal,
+        key="f1_optimal",
+        help="Per-tag thresholds that maximise each tag's F1 on this run's validation scenes.",
+    )
     if mode == MODES[0]:
         state.setdefault("thr_all", 0.5)
         value = st.slider("Threshold (every tag)", 0.0, 1.0, step=0.01, key="thr_all")
@@ -157,7 +191,9 @@ with st.container(border=True):
             state.setdefault(f"thr_{tag}", 0.5)  # the F1 button may have set it: no second default here
             per_tag[tag] = columns[i % len(columns)].slider(tag, 0.0, 1.0, step=0.001, key=f"thr_{tag}", format="%.3f")
         thresholds = inference.thresholds_for(classes, per_tag)
-    own_thr = share.to_query(RunConfig(), value if mode == MODES[0] else [per_tag[t] for t in classes])[share.THRESHOLD_KEY]
+    own_thr = share.to_query(RunConfig(), value if mode == MODES[0] else [per_tag[t] for t in classes])[
+        share.THRESHOLD_KEY
+    ]
     if st.query_params.get(share.THRESHOLD_KEY) != own_thr:  # the address shares the thresholds too
         st.query_params[share.THRESHOLD_KEY] = own_thr
     state["_thr_link_applied"] = True
@@ -196,10 +232,14 @@ with seen_col:
     else:
         show_scenes([upscale(images.to_uint8(item.pixels))], [["generated scene"]], per_row=1)
 with model_col:
-    st.image(upscale(images.to_uint8(item.pixels), 4), caption=f"as the model sees it ({cfg.image_size}×{cfg.image_size})")
+    st.image(
+        upscale(images.to_uint8(item.pixels), 4), caption=f"as the model sees it ({cfg.image_size}×{cfg.image_size})"
+    )
 with chart_col:
-    st.altair_chart(charts.probability_chart(probs[focus], classes, thresholds, value_label=value_label), width="stretch")
-    predicted = inference.predicted_tags(probs[focus:focus + 1], classes, thresholds)[0]
+    st.altair_chart(
+        charts.probability_chart(probs[focus], classes, thresholds, value_label=value_label), width="stretch"
+    )
+    predicted = inference.predicted_tags(probs[focus : focus + 1], classes, thresholds)[0]
     badges = " ".join(f":blue-badge[{tag}]" for tag in predicted) or "none above threshold"
     st.markdown(f"**Predicted tags:** {badges}")
     if item.truth is not None:
@@ -209,12 +249,20 @@ with chart_col:
 
 if others:
     compared = [run] + [by_number[n] for n in others if n in by_number]
-    frames = [charts.probability_frame(cache.probabilities(r, [item])[0], classes, thresholds, run=r.label) for r in compared]
+    frames = [
+        charts.probability_frame(cache.probabilities(r, [item])[0], classes, thresholds, run=r.label) for r in compared
+    ]
     st.altair_chart(charts.runs_probability_chart(frames, value_label=value_label), width="stretch")
     st.caption("Same image, same thresholds; faded bars are below the threshold.")
 
 st.subheader("All images", anchor=False)
 config = {c: st.column_config.ProgressColumn(c, min_value=0.0, max_value=1.0, format="%.2f") for c in classes}
 st.dataframe(table, hide_index=True, width="stretch", column_config=config)
-st.download_button("Download CSV", table.to_csv(index=False).encode(), file_name=f"predictions-run{run.number}.csv",
-                   mime="text/csv", icon=":material/download:", key="download_csv")
+st.download_button(
+    "Download CSV",
+    table.to_csv(index=False).encode(),
+    file_name=f"predictions-run{run.number}.csv",
+    mime="text/csv",
+    icon=":material/download:",
+    key="download_csv",
+)

@@ -22,8 +22,10 @@ jobs.collect()
 host = host_settings()
 
 st.title("Runs & files")
-st.caption("Download a run's model and record, bundle all your runs for a workshop, or import runs and models "
-           "to predict and evaluate with them.")
+st.caption(
+    "Download a run's model and record, bundle all your runs for a workshop, or import runs and models "
+    "to predict and evaluate with them."
+)
 
 # ---------------------------------------------------------------- this session's runs
 st.subheader("Your runs", anchor=False)
@@ -37,17 +39,39 @@ else:
     number = c1.selectbox("Run", list(reversed(by_number)), key="files_run", format_func=lambda n: by_number[n].label)
     run = jobs.find(number) or jobs.runs[-1]
     stem = f"run{run.number}-{run.config.loss}-{run.config.model}"
-    c2.download_button("Model (.keras)", lambda: runfiles.model_file(run), file_name=f"{stem}.keras",
-                       mime="application/zip", icon=":material/download:", key="download_model", width="stretch",
-                       disabled=run.model is None, help="The probability model (sigmoid outputs), loadable with "
-                       "keras.saving.load_model.")
-    c3.download_button("Run (JSON)", lambda: runfiles.run_json(run), file_name=f"{stem}.json",
-                       mime="application/json", icon=":material/download:", key="download_json", width="stretch",
-                       help="Config, per-epoch history and the validation report.")
+    c2.download_button(
+        "Model (.keras)",
+        lambda: runfiles.model_file(run),
+        file_name=f"{stem}.keras",
+        mime="application/zip",
+        icon=":material/download:",
+        key="download_model",
+        width="stretch",
+        disabled=run.model is None,
+        help="The probability model (sigmoid outputs), loadable with keras.saving.load_model.",
+    )
+    c3.download_button(
+        "Run (JSON)",
+        lambda: runfiles.run_json(run),
+        file_name=f"{stem}.json",
+        mime="application/json",
+        icon=":material/download:",
+        key="download_json",
+        width="stretch",
+        help="Config, per-epoch history and the validation report.",
+    )
     with_models = [r for r in jobs.runs if r.model is not None]
-    c4.download_button("All runs (bundle)", lambda: runfiles.bundle(with_models), file_name="multilabel-lab-runs.zip",
-                       mime="application/zip", icon=":material/folder_zip:", key="download_bundle", width="stretch",
-                       disabled=not with_models, help="Every run with its model, in one .zip another visitor can import.")
+    c4.download_button(
+        "All runs (bundle)",
+        lambda: runfiles.bundle(with_models),
+        file_name="multilabel-lab-runs.zip",
+        mime="application/zip",
+        icon=":material/folder_zip:",
+        key="download_bundle",
+        width="stretch",
+        disabled=not with_models,
+        help="Every run with its model, in one .zip another visitor can import.",
+    )
 
 # ---------------------------------------------------------------- import
 st.subheader("Import", anchor=False)
@@ -55,13 +79,25 @@ st.markdown(
     "- a **bundle** (`.zip` from *All runs*), e.g. everyone's runs collected in a workshop;\n"
     "- a **model file** (`.keras`), with its **run JSON** (same file name, `.json`) to know its tags and settings — "
     "without it, the Train page's current tags are assumed.\n\n"
-    "Models load in Keras' safe mode: no Lambda layers or other code, input and output shapes checked. Imported runs are "
+    "Models load in Keras' safe mode: no Lambda layers or other code, input and output shapes "
+    "checked. Imported runs are "
     "scored on regenerated validation scenes and can be used on **Predict** and **Evaluate & compare**."
 )
-files = st.file_uploader("Files to import", type=["zip", "keras", "json"], accept_multiple_files=True,
-                         key=f"import_files_{state.setdefault('import_version', 0)}")
-st.button("Import", type="primary", icon=":material/upload:", disabled=not files, key="import",
-          on_click=state.__setitem__, args=("import_requested", True))
+files = st.file_uploader(
+    "Files to import",
+    type=["zip", "keras", "json"],
+    accept_multiple_files=True,
+    key=f"import_files_{state.setdefault('import_version', 0)}",
+)
+st.button(
+    "Import",
+    type="primary",
+    icon=":material/upload:",
+    disabled=not files,
+    key="import",
+    on_click=state.__setitem__,
+    args=("import_requested", True),
+)
 if state.pop("import_requested", False) and files:
     by_name = {f.name: f for f in files}
     imported, problems = [], []
@@ -78,9 +114,13 @@ if state.pop("import_requested", False) and files:
             elif suffix == ".keras":
                 partner = by_name.get(str(PurePath(f.name).with_suffix(".json")))
                 try:
-                    imported.append(runfiles.run_from_files(
-                        f.getvalue(), partner.getvalue() if partner else None,
-                        config=None if partner else (state.get("train_config") or RunConfig())))
+                    imported.append(
+                        runfiles.run_from_files(
+                            f.getvalue(),
+                            partner.getvalue() if partner else None,
+                            config=None if partner else (state.get("train_config") or RunConfig()),
+                        )
+                    )
                 except runfiles.RunFileError as exc:
                     problems.append(f"{f.name}: {exc}")
             elif suffix == ".json" and str(PurePath(f.name).with_suffix(".keras")) not in by_name:
@@ -107,8 +147,10 @@ store = run_store()
 if run_store_problem():
     st.error(run_store_problem(), icon=":material/folder_off:")
 if store is None:
-    st.caption("Runs live in this browser session only. On a local install, set `MLC_RUN_DIR=/path/to/runs` to keep "
-               "every finished run (model and JSON) across restarts; add `MLC_TENSORBOARD=1` for TensorBoard logs.")
+    st.caption(
+        "Runs live in this browser session only. On a local install, set `MLC_RUN_DIR=/path/to/runs` to keep "
+        "every finished run (model and JSON) across restarts; add `MLC_TENSORBOARD=1` for TensorBoard logs."
+    )
 else:
     st.markdown(f"Finished runs are saved to `{store.path}` and come back when the app restarts.")
     if store.tensorboard:

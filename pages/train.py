@@ -8,11 +8,30 @@ import pandas as pd
 import streamlit as st
 
 from mlc import charts, devices, hosting, losses, models, share
-from mlc.config import LIMITS, LR_SCHEDULES, WEIGHT_RULES, RunConfig, fill_weights, tag_rows, tag_table_problems, tags_from_table
+from mlc.config import (
+    LIMITS,
+    LR_SCHEDULES,
+    WEIGHT_RULES,
+    RunConfig,
+    fill_weights,
+    tag_rows,
+    tag_table_problems,
+    tags_from_table,
+)
 from mlc.jobs import MAX_RUNS_PER_SESSION
 from mlc.training import runs_table
-from mlc.ui import (ensure_app_navigation, host_settings, host_settings_problem, job_progress, loss_param_inputs, sample_strip,
-                    session_jobs, share_url, show_scenes, training_slots)
+from mlc.ui import (
+    ensure_app_navigation,
+    host_settings,
+    host_settings_problem,
+    job_progress,
+    loss_param_inputs,
+    sample_strip,
+    session_jobs,
+    share_url,
+    show_scenes,
+    training_slots,
+)
 
 ensure_app_navigation()
 
@@ -83,7 +102,10 @@ with settings:
         st.subheader("Tags", anchor=False)
         uses_weights = "weights" in losses.params(loss)
         weighting = st.radio(
-            "Weighting", list(WEIGHTING_LABELS), format_func=WEIGHTING_LABELS.get, key="weighting",
+            "Weighting",
+            list(WEIGHTING_LABELS),
+            format_func=WEIGHTING_LABELS.get,
+            key="weighting",
             disabled=not uses_weights,
         )
         table = st.data_editor(
@@ -93,9 +115,15 @@ with settings:
             hide_index=True,
             width="stretch",
             column_config={
-                "tag": st.column_config.TextColumn("tag", help="Tag name; the article's five have icons, others get a glyph"),
-                "prevalence": st.column_config.NumberColumn("prevalence", help="Fraction of generated scenes with this tag", format="%.3f", step=0.01),
-                "weight": st.column_config.NumberColumn("loss weight", help="Used by weighted_bce", format="%.3f", step=0.1),
+                "tag": st.column_config.TextColumn(
+                    "tag", help="Tag name; the article's five have icons, others get a glyph"
+                ),
+                "prevalence": st.column_config.NumberColumn(
+                    "prevalence", help="Fraction of generated scenes with this tag", format="%.3f", step=0.01
+                ),
+                "weight": st.column_config.NumberColumn(
+                    "loss weight", help="Used by weighted_bce", format="%.3f", step=0.1
+                ),
             },
         )
         rows = table.to_dict("records")
@@ -117,21 +145,34 @@ with settings:
         fills = st.columns(2)
         for i, (label, kind) in enumerate(WEIGHT_FILLS.items()):
             fills[i % 2].button(
-                label, key=f"fill_{kind}", disabled=bool(table_problems), width="stretch",
-                on_click=state.__setitem__, args=("pending_fill", kind), help=WEIGHT_RULES[kind],
+                label,
+                key=f"fill_{kind}",
+                disabled=bool(table_problems),
+                width="stretch",
+                on_click=state.__setitem__,
+                args=("pending_fill", kind),
+                help=WEIGHT_RULES[kind],
             )
 
     with st.container(border=True):
         st.subheader("Data", anchor=False)
         c1, c2 = st.columns(2)
-        train_size = c1.number_input("train scenes", 1, step=500, key="train_size",
-                                     help=f"This server allows up to {host.max_train_size:,}.")
-        val_size = c2.number_input("validation scenes", 1, step=250, key="val_size",
-                                   help=f"This server allows up to {host.max_val_size:,}.")
+        train_size = c1.number_input(
+            "train scenes", 1, step=500, key="train_size", help=f"This server allows up to {host.max_train_size:,}."
+        )
+        val_size = c2.number_input(
+            "validation scenes", 1, step=250, key="val_size", help=f"This server allows up to {host.max_val_size:,}."
+        )
         if not host.workshop_mode:
             c3, c4 = st.columns(2)
-            label_noise = c3.slider("label noise", 0.0, float(LIMITS["label_noise"][1]), step=0.01, key="label_noise",
-                                    help="Each training target flips with this probability (validation stays clean)")
+            label_noise = c3.slider(
+                "label noise",
+                0.0,
+                float(LIMITS["label_noise"][1]),
+                step=0.01,
+                key="label_noise",
+                help="Each training target flips with this probability (validation stays clean)",
+            )
             seed = c4.number_input("seed", 0, int(LIMITS["seed"][1]), key="seed")
         else:
             label_noise, seed = state.get("label_noise", DEFAULTS.label_noise), state.get("seed", DEFAULTS.seed)
@@ -145,13 +186,22 @@ with settings:
         c1, c2 = st.columns(2)
         epochs = c1.number_input("epochs", 1, key="epochs", help=f"This server allows up to {host.max_epochs}.")
         c3, c4 = st.columns(2)
-        learning_rate = c3.number_input("learning rate", LIMITS["learning_rate"][0], LIMITS["learning_rate"][1],
-                                        format="%.4f", step=0.0005, key="learning_rate")
+        learning_rate = c3.number_input(
+            "learning rate",
+            LIMITS["learning_rate"][0],
+            LIMITS["learning_rate"][1],
+            format="%.4f",
+            step=0.0005,
+            key="learning_rate",
+        )
         if not host.workshop_mode:
             batch_size = c2.number_input("batch size", 1, int(LIMITS["batch_size"][1]), key="batch_size")
             lr_schedule = c4.selectbox("schedule", LR_SCHEDULES, key="lr_schedule")
         else:
-            batch_size, lr_schedule = state.get("batch_size", DEFAULTS.batch_size), state.get("lr_schedule", DEFAULTS.lr_schedule)
+            batch_size, lr_schedule = (
+                state.get("batch_size", DEFAULTS.batch_size),
+                state.get("lr_schedule", DEFAULTS.lr_schedule),
+            )
 
     options = devices.list_devices()
     by_id = {d.id: d for d in options}
@@ -161,7 +211,10 @@ with settings:
         with st.container(border=True):
             st.subheader("Device", anchor=False)
             device = st.selectbox(
-                "device", list(by_id), key="device", label_visibility="collapsed",
+                "device",
+                list(by_id),
+                key="device",
+                label_visibility="collapsed",
                 format_func=lambda i: by_id[i].label if by_id[i].available else f"{by_id[i].label} — unavailable",
             )
             for option in options:
@@ -177,11 +230,21 @@ config = None
 if not table_problems:
     try:
         config = RunConfig(
-            loss=loss, loss_params=loss_params, weighting=weighting, model=model,
-            epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate),
-            lr_schedule=lr_schedule, train_size=int(train_size), val_size=int(val_size),
-            soft_labels=bool(soft_labels), label_noise=float(label_noise), seed=int(seed),
-            device=device, **tags_from_table(rows),
+            loss=loss,
+            loss_params=loss_params,
+            weighting=weighting,
+            model=model,
+            epochs=int(epochs),
+            batch_size=int(batch_size),
+            learning_rate=float(learning_rate),
+            lr_schedule=lr_schedule,
+            train_size=int(train_size),
+            val_size=int(val_size),
+            soft_labels=bool(soft_labels),
+            label_noise=float(label_noise),
+            seed=int(seed),
+            device=device,
+            **tags_from_table(rows),
         )
         state["train_config"] = config  # the Learn page exports it; coming back to this page restores it
     except ValueError as exc:
@@ -219,8 +282,16 @@ with panel:
     job = jobs.job
     active = job is not None and job.alive
     b1, b2, b3 = st.columns([2, 2, 3], vertical_alignment="center")
-    b1.button("Train", type="primary", icon=":material/play_arrow:", disabled=bool(problems) or active or config is None,
-              key="train", width="stretch", on_click=state.__setitem__, args=("start_requested", True))
+    b1.button(
+        "Train",
+        type="primary",
+        icon=":material/play_arrow:",
+        disabled=bool(problems) or active or config is None,
+        key="train",
+        width="stretch",
+        on_click=state.__setitem__,
+        args=("start_requested", True),
+    )
     b2.button("Stop", icon=":material/stop:", disabled=not active, key="stop", width="stretch", on_click=jobs.stop)
     if start_problem:
         st.error(f"Cannot start training: {start_problem}", icon=":material/error:")
@@ -244,7 +315,9 @@ with panel:
         batches = -(-cfg.train_size // cfg.batch_size)
         job_progress(snap)
         st.altair_chart(charts.loss_chart(snap.batch_history, snap.epoch_history, batches, height=320), width="stretch")
-        st.altair_chart(charts.metrics_chart(snap.epoch_history, soft_labels=cfg.soft_labels, height=240), width="stretch")
+        st.altair_chart(
+            charts.metrics_chart(snap.epoch_history, soft_labels=cfg.soft_labels, height=240), width="stretch"
+        )
         if snap.active:
             return
         run = snap.run
@@ -262,18 +335,32 @@ with panel:
         rep = run.report
         rare = min(range(run.config.num_classes), key=lambda c: run.config.prevalence[c])
         rare_row = rep["per_tag"][rare]
-        st.success(f"Run {'finished' if run.status == 'finished' else run.status}: {s['epochs_done']} epochs on {s['device']}.",
-                   icon=":material/check_circle:")
+        st.success(
+            f"Run {run.status}: {s['epochs_done']} epochs on {s['device']}.",
+            icon=":material/check_circle:",
+        )
         cols = st.columns(3) + st.columns(3)
         cols[0].metric("mAP", f"{rep['map']:.3f}")
         cols[1].metric("macro F1", f"{rep['macro_f1']:.3f}")
-        cols[2].metric(f"{rare_row['tag']} recall", f"{rare_row['recall']:.3f}", help="The rarest tag, at threshold 0.5")
-        cols[3].metric("MAE" if run.config.soft_labels else "micro F1", f"{rep['mae' if run.config.soft_labels else 'micro_f1']:.3f}")
+        cols[2].metric(
+            f"{rare_row['tag']} recall", f"{rare_row['recall']:.3f}", help="The rarest tag, at threshold 0.5"
+        )
+        cols[3].metric(
+            "MAE" if run.config.soft_labels else "micro F1",
+            f"{rep['mae' if run.config.soft_labels else 'micro_f1']:.3f}",
+        )
         cols[4].metric("training time", f"{s['train_seconds']:.1f} s")
         cols[5].metric("samples/s", f"{s['samples_per_second']:,.0f}")
         per_tag = pd.DataFrame(rep["per_tag"])[["tag", "support", "precision", "recall", "f1", "average_precision"]]
-        st.dataframe(per_tag, hide_index=True, width="stretch",
-                     column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("precision", "recall", "f1", "average_precision")})
+        st.dataframe(
+            per_tag,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                c: st.column_config.NumberColumn(format="%.3f")
+                for c in ("precision", "recall", "f1", "average_precision")
+            },
+        )
 
     # fixed containers: the fragment's changing content never shifts what follows it
     with st.container():
@@ -283,6 +370,8 @@ with panel:
     with st.container():
         st.subheader("Runs in this session", anchor=False)
         if not jobs.runs:
-            st.caption(f"Finished runs appear here (the last {MAX_RUNS_PER_SESSION}); the Predict and Evaluate pages use them.")
+            st.caption(
+                f"Finished runs appear here (the last {MAX_RUNS_PER_SESSION}); the Predict and Evaluate pages use them."
+            )
         else:
             st.dataframe(pd.DataFrame(runs_table(jobs.runs)), hide_index=True, width="stretch")

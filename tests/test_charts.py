@@ -9,9 +9,13 @@ from mlc import charts
 
 
 def history(epochs=3, per_epoch=5):
-    batches = [{"step": s, "epoch": 1 + (s - 1) // per_epoch, "loss": 1.0 / s} for s in range(1, epochs * per_epoch + 1)]
-    rows = [{"epoch": e, "loss": 1.0 / e, "val_loss": 1.2 / e, "macro_f1": 0.3 * e, "map": 0.3 + 0.2 * e, "mae": 0.3 / e}
-            for e in range(1, epochs + 1)]
+    batches = [
+        {"step": s, "epoch": 1 + (s - 1) // per_epoch, "loss": 1.0 / s} for s in range(1, epochs * per_epoch + 1)
+    ]
+    rows = [
+        {"epoch": e, "loss": 1.0 / e, "val_loss": 1.2 / e, "macro_f1": 0.3 * e, "map": 0.3 + 0.2 * e, "mae": 0.3 / e}
+        for e in range(1, epochs + 1)
+    ]
     return batches, rows
 
 

@@ -177,9 +177,29 @@ def test_every_registered_model_is_a_choice(model):
 
 def test_flags_map_to_fields():
     cfg = config_of(
-        "--epochs", "3", "--train-size", "100", "--val-size", "50", "--batch-size", "16", "--lr", "0.01",
-        "--classes", "boat, sun", "--prevalence", "0.2,0.6", "--soft-labels", "--label-noise", "0.1",
-        "--image-size", "32", "--seed", "9", "--model", "seed_cnn",
+        "--epochs",
+        "3",
+        "--train-size",
+        "100",
+        "--val-size",
+        "50",
+        "--batch-size",
+        "16",
+        "--lr",
+        "0.01",
+        "--classes",
+        "boat, sun",
+        "--prevalence",
+        "0.2,0.6",
+        "--soft-labels",
+        "--label-noise",
+        "0.1",
+        "--image-size",
+        "32",
+        "--seed",
+        "9",
+        "--model",
+        "seed_cnn",
     )
     assert (cfg.epochs, cfg.train_size, cfg.val_size, cfg.batch_size) == (3, 100, 50, 16)
     assert cfg.learning_rate == 0.01
@@ -292,7 +312,15 @@ class FakeStream(io.StringIO):
 
 
 def _feed(bar):
-    row = {"loss": 0.5, "val_loss": 0.6, "macro_f1": 0.4, "map": 0.7, "mae": 0.3, "seconds": 1.0, "samples_per_second": 64}
+    row = {
+        "loss": 0.5,
+        "val_loss": 0.6,
+        "macro_f1": 0.4,
+        "map": 0.7,
+        "mae": 0.3,
+        "seconds": 1.0,
+        "samples_per_second": 64,
+    }
     bar(Progress("data", 0, 1, 0, 2, 0.0))
     bar(Progress("batch", 1, 1, 1, 2, 0.5, 0.7))
     bar(Progress("batch", 1, 1, 2, 2, 1.0, 0.6))
@@ -318,8 +346,10 @@ def test_progress_bar_off_a_terminal_prints_only_epoch_lines():
     ]
 
 
-# ---------------------------------------------------------------- --device multiworker (arguments only; real workers: test_multiworker.py)
-TWO_WORKERS = json.dumps({"cluster": {"worker": ["127.0.0.1:2222", "127.0.0.1:2223"]}, "task": {"type": "worker", "index": 0}})
+# ------------------------------------------ --device multiworker (arguments only; real workers: test_multiworker.py)
+TWO_WORKERS = json.dumps(
+    {"cluster": {"worker": ["127.0.0.1:2222", "127.0.0.1:2223"]}, "task": {"type": "worker", "index": 0}}
+)
 
 
 def test_help_documents_multiworker_and_tf_config(capsys):
@@ -359,7 +389,11 @@ def test_subprocess_multiworker_without_tf_config_exits_2_without_traceback():
     env = {k: v for k, v in ENV.items() if k != "TF_CONFIG"}
     proc = subprocess.run(
         [sys.executable, "-m", "mlc", "train", "--device", "multiworker", "--json"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert proc.stdout == "" and "Traceback" not in proc.stderr

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlc import DEFAULT_CLASSES, data, losses, models
+from mlc import DEFAULT_CLASSES, data, losses
 from mlc.config import LIMITS, RunConfig
 from mlc.losses import LOSSES
 from mlc.models import MODELS
@@ -387,7 +387,10 @@ def test_random_valid_configs_round_trip_through_json(cfg):
 
 
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-(10**12), 10**12) | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=6),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
     max_leaves=6,
@@ -420,8 +423,14 @@ def test_tag_rows_round_trip_through_the_table():
         ({"tag": "", "prevalence": 0.1, "weight": 1}, "row 2: the tag name is empty"),
         ({"tag": None, "prevalence": 0.1, "weight": 1}, "row 2: the tag name is empty"),
         ({"tag": "DOG", "prevalence": 0.1, "weight": 1}, "repeats row 1"),
-        ({"tag": "x", "prevalence": 1.5, "weight": 1}, r"row 2 \(x\): prevalence must be a finite number in \[0, 1\], got 1.5"),
-        ({"tag": "x", "prevalence": float("nan"), "weight": 1}, "prevalence must be a finite number in \\[0, 1\\], got empty"),
+        (
+            {"tag": "x", "prevalence": 1.5, "weight": 1},
+            r"row 2 \(x\): prevalence must be a finite number in \[0, 1\], got 1.5",
+        ),
+        (
+            {"tag": "x", "prevalence": float("nan"), "weight": 1},
+            "prevalence must be a finite number in \\[0, 1\\], got empty",
+        ),
         ({"tag": "x", "prevalence": 0.1, "weight": -1}, "weight must be a finite number >= 0, got -1"),
         ({"tag": "x", "prevalence": 0.1, "weight": float("inf")}, "weight must be a finite number >= 0"),
         ({"tag": "x", "prevalence": 0.1, "weight": None}, "weight must be a finite number >= 0, got empty"),

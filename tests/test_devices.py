@@ -183,10 +183,12 @@ WORKERS = ["127.0.0.1:2222", "127.0.0.1:2223"]
 
 
 def tf_config(cluster=None, task=None) -> str:
-    return json.dumps({
-        "cluster": {"worker": WORKERS} if cluster is None else cluster,
-        "task": {"type": "worker", "index": 0} if task is None else task,
-    })
+    return json.dumps(
+        {
+            "cluster": {"worker": WORKERS} if cluster is None else cluster,
+            "task": {"type": "worker", "index": 0} if task is None else task,
+        }
+    )
 
 
 BAD_TF_CONFIGS = [
@@ -240,7 +242,9 @@ def test_missing_tf_config_says_how_to_set_it(monkeypatch):
 @pytest.mark.parametrize("index", [0, 1])
 def test_valid_tf_config_passes_and_names_the_task(monkeypatch, index):
     extra = {"rpc_layer": "grpc"}  # keys TensorFlow reads are left alone
-    monkeypatch.setenv("TF_CONFIG", json.dumps({**json.loads(tf_config(task={"type": "worker", "index": index})), **extra}))
+    monkeypatch.setenv(
+        "TF_CONFIG", json.dumps({**json.loads(tf_config(task={"type": "worker", "index": index})), **extra})
+    )
     assert devices.check_device("multiworker") is None
     cluster = devices.cluster_from_tf_config()
     assert cluster == devices.Cluster(tuple(WORKERS), index)
@@ -296,8 +300,13 @@ def test_multiworker_strategy_after_tensorflow_started_explains_the_order():
             s.bind(("127.0.0.1", 0))
             ports.append(s.getsockname()[1])
     config = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]}, "task": {"type": "worker", "index": 0}}
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": "",
-           "TF_CONFIG": json.dumps(config)}
+    env = {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "PYTHONPATH": str(ROOT),
+        "CUDA_VISIBLE_DEVICES": "",
+        "TF_CONFIG": json.dumps(config),
+    }
     proc = subprocess.run(
         [sys.executable, "-c", LATE_STRATEGY_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )

@@ -180,7 +180,8 @@ def test_nasty_tag_names_stay_data():
     names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
     assert not names & {"eval", "exec", "__import__", "open", "compile", "os", "subprocess", "mlc"}
     (classes,) = [
-        node.value for node in tree.body
+        node.value
+        for node in tree.body
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "CLASSES"
     ]
     assert ast.literal_eval(classes) == list(config.classes)
@@ -237,8 +238,15 @@ def test_exported_soft_labels_and_noise():
     "changes",
     [
         {"loss": "bce", "model": "compact"},
-        {"loss": "weighted_bce", "weights": (1.0, 8.0, 1.0, 1.0, 1.0), "weighting": "positive", "model": "seed_cnn",
-         "soft_labels": True, "label_noise": 0.1, "lr_schedule": "constant"},
+        {
+            "loss": "weighted_bce",
+            "weights": (1.0, 8.0, 1.0, 1.0, 1.0),
+            "weighting": "positive",
+            "model": "seed_cnn",
+            "soft_labels": True,
+            "label_noise": 0.1,
+            "lr_schedule": "constant",
+        },
         {"loss": "mse", "model": "linear", "soft_labels": True},
         {"loss": "focal", "loss_params": {"gamma": 1.5, "alpha": 0.25}, "model": "compact", "label_noise": 0.2},
         {"loss": "asl", "model": "linear", "classes": (NASTY, "plain"), "prevalence": (0.5, 0.5)},
@@ -252,8 +260,12 @@ def test_script_runs_standalone_and_saves_a_loadable_model(tmp_path, changes):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     # -I: isolated mode, no PYTHONPATH or user site; the script must not need the repository
     done = subprocess.run(
-        [sys.executable, "-I", "train_multilabel.py"], cwd=tmp_path, env=env,
-        capture_output=True, text=True, timeout=180,
+        [sys.executable, "-I", "train_multilabel.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()

@@ -9,16 +9,21 @@ from mlc.jobs import SessionJobs
 
 def test_defaults_and_sources():
     assert hosting.settings_from({}) == hosting.HostSettings()
-    s = hosting.settings_from({"MLC_MAX_EPOCHS": "5"}, secrets={"max_epochs": 7, "max_images": 3, "workshop_mode": True})
+    s = hosting.settings_from(
+        {"MLC_MAX_EPOCHS": "5"}, secrets={"max_epochs": 7, "max_images": 3, "workshop_mode": True}
+    )
     assert (s.max_epochs, s.max_images, s.workshop_mode) == (5, 3, True)  # the environment wins over secrets
     assert hosting.settings_from({"MLC_RUN_DIR": " /tmp/runs "}).run_dir == "/tmp/runs"
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"MLC_MAX_EPOCHS": "0"}, "MLC_MAX_EPOCHS must be a whole number from 1 to 500, got 0"),
-    ({"MLC_MAX_TRAIN_SIZE": "lots"}, "MLC_MAX_TRAIN_SIZE must be a whole number"),
-    ({"MLC_WORKSHOP_MODE": "maybe"}, "MLC_WORKSHOP_MODE must be 1/true or 0/false"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"MLC_MAX_EPOCHS": "0"}, "MLC_MAX_EPOCHS must be a whole number from 1 to 500, got 0"),
+        ({"MLC_MAX_TRAIN_SIZE": "lots"}, "MLC_MAX_TRAIN_SIZE must be a whole number"),
+        ({"MLC_WORKSHOP_MODE": "maybe"}, "MLC_WORKSHOP_MODE must be 1/true or 0/false"),
+    ],
+)
 def test_bad_settings_name_the_variable(env, message):
     with pytest.raises(ValueError, match=message):
         hosting.settings_from(env)
@@ -31,7 +36,8 @@ def test_config_problems_name_field_limit_and_variable():
         "train_size is 2,000; this server allows at most 1,000 (MLC_MAX_TRAIN_SIZE)",
         "val_size is 200; this server allows at most 100 (MLC_MAX_VAL_SIZE)",
         "epochs is 5; this server allows at most 4 (MLC_MAX_EPOCHS)",
-        "train_size x epochs is 10,000 samples; this server allows at most 3,000 per run (MLC_MAX_SAMPLES): fewer epochs or scenes",
+        "train_size x epochs is 10,000 samples; this server allows at most 3,000 per run "
+        "(MLC_MAX_SAMPLES): fewer epochs or scenes",
     ]
     assert hosting.config_problems(RunConfig(train_size=500, val_size=100, epochs=4), s) == []
 

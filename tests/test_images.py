@@ -137,8 +137,23 @@ MODE_CASES = [
     ("F-nan", lambda: Image.new("F", SIZE, float("nan")), None, "F", (0, 0, 0), 0),
 ]
 REQUIRED_MODES = {
-    "1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBa", "CMYK", "YCbCr",
-    "LAB", "HSV", "I", "I;16", "I;16B", "I;16L", "F",
+    "1",
+    "L",
+    "LA",
+    "P",
+    "PA",
+    "RGB",
+    "RGBA",
+    "RGBa",
+    "CMYK",
+    "YCbCr",
+    "LAB",
+    "HSV",
+    "I",
+    "I;16",
+    "I;16B",
+    "I;16L",
+    "F",
 }
 
 
@@ -218,8 +233,15 @@ def test_broken_exif_is_ignored_not_fatal(exif):
 # ---------------------------------------------------------------- formats
 @pytest.mark.parametrize(
     "fmt, kw",
-    [("PNG", {}), ("JPEG", {"quality": 95}), ("WEBP", {"lossless": True}), ("BMP", {}), ("GIF", {}),
-     ("JPEG", {"progressive": True}), ("WEBP", {"quality": 90})],
+    [
+        ("PNG", {}),
+        ("JPEG", {"quality": 95}),
+        ("WEBP", {"lossless": True}),
+        ("BMP", {}),
+        ("GIF", {}),
+        ("JPEG", {"progressive": True}),
+        ("WEBP", {"quality": 90}),
+    ],
     ids=["png", "jpeg", "webp-lossless", "bmp", "gif", "jpeg-progressive", "webp-lossy"],
 )
 def test_each_accepted_format_decodes(fmt, kw):

@@ -83,10 +83,15 @@ def test_cache_refuses_a_wrong_size(run):
         inference.ProbabilityCache().probabilities(run, items)
 
 
-@pytest.mark.parametrize("bad, message", [
-    (1.5, "lie in \\[0, 1\\]"), (float("nan"), "lie in"), ([0.5, 0.5], "one value per tag \\(5\\), got 2"),
-    ({"dog": 0.5}, "missing \\['cat'"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (1.5, "lie in \\[0, 1\\]"),
+        (float("nan"), "lie in"),
+        ([0.5, 0.5], "one value per tag \\(5\\), got 2"),
+        ({"dog": 0.5}, "missing \\['cat'"),
+    ],
+)
 def test_thresholds_for_refuses_bad_values(bad, message):
     with pytest.raises(ValueError, match=message):
         inference.thresholds_for(["dog", "cat", "house", "tree", "sky"], bad)

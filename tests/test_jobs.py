@@ -7,7 +7,7 @@ import pytest
 
 from mlc.config import RunConfig
 from mlc.jobs import DEFAULT_LIMIT, LIMIT_ENV, SessionJobs, TrainingJob, TrainingSlots, limit_from_env
-from mlc.training import Run, train
+from mlc.training import Run
 
 TINY = RunConfig(epochs=1, train_size=96, val_size=32, batch_size=32)
 LONG = RunConfig(epochs=50, train_size=256, val_size=32, batch_size=16)

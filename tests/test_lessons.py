@@ -63,14 +63,17 @@ def test_loss_table_uses_the_registered_losses():
     assert table.loc[2, "weighted_bce"] == pytest.approx(table.loc[2, "bce"])
 
 
-@pytest.mark.parametrize("row, message", [
-    ({"target": 1.5}, "targets must lie in \\[0, 1\\]"),
-    ({"probability": -0.1}, "probabilities must lie in \\[0, 1\\]"),
-    ({"weight": -1}, "weights must be >= 0"),
-    ({"target": None}, "row 1: target must be a number, got None"),
-    ({"probability": "x"}, "row 1: probability must be a number"),
-    ({"weight": float("nan")}, "row 1: weight must be a finite number"),
-])
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ({"target": 1.5}, "targets must lie in \\[0, 1\\]"),
+        ({"probability": -0.1}, "probabilities must lie in \\[0, 1\\]"),
+        ({"weight": -1}, "weights must be >= 0"),
+        ({"target": None}, "row 1: target must be a number, got None"),
+        ({"probability": "x"}, "row 1: probability must be a number"),
+        ({"weight": float("nan")}, "row 1: weight must be a finite number"),
+    ],
+)
 def test_loss_table_refuses_bad_cells(row, message):
     good = {"tag": "dog", "target": 1.0, "probability": 0.5, "weight": 1.0}
     with pytest.raises(ValueError, match=message):

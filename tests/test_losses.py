@@ -251,9 +251,7 @@ def test_asl_with_no_focusing_and_no_clip_is_bce(rng):
     np.testing.assert_allclose(got, to_np(losses.bce(y, z)), rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize(
-    "gamma_pos, gamma_neg, clip", [(0.0, 4.0, 0.05), (1.0, 2.0, 0.2), (0.5, 0.0, 0.0)]
-)
+@pytest.mark.parametrize("gamma_pos, gamma_neg, clip", [(0.0, 4.0, 0.05), (1.0, 2.0, 0.2), (0.5, 0.0, 0.0)])
 def test_asl_matches_the_paper_formula(gamma_pos, gamma_neg, clip, rng):
     y = np.concatenate([(rng.random((6, N_TAGS)) < 0.5), rng.random((2, N_TAGS))])
     z = rng.uniform(-6, 6, (8, N_TAGS))
@@ -314,9 +312,7 @@ def test_model_save_and_load_round_trip(name, tmp_path, rng):
     y = (rng.random((8, N_TAGS)) < 0.5).astype("float32")
     z = model.predict(x, verbose=0)
     np.testing.assert_allclose(float(loaded.loss(y, z)), float(loss(y, z)), rtol=1e-6)
-    np.testing.assert_allclose(
-        loaded.evaluate(x, y, verbose=0), model.evaluate(x, y, verbose=0), rtol=1e-6
-    )
+    np.testing.assert_allclose(loaded.evaluate(x, y, verbose=0), model.evaluate(x, y, verbose=0), rtol=1e-6)
 
 
 # ---------------------------------------------------------------- validation
@@ -330,8 +326,11 @@ def test_model_save_and_load_round_trip(name, tmp_path, rng):
         ("weighted_bce", {"weights": [float("inf")]}, ["weights must be finite", "inf", "tag 0"]),
         ("weighted_bce", {"weights": 2.0}, ["one number per tag", "got 2.0"]),
         ("weighted_bce", {"weights": []}, ["one value per tag", "empty"]),
-        ("weighted_bce", {"weights": [1.0], "weighting": "pos"},
-         ["weighting must be one of 'tag', 'positive'", "got 'pos'"]),
+        (
+            "weighted_bce",
+            {"weights": [1.0], "weighting": "pos"},
+            ["weighting must be one of 'tag', 'positive'", "got 'pos'"],
+        ),
         ("weighted_bce", {}, ["needs 'weights'", "weights=[1.0, 1.0, 1.0, 1.0, 1.0]"]),
         ("focal", {"gamma": -1.0}, ["gamma must be a finite number >= 0", "got -1.0"]),
         ("focal", {"gamma": float("inf")}, ["gamma must be a finite number >= 0", "inf"]),

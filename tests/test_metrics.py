@@ -75,8 +75,11 @@ def ref_report(y_true, y_prob, thr):
         tp, fp, fn, tn = ref_counts(y, s, thr[j])
         T, F, N = T + tp, F + fp, N + fn
         p, r, f = ref_prf(tp, fp, fn)
-        per.append(dict(tp=tp, fp=fp, fn=fn, tn=tn, precision=p, recall=r, f1=f,
-                        average_precision=ref_ap(y, s), support=tp + fn))
+        per.append(
+            dict(
+                tp=tp, fp=fp, fn=fn, tn=tn, precision=p, recall=r, f1=f, average_precision=ref_ap(y, s), support=tp + fn
+            )
+        )
         for i in range(n):
             if (y[i] >= 0.5) != (s[i] >= thr[j]):
                 wrong += 1
@@ -85,7 +88,9 @@ def ref_report(y_true, y_prob, thr):
     mp, mr, mf = ref_prf(T, F, N)
     return dict(
         per_tag=per,
-        micro_precision=mp, micro_recall=mr, micro_f1=mf,
+        micro_precision=mp,
+        micro_recall=mr,
+        micro_f1=mf,
         macro_precision=sum(d["precision"] for d in per) / c,
         macro_recall=sum(d["recall"] for d in per) / c,
         macro_f1=sum(d["f1"] for d in per) / c,
@@ -305,9 +310,19 @@ def test_report_matches_reference(seed):
     thr = np.round(rng.random(c), 1)
     got = metrics.report(y, p, thresholds=thr)
     want = ref_report(y, p, thr)
-    for key in ("micro_precision", "micro_recall", "micro_f1", "macro_precision",
-                "macro_recall", "macro_f1", "map", "hamming_loss", "subset_accuracy",
-                "mae", "mse"):
+    for key in (
+        "micro_precision",
+        "micro_recall",
+        "micro_f1",
+        "macro_precision",
+        "macro_recall",
+        "macro_f1",
+        "map",
+        "hamming_loss",
+        "subset_accuracy",
+        "mae",
+        "mse",
+    ):
         assert same(got[key], want[key]), key
     for g, w in zip(got["per_tag"], want["per_tag"]):
         for key, value in w.items():
@@ -398,8 +413,16 @@ def test_perfect_predictions():
     y = (rng.random((30, 5)) < 0.4).astype(float)
     y[0] = 1.0  # every tag has a positive
     r = metrics.report(y, y)
-    for key in ("micro_precision", "micro_recall", "micro_f1", "macro_precision",
-                "macro_recall", "macro_f1", "map", "subset_accuracy"):
+    for key in (
+        "micro_precision",
+        "micro_recall",
+        "micro_f1",
+        "macro_precision",
+        "macro_recall",
+        "macro_f1",
+        "map",
+        "subset_accuracy",
+    ):
         assert r[key] == 1.0, key
     assert r["hamming_loss"] == 0.0
     assert r["mae"] == 0.0 and r["mse"] == 0.0
@@ -452,11 +475,9 @@ def test_tag_permutation_permutes_per_tag(data, seed):
     names = [f"t{j}" for j in range(c)]
     thr = np.linspace(0.2, 0.8, c)
     a = metrics.report(y, p, thresholds=thr, classes=names)
-    b = metrics.report(y[:, perm], p[:, perm], thresholds=thr[perm],
-                       classes=[names[j] for j in perm])
+    b = metrics.report(y[:, perm], p[:, perm], thresholds=thr[perm], classes=[names[j] for j in perm])
     assert _comparable([a["per_tag"][j] for j in perm]) == _comparable(b["per_tag"])
-    assert _comparable([a["best_thresholds"][j] for j in perm]) == _comparable(
-        b["best_thresholds"])
+    assert _comparable([a["best_thresholds"][j] for j in perm]) == _comparable(b["best_thresholds"])
     for key in ("micro_f1", "macro_f1", "map", "hamming_loss", "subset_accuracy", "mae"):
         assert same(a[key], b[key]), key
 
@@ -585,8 +606,7 @@ def test_default_class_names():
     y = np.zeros((2, 5))
     assert metrics.report(y, y)["classes"] == list(mlc.DEFAULT_CLASSES)
     assert [b["tag"] for b in metrics.best_thresholds(y, y)] == list(mlc.DEFAULT_CLASSES)
-    assert metrics.report(np.zeros((2, 3)), np.zeros((2, 3)))["classes"] == [
-        "tag0", "tag1", "tag2"]
+    assert metrics.report(np.zeros((2, 3)), np.zeros((2, 3)))["classes"] == ["tag0", "tag1", "tag2"]
 
 
 def test_report_is_json_friendly_plain_types():
@@ -613,12 +633,38 @@ def test_report_is_json_friendly_plain_types():
     assert type(r["per_tag"][0]["tp"]) is int
     assert type(r["per_tag"][0]["support"]) is int
     assert set(r) == {
-        "n_samples", "classes", "thresholds", "per_tag", "micro_precision",
-        "micro_recall", "micro_f1", "macro_precision", "macro_recall", "macro_f1",
-        "map", "hamming_loss", "subset_accuracy", "mae", "mse", "best_thresholds"}
+        "n_samples",
+        "classes",
+        "thresholds",
+        "per_tag",
+        "micro_precision",
+        "micro_recall",
+        "micro_f1",
+        "macro_precision",
+        "macro_recall",
+        "macro_f1",
+        "map",
+        "hamming_loss",
+        "subset_accuracy",
+        "mae",
+        "mse",
+        "best_thresholds",
+    }
     assert set(r["per_tag"][0]) == {
-        "tag", "support", "threshold", "tp", "fp", "fn", "tn", "precision", "recall",
-        "f1", "average_precision", "prevalence", "mae"}
+        "tag",
+        "support",
+        "threshold",
+        "tp",
+        "fp",
+        "fn",
+        "tn",
+        "precision",
+        "recall",
+        "f1",
+        "average_precision",
+        "prevalence",
+        "mae",
+    }
     assert set(r["best_thresholds"][0]) == {"tag", "threshold", "f1", "precision", "recall"}
 
 
@@ -652,8 +698,7 @@ GOOD = np.array([[1.0, 0.0], [0.0, 1.0]])
 @pytest.mark.parametrize(
     "y_true, y_prob, thresholds, match",
     [
-        (GOOD, np.zeros((2, 3)), 0.5,
-         r"y_prob must have shape \(2, 2\) like y_true, got \(2, 3\)"),
+        (GOOD, np.zeros((2, 3)), 0.5, r"y_prob must have shape \(2, 2\) like y_true, got \(2, 3\)"),
         (GOOD, np.zeros((3, 2)), 0.5, "y_prob must have shape"),
         (np.array([1.0, 0.0]), np.array([0.5, 0.5]), 0.5, "y_true must be 2-D"),
         (np.zeros((0, 2)), np.zeros((0, 2)), 0.5, "y_true must have at least one sample"),
@@ -700,8 +745,7 @@ def test_invalid_classes(classes, match):
         metrics.best_thresholds(GOOD, GOOD, classes=classes)
 
 
-@pytest.mark.parametrize("fn", [metrics.average_precision, metrics.precision_recall_curve,
-                                metrics.threshold_sweep])
+@pytest.mark.parametrize("fn", [metrics.average_precision, metrics.precision_recall_curve, metrics.threshold_sweep])
 def test_single_tag_invalid_inputs(fn):
     shape_msg = r"y_score must have shape \(3,\) like y_true, got \(2,\)"
     with pytest.raises(ValueError, match=shape_msg):

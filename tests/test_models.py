@@ -101,7 +101,7 @@ def test_seed_cnn_is_exactly_the_article_layer_sequence():
     num_classes = 7
     model = build("seed_cnn", num_classes, image_size=64)
     layers = model.layers
-    assert [type(l).__name__ for l in layers] == [
+    assert [type(layer).__name__ for layer in layers] == [
         "Conv2D",
         "MaxPooling2D",
         "Conv2D",
@@ -169,7 +169,11 @@ def test_register_adds_to_registry_and_build_uses_it(monkeypatch):
     @models.register("tiny_test_model", "a test model")
     def tiny(num_classes, image_size):
         return keras.Sequential(
-            [keras.Input((image_size, image_size, 3)), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(num_classes)]
+            [
+                keras.Input((image_size, image_size, 3)),
+                keras.layers.GlobalAveragePooling2D(),
+                keras.layers.Dense(num_classes),
+            ]
         )
 
     assert models.MODELS["tiny_test_model"].summary == "a test model"

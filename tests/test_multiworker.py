@@ -52,8 +52,13 @@ def start_workers(argv_for, n: int = 2) -> list[subprocess.CompletedProcess]:
             procs, files = [], []
             for index in range(n):
                 env = {
-                    **os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": "",
-                    "TF_CONFIG": json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}),
+                    **os.environ,
+                    "TF_CPP_MIN_LOG_LEVEL": "2",
+                    "PYTHONPATH": str(ROOT),
+                    "CUDA_VISIBLE_DEVICES": "",
+                    "TF_CONFIG": json.dumps(
+                        {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+                    ),
                 }
                 out = open(Path(scratch) / f"{index}.out", "w+")
                 err = open(Path(scratch) / f"{index}.err", "w+")
@@ -64,7 +69,8 @@ def start_workers(argv_for, n: int = 2) -> list[subprocess.CompletedProcess]:
             try:
                 while time.monotonic() < deadline and any(p.poll() is None for p in procs):
                     port_taken = any(
-                        p.poll() is not None and PORT_TAKEN in Path(e.name).read_text() for p, (_, e) in zip(procs, files)
+                        p.poll() is not None and PORT_TAKEN in Path(e.name).read_text()
+                        for p, (_, e) in zip(procs, files)
                     )
                     if port_taken:
                         break
@@ -78,9 +84,11 @@ def start_workers(argv_for, n: int = 2) -> list[subprocess.CompletedProcess]:
             for proc, (out, err) in zip(procs, files):
                 out.close()
                 err.close()
-                results.append(subprocess.CompletedProcess(
-                    proc.args, proc.returncode, Path(out.name).read_text(), Path(err.name).read_text()
-                ))
+                results.append(
+                    subprocess.CompletedProcess(
+                        proc.args, proc.returncode, Path(out.name).read_text(), Path(err.name).read_text()
+                    )
+                )
         port_taken = port_taken or any(PORT_TAKEN in r.stderr for r in results)
         if port_taken and attempt == 1:
             continue
@@ -145,8 +153,18 @@ def test_each_global_batch_is_split_over_the_workers_without_overlap():
 def cli_pair(tmp_path_factory):
     root = tmp_path_factory.mktemp("multiworker")
     procs = start_workers(
-        lambda index: [sys.executable, "-m", "mlc", "train", "--device", "multiworker", "--json", *ARGS,
-                       "--out", str(root / f"out{index}")]
+        lambda index: [
+            sys.executable,
+            "-m",
+            "mlc",
+            "train",
+            "--device",
+            "multiworker",
+            "--json",
+            *ARGS,
+            "--out",
+            str(root / f"out{index}"),
+        ]
     )
     return procs, root
 

@@ -133,7 +133,9 @@ def test_model_file_round_trip_gives_the_same_predictions(trained, saved, images
     np.testing.assert_allclose(
         predict_probabilities(model, images), predict_probabilities(trained.model, images), atol=1e-6
     )
-    np.testing.assert_allclose(np.asarray(model(images)), np.asarray(trained.model(images)), atol=1e-5)  # logits, not probabilities
+    np.testing.assert_allclose(
+        np.asarray(model(images)), np.asarray(trained.model(images)), atol=1e-5
+    )  # logits, not probabilities
 
 
 def test_model_file_is_the_probability_model(saved, trained, images):
@@ -141,7 +143,9 @@ def test_model_file_is_the_probability_model(saved, trained, images):
         assert {"config.json", "metadata.json", "model.weights.h5"} <= set(zf.namelist())
     run = Run(config=CFG, model=load_model_file(saved, num_classes=5, image_size=SIZE))
     again = load_model_file(model_file(run), num_classes=5, image_size=SIZE)  # a re-download round-trips too
-    np.testing.assert_allclose(predict_probabilities(again, images), predict_probabilities(trained.model, images), atol=1e-6)
+    np.testing.assert_allclose(
+        predict_probabilities(again, images), predict_probabilities(trained.model, images), atol=1e-6
+    )
 
 
 def test_model_file_needs_a_model():
@@ -177,7 +181,9 @@ def test_reference_article_model_loads_through_the_logits_wrapper(tmp_path, imag
 
 
 def test_a_sigmoid_activation_layer_is_cut_off_exactly(tmp_path, images):
-    model = keras.Sequential([keras.Input((SIZE, SIZE, 3)), layers.Flatten(), layers.Dense(5), layers.Activation("sigmoid")])
+    model = keras.Sequential(
+        [keras.Input((SIZE, SIZE, 3)), layers.Flatten(), layers.Dense(5), layers.Activation("sigmoid")]
+    )
     loaded = load_model_file(save_bytes(model, tmp_path), num_classes=5, image_size=SIZE)
     assert not any(isinstance(layer, (ProbabilitiesToLogits, layers.Activation)) for layer in loaded.layers)
     logits = model.layers[1](model.layers[0](images))  # Dense(Flatten(x)) before the sigmoid
@@ -284,7 +290,10 @@ def test_lambda_naming_a_function_is_refused_too(tmp_path, monkeypatch):
     # safe mode only blocks Python lambdas; a Lambda naming a function (even a Keras one) is refused here too
     def point_at_keras(config):
         find_layer(config, "Lambda")["config"]["function"] = {
-            "module": "keras.models", "class_name": "function", "config": "load_model", "registered_name": "function",
+            "module": "keras.models",
+            "class_name": "function",
+            "config": "load_model",
+            "registered_name": "function",
         }
 
     data_ = edit_config(save_bytes(small(layers.Lambda(_double)), tmp_path), point_at_keras)
@@ -302,7 +311,9 @@ def test_unregistered_custom_layer_is_refused(tmp_path):
 
 
 def test_custom_activation_function_is_refused(tmp_path):
-    refused("custom function '_double'", load_model_file, save_bytes(small(activation=_double), tmp_path), image_size=SIZE)
+    refused(
+        "custom function '_double'", load_model_file, save_bytes(small(activation=_double), tmp_path), image_size=SIZE
+    )
 
 
 @pytest.mark.parametrize(
@@ -313,7 +324,9 @@ def test_custom_activation_function_is_refused(tmp_path):
         ("keras.layers", "StringLookup", "StringLookup layer, which can read a vocabulary file"),
     ],
 )
-def test_classes_from_outside_keras_and_file_reading_layers_are_refused(tmp_path, monkeypatch, module, class_name, match):
+def test_classes_from_outside_keras_and_file_reading_layers_are_refused(
+    tmp_path, monkeypatch, module, class_name, match
+):
     def swap(config):
         node = find_layer(config, "Flatten")
         node["module"], node["class_name"] = module, class_name
@@ -324,23 +337,33 @@ def test_classes_from_outside_keras_and_file_reading_layers_are_refused(tmp_path
 
 
 def test_softmax_output_is_refused(tmp_path):
-    text = refused("ends in softmax", load_model_file, save_bytes(small(activation="softmax"), tmp_path), image_size=SIZE)
+    text = refused(
+        "ends in softmax", load_model_file, save_bytes(small(activation="softmax"), tmp_path), image_size=SIZE
+    )
     assert "sigmoid" in text
 
 
 def test_softmax_layer_output_is_refused(tmp_path):
-    model = keras.Sequential([keras.Input((SIZE, SIZE, 3)), layers.Flatten(), layers.Dense(5), layers.Softmax(), layers.Dropout(0.1)])
-    refused("ends in softmax", load_model_file, save_bytes(model, tmp_path), image_size=SIZE)  # seen through the Dropout
+    model = keras.Sequential(
+        [keras.Input((SIZE, SIZE, 3)), layers.Flatten(), layers.Dense(5), layers.Softmax(), layers.Dropout(0.1)]
+    )
+    refused(
+        "ends in softmax", load_model_file, save_bytes(model, tmp_path), image_size=SIZE
+    )  # seen through the Dropout
 
 
 def test_other_output_activations_are_refused(tmp_path):
-    refused("last activation is 'relu'", load_model_file, save_bytes(small(activation="relu"), tmp_path), image_size=SIZE)
+    refused(
+        "last activation is 'relu'", load_model_file, save_bytes(small(activation="relu"), tmp_path), image_size=SIZE
+    )
 
 
 def test_wrong_input_size_is_refused(tmp_path):
     text = refused(
         r"expects inputs of shape \(None, 48, 48, 3\) but the run's images are \(None, 32, 32, 3\)",
-        load_model_file, save_bytes(small(size=48), tmp_path), image_size=SIZE,
+        load_model_file,
+        save_bytes(small(size=48), tmp_path),
+        image_size=SIZE,
     )
     assert "choose image size 48" in text
 
@@ -348,7 +371,10 @@ def test_wrong_input_size_is_refused(tmp_path):
 def test_wrong_output_count_is_refused(tmp_path):
     refused(
         "the model outputs 7 values but the run has 5 tags",
-        load_model_file, save_bytes(small(out=7), tmp_path), num_classes=5, image_size=SIZE,
+        load_model_file,
+        save_bytes(small(out=7), tmp_path),
+        num_classes=5,
+        image_size=SIZE,
     )
 
 
@@ -413,7 +439,9 @@ def test_bad_bytes_are_refused_with_one_line(saved, make, match):
 def test_zip_bomb_member_is_refused(saved, monkeypatch):
     bomb = _declare_size(saved, "model.weights.h5", 0xFFFF_FFF0)  # claims ~4 GiB unpacked
     monkeypatch.setattr(keras.saving, "load_model", _never)
-    refused(r"unpacks to .* MiB; at most 200 MiB is accepted \(a zip bomb guard\)", load_model_file, bomb, image_size=SIZE)
+    refused(
+        r"unpacks to .* MiB; at most 200 MiB is accepted \(a zip bomb guard\)", load_model_file, bomb, image_size=SIZE
+    )
 
 
 def _declare_size(archive: bytes, member: str, size: int) -> bytes:
@@ -453,7 +481,9 @@ def test_run_from_files_reproduces_the_report(trained, saved, images):
             assert got[key] == value or (math.isnan(got[key]) and math.isnan(value)), key
     assert run.batch_history == trained.batch_history
     assert run.train_seconds == pytest.approx(trained.train_seconds, abs=1e-3)
-    np.testing.assert_allclose(predict_probabilities(run.model, images), predict_probabilities(trained.model, images), atol=1e-6)
+    np.testing.assert_allclose(
+        predict_probabilities(run.model, images), predict_probabilities(trained.model, images), atol=1e-6
+    )
     assert run.summary()["map"] == run.report["map"]
     json.loads(run.to_json())  # an imported run can be saved again
 
@@ -462,8 +492,12 @@ def test_run_from_files_with_a_config_and_no_json(saved, trained):
     run = run_from_files(saved, config=CFG)
     assert run.status == "imported" and run.epoch_history == []
     assert abs(run.report["map"] - trained.report["map"]) < 1e-6
-    refused("the model outputs 5 values but the run has 3 tags", run_from_files, saved,
-            config=CFG.replace(classes=("a", "b", "c"), prevalence=None, weights=None))
+    refused(
+        "the model outputs 5 values but the run has 3 tags",
+        run_from_files,
+        saved,
+        config=CFG.replace(classes=("a", "b", "c"), prevalence=None, weights=None),
+    )
 
 
 @pytest.mark.parametrize(
@@ -472,7 +506,10 @@ def test_run_from_files_with_a_config_and_no_json(saved, trained):
         ("{", r"run.json is not valid JSON \(JSONDecodeError"),
         ("[1, 2]", "run.json must hold a JSON object with a 'config', got a list"),
         ('{"summary": {}}', "run.json has no 'config'"),
-        ('{"config": {"epochs": 0}}', "run.json: the config is invalid: ValueError: epochs must be a whole number from 1 to 500, got 0"),
+        (
+            '{"config": {"epochs": 0}}',
+            "run.json: the config is invalid: ValueError: epochs must be a whole number from 1 to 500, got 0",
+        ),
         ('{"config": {"los": "bce"}}', "run.json: the config is invalid: ValueError: unknown config field 'los'"),
         ('{"config": {}, "history": [1]}', "run.json: history row 1 must be a JSON object, got a number"),
         ('{"config": {}, "history": [{"map": "high"}]}', "run.json: history row 1: 'map' must be a number, got 'high'"),
@@ -485,7 +522,12 @@ def test_bad_run_json_is_refused_with_one_line(saved, text, match):
 
 def test_odd_summary_values_are_tamed(saved, trained):
     record = json.loads(run_json(trained))
-    record["summary"] = {"status": "fin\nished " * 50, "device": ["gpu"], "train_seconds": 1e308, "samples_per_second": 1e308}
+    record["summary"] = {
+        "status": "fin\nished " * 50,
+        "device": ["gpu"],
+        "train_seconds": 1e308,
+        "samples_per_second": 1e308,
+    }
     run = run_from_files(saved, json.dumps(record))
     assert "\n" not in run.message and len(run.message) < 120
     assert run.device == "CPU" and run.samples_seen == 0
@@ -513,7 +555,11 @@ def test_bundle_round_trip(trained, trained2, images):
     with zipfile.ZipFile(io.BytesIO(packed)) as zf:
         manifest = json.loads(zf.read("manifest.json"))
         assert set(zf.namelist()) == {
-            "manifest.json", "run-1/run.json", "run-1/model.keras", "run-2/run.json", "run-2/model.keras",
+            "manifest.json",
+            "run-1/run.json",
+            "run-1/model.keras",
+            "run-2/run.json",
+            "run-2/model.keras",
         }
     assert manifest["format"] == "mlc-runs" and manifest["format_version"] == 1
     assert manifest["app"] == "Multi-label Lab" and manifest["created"].endswith("+00:00")
@@ -526,7 +572,9 @@ def test_bundle_round_trip(trained, trained2, images):
     for got, want in zip(runs, [trained, trained2]):
         assert got.status == "imported" and "from bundle folder" in got.message
         assert abs(got.report["map"] - want.report["map"]) < 1e-6
-        np.testing.assert_allclose(predict_probabilities(got.model, images), predict_probabilities(want.model, images), atol=1e-6)
+        np.testing.assert_allclose(
+            predict_probabilities(got.model, images), predict_probabilities(want.model, images), atol=1e-6
+        )
 
 
 def test_bundle_needs_runs_with_models(trained):
@@ -552,7 +600,9 @@ def test_a_corrupt_run_is_reported_and_the_other_loads(packed, trained):
 
 
 def test_a_run_missing_its_model_or_json_is_reported(packed):
-    runs, problems = unbundle(rezip(packed, {"run-1/model.keras": None, "run-2/run.json": b'{"config": {"epochs": -1}}'}))
+    runs, problems = unbundle(
+        rezip(packed, {"run-1/model.keras": None, "run-2/run.json": b'{"config": {"epochs": -1}}'})
+    )
     assert runs == []
     assert problems[0] == "run-1: no model.keras in this folder; each run needs run.json and model.keras"
     assert problems[1].startswith("run-2: run.json: the config is invalid: ValueError: epochs")
@@ -568,15 +618,21 @@ def test_path_traversal_names_are_ignored_and_nothing_is_written(packed, tmp_pat
         packed,
         {"manifest.json": None, "run-2/run.json": None, "run-2/model.keras": None},
         {
-            "../evil/run.json": good_json, "../evil/model.keras": good_model,
-            "/abs/run.json": good_json, "/abs/model.keras": good_model,
-            "run-1/../../up/run.json": good_json, "..\\win\\run.json": good_json, "../../escape.txt": b"x",
+            "../evil/run.json": good_json,
+            "../evil/model.keras": good_model,
+            "/abs/run.json": good_json,
+            "/abs/model.keras": good_model,
+            "run-1/../../up/run.json": good_json,
+            "..\\win\\run.json": good_json,
+            "../../escape.txt": b"x",
         },
     )
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     runs, problems = unbundle(hostile)
     assert len(runs) == 1 and "from bundle folder run-1" in runs[0].message
-    assert len(problems) == 1 and problems[0].startswith("ignored 7 unexpected file(s) in the bundle: '../evil/run.json'")
+    assert len(problems) == 1 and problems[0].startswith(
+        "ignored 7 unexpected file(s) in the bundle: '../evil/run.json'"
+    )
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
     assert not (tmp_path / "evil").exists() and not (tmp_path / "escape.txt").exists() and not Path("/abs").exists()
 
@@ -598,10 +654,18 @@ def test_too_many_runs_are_refused(packed):
         (lambda good: b"not a zip", "not a run bundle: a bundle is a zip archive"),
         (lambda good: good[:-30], "the bundle is a damaged or truncated zip archive"),
         (lambda good: rezip(good, {"manifest.json": b'{"format": "other"}'}), "not a run bundle of this app"),
-        (lambda good: rezip(good, {"manifest.json": b'{"format": "mlc-runs", "format_version": 9}'}), "format version 9"),
+        (
+            lambda good: rezip(good, {"manifest.json": b'{"format": "mlc-runs", "format_version": 9}'}),
+            "format version 9",
+        ),
         (lambda good: rezip(good, {"manifest.json": b"{"}), "manifest.json is not valid JSON"),
         (lambda good: _declare_size(good, "run-1/model.keras", 0xFFFF_FFF0), r"unpacks to .*\(a zip bomb guard\)"),
-        (lambda good: rezip(good, {n: None for n in ("run-1/run.json", "run-1/model.keras", "run-2/run.json", "run-2/model.keras")}), "no runs in this bundle"),
+        (
+            lambda good: rezip(
+                good, {n: None for n in ("run-1/run.json", "run-1/model.keras", "run-2/run.json", "run-2/model.keras")}
+            ),
+            "no runs in this bundle",
+        ),
     ],
 )
 def test_bad_bundles_are_refused(packed, make, match):
@@ -616,7 +680,9 @@ def test_oversize_bundle_is_refused(packed):
 def test_run_store_round_trip(tmp_path, trained, trained2):
     store = RunStore(tmp_path / "runs")
     first = store.save(trained)
-    assert first.name.endswith(f"-{trained.id}") and (first / "run.json").is_file() and (first / "model.keras").is_file()
+    assert (
+        first.name.endswith(f"-{trained.id}") and (first / "run.json").is_file() and (first / "model.keras").is_file()
+    )
     assert store.save(trained) == first  # idempotent
     store.save(trained2)
     (tmp_path / "runs" / "20000101-000000-broken").mkdir()  # sorts first; holds nothing
@@ -665,7 +731,9 @@ def test_tensorboard_needs_the_package_and_the_switch(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="TensorBoard logging is off"):
         RunStore(tmp_path).tensorboard_dir(CFG)
     monkeypatch.setattr(runfiles, "tensorboard_available", lambda: False)
-    with pytest.raises(ValueError, match="^MLC_TENSORBOARD: TensorBoard logging needs the tensorboard package; pip install"):
+    with pytest.raises(
+        ValueError, match="^MLC_TENSORBOARD: TensorBoard logging needs the tensorboard package; pip install"
+    ):
         RunStore.from_env({"MLC_RUN_DIR": str(tmp_path), "MLC_TENSORBOARD": "1"})
 
 
@@ -674,7 +742,9 @@ def test_tensorboard_event_files_are_written(tmp_path):
     store = RunStore.from_env({"MLC_RUN_DIR": str(tmp_path), "MLC_TENSORBOARD": "1"})
     log_dir = store.tensorboard_dir(CFG)
     assert log_dir.parent == tmp_path / "tensorboard" and list(log_dir.iterdir()) == []
-    run = train(CFG.replace(train_size=64, val_size=32, epochs=2), callbacks=[keras.callbacks.TensorBoard(log_dir=str(log_dir))])
+    run = train(
+        CFG.replace(train_size=64, val_size=32, epochs=2), callbacks=[keras.callbacks.TensorBoard(log_dir=str(log_dir))]
+    )
     assert run.status == "finished", run.message
     tags = {}
     for split in ("train", "validation"):

@@ -43,20 +43,23 @@ def test_defaults_are_not_written():
     assert share.from_query({}).config == RunConfig()
 
 
-@pytest.mark.parametrize("query, kept, note", [
-    ({"epochs": "0", "lr": "0.01"}, {"learning_rate": 0.01}, "epochs must be a whole number from 1 to 500"),
-    ({"loss": "hinge", "epochs": "3"}, {"epochs": 3}, "loss must be one of: bce"),
-    ({"w": "[1,2]", "loss": "weighted_bce"}, {"loss": "weighted_bce"}, "ignored w="),
-    ({"tags": "not json", "seed": "7"}, {"seed": 7}, "classes must be a JSON list"),
-    ({"soft": "maybe"}, {}, "soft_labels must be 1 or 0"),
-    ({"p.gamma": "-3", "loss": "focal"}, {"loss": "focal"}, "ignored p.gamma='-3'"),
-    ({"p.gamma": "2", "loss": "bce"}, {"loss": "bce"}, "ignored p.gamma='2'"),
-    ({"hack": "<script>", "batch": "16"}, {"batch_size": 16}, "ignored unknown parameter 'hack'"),
-    ({"train": "9" * 5000}, {}, "characters long"),
-    ({"noise": "inf"}, {}, "finite"),
-    ({"device": "gpu:99"}, {}, "this server offers cpu"),
-    ({"device": "mirrored"}, {}, "this server offers cpu"),
-])
+@pytest.mark.parametrize(
+    "query, kept, note",
+    [
+        ({"epochs": "0", "lr": "0.01"}, {"learning_rate": 0.01}, "epochs must be a whole number from 1 to 500"),
+        ({"loss": "hinge", "epochs": "3"}, {"epochs": 3}, "loss must be one of: bce"),
+        ({"w": "[1,2]", "loss": "weighted_bce"}, {"loss": "weighted_bce"}, "ignored w="),
+        ({"tags": "not json", "seed": "7"}, {"seed": 7}, "classes must be a JSON list"),
+        ({"soft": "maybe"}, {}, "soft_labels must be 1 or 0"),
+        ({"p.gamma": "-3", "loss": "focal"}, {"loss": "focal"}, "ignored p.gamma='-3'"),
+        ({"p.gamma": "2", "loss": "bce"}, {"loss": "bce"}, "ignored p.gamma='2'"),
+        ({"hack": "<script>", "batch": "16"}, {"batch_size": 16}, "ignored unknown parameter 'hack'"),
+        ({"train": "9" * 5000}, {}, "characters long"),
+        ({"noise": "inf"}, {}, "finite"),
+        ({"device": "gpu:99"}, {}, "this server offers cpu"),
+        ({"device": "mirrored"}, {}, "this server offers cpu"),
+    ],
+)
 def test_tampered_fields_fall_back_one_by_one(query, kept, note):
     shared = share.from_query(query, devices=["cpu"])
     assert any(note in n for n in shared.notes), shared.notes
@@ -76,8 +79,27 @@ def test_list_values_from_repeated_keys_use_the_last():
 _keys = st.sampled_from(sorted(share.KEYS) + ["thr", "p.gamma", "p.alpha", "p.clip", "p.weighting", "zzz", ""])
 _values = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(["0", "1", "-1", "1e309", "nan", "inf", "[]", "[1]", "[\"a\",\"a\"]", "null", "{}", "true",
-                     "[0.5,0.5,0.5,0.5,0.5]", "focal", "weighted_bce", "mirrored", "gpu:0"]),
+    st.sampled_from(
+        [
+            "0",
+            "1",
+            "-1",
+            "1e309",
+            "nan",
+            "inf",
+            "[]",
+            "[1]",
+            '["a","a"]',
+            "null",
+            "{}",
+            "true",
+            "[0.5,0.5,0.5,0.5,0.5]",
+            "focal",
+            "weighted_bce",
+            "mirrored",
+            "gpu:0",
+        ]
+    ),
     st.text(alphabet=string.digits + ".-e", max_size=12),
 )
 
@@ -97,7 +119,7 @@ def test_fuzzed_query_strings_never_raise(query):
 def test_train_widget_state_covers_every_loss_parameter(loss):
     config = RunConfig(loss=loss)
     state = share.train_widget_state(config)
-    for name, spec in losses.params(loss).items():
+    for name in losses.params(loss):
         if name in ("weights", "weighting"):
             continue
         key = f"loss_param_{loss}_{name}"

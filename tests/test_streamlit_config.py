@@ -22,8 +22,14 @@ def test_config_values_as_streamlit_reads_them():
         "import json; from streamlit import config; config.get_config_options(force_reparse=True); "
         f"print(json.dumps({{k: config.get_option(k) for k in {list(EXPECTED)!r}}}))"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
-                         env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
     import json
 
     assert json.loads(out.stdout.strip().splitlines()[-1]) == EXPECTED

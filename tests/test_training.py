@@ -21,7 +21,18 @@ from mlc.losses import LOSSES
 from mlc.models import MODELS
 from mlc.training import RUN_STATUSES, Progress, Run, check_batches, make_data, predict_probabilities, train
 
-EPOCH_KEYS = {"epoch", "loss", "val_loss", "macro_f1", "micro_f1", "map", "mae", "seconds", "samples_per_second", "elapsed"}
+EPOCH_KEYS = {
+    "epoch",
+    "loss",
+    "val_loss",
+    "macro_f1",
+    "micro_f1",
+    "map",
+    "mae",
+    "seconds",
+    "samples_per_second",
+    "elapsed",
+}
 BATCH_KEYS = {"epoch", "batch", "step", "loss", "seconds"}
 HAS_GPU = bool(tf.config.list_logical_devices("GPU"))
 
@@ -307,7 +318,6 @@ def test_exception_in_progress_callback_fails_the_run():
     assert run.status in RUN_STATUSES
 
 
-
 class _Recorder(keras.callbacks.Callback):
     def __init__(self):
         super().__init__()
@@ -393,7 +403,13 @@ def test_multiworker_without_tf_config_is_refused_up_front(monkeypatch):
 @pytest.mark.skipif(HAS_GPU, reason="replica counts assume one replica per worker (no GPUs)")
 @pytest.mark.parametrize(
     "train_size, batch_size, problem",
-    [(65, 32, "last batch of 1 sample"), (64, 1, "batch_size must be at least"), (64, 32, None), (66, 32, None), (67, 32, None)],
+    [
+        (65, 32, "last batch of 1 sample"),
+        (64, 1, "batch_size must be at least"),
+        (64, 32, None),
+        (66, 32, None),
+        (67, 32, None),
+    ],
 )
 def test_multiworker_batches_need_a_sample_per_replica(monkeypatch, train_size, batch_size, problem):
     two_workers(monkeypatch)
@@ -421,7 +437,9 @@ def test_a_single_process_run_saves_on_every_device_but_a_non_chief_worker(tmp_p
 def test_summary_counts_steps_and_samples(shared):
     run, _ = shared
     summary = run.summary()
-    assert summary["steps"] == len(run.batch_history) == SHARED.epochs * math.ceil(SHARED.train_size / SHARED.batch_size)
+    assert (
+        summary["steps"] == len(run.batch_history) == SHARED.epochs * math.ceil(SHARED.train_size / SHARED.batch_size)
+    )
     assert summary["samples_seen"] == SHARED.epochs * SHARED.train_size
 
 
@@ -519,17 +537,44 @@ def test_every_model_trains(name):
     assert all(math.isfinite(r["loss"]) for r in run.batch_history)
 
 
-@pytest.mark.parametrize("config", [
-    RunConfig(classes=("only",), prevalence=(0.5,), epochs=1, train_size=64, val_size=32, batch_size=32),
-    RunConfig(classes=tuple(f"t{i}" for i in range(20)), prevalence=(0.2,) * 20, epochs=1, train_size=64, val_size=32,
-              batch_size=32),
-    RunConfig(prevalence=(0.35, 0.0, 0.3, 0.4, 0.5), epochs=1, train_size=64, val_size=32, batch_size=32),
-    RunConfig(prevalence=(1.0, 1.0, 1.0, 1.0, 1.0), epochs=1, train_size=64, val_size=32, batch_size=32),
-    RunConfig(epochs=1, train_size=1, val_size=1, batch_size=1),
-    RunConfig(epochs=1, train_size=3, val_size=2, batch_size=4096, loss="weighted_bce", weights=(0.0,) * 5),
-    RunConfig(epochs=1, train_size=32, val_size=8, batch_size=32, loss="mse", soft_labels=True, label_noise=0.5,
-              image_size=16, model="linear"),
-], ids=["one-tag", "twenty-tags", "prevalence-0", "prevalence-1", "one-sample", "zero-weights-huge-batch", "tiny-images"])
+@pytest.mark.parametrize(
+    "config",
+    [
+        RunConfig(classes=("only",), prevalence=(0.5,), epochs=1, train_size=64, val_size=32, batch_size=32),
+        RunConfig(
+            classes=tuple(f"t{i}" for i in range(20)),
+            prevalence=(0.2,) * 20,
+            epochs=1,
+            train_size=64,
+            val_size=32,
+            batch_size=32,
+        ),
+        RunConfig(prevalence=(0.35, 0.0, 0.3, 0.4, 0.5), epochs=1, train_size=64, val_size=32, batch_size=32),
+        RunConfig(prevalence=(1.0, 1.0, 1.0, 1.0, 1.0), epochs=1, train_size=64, val_size=32, batch_size=32),
+        RunConfig(epochs=1, train_size=1, val_size=1, batch_size=1),
+        RunConfig(epochs=1, train_size=3, val_size=2, batch_size=4096, loss="weighted_bce", weights=(0.0,) * 5),
+        RunConfig(
+            epochs=1,
+            train_size=32,
+            val_size=8,
+            batch_size=32,
+            loss="mse",
+            soft_labels=True,
+            label_noise=0.5,
+            image_size=16,
+            model="linear",
+        ),
+    ],
+    ids=[
+        "one-tag",
+        "twenty-tags",
+        "prevalence-0",
+        "prevalence-1",
+        "one-sample",
+        "zero-weights-huge-batch",
+        "tiny-images",
+    ],
+)
 def test_valid_extremes_train_or_fail_with_a_message(config):
     """Extreme but valid settings never raise: the run finishes, or fails with one line."""
     run = train(config)

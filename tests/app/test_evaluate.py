@@ -12,7 +12,10 @@ TINY = RunConfig(epochs=2, train_size=256, val_size=128, batch_size=32)
 
 @pytest.fixture(scope="module")
 def runs():
-    out = [train(TINY), train(TINY.replace(loss="weighted_bce", weights=(1.0, 9.0, 1.0, 1.0, 1.0), weighting="positive"))]
+    out = [
+        train(TINY),
+        train(TINY.replace(loss="weighted_bce", weights=(1.0, 9.0, 1.0, 1.0, 1.0), weighting="positive")),
+    ]
     for number, run in enumerate(out, start=1):
         run.number = number
     return out
@@ -43,7 +46,9 @@ def test_metrics_shown_equal_the_report(page, runs):
     table = at.dataframe[0].value
     for row, expected in zip(table.itertuples(), rep["per_tag"]):
         assert row.tag == expected["tag"] and row.tp == expected["tp"] and row.fn == expected["fn"]
-        assert row.recall == pytest.approx(expected["recall"]) and row.average_precision == pytest.approx(expected["average_precision"], nan_ok=True)
+        assert row.recall == pytest.approx(expected["recall"]) and row.average_precision == pytest.approx(
+            expected["average_precision"], nan_ok=True
+        )
 
 
 def test_f1_optimal_mode_uses_the_best_thresholds(page, runs):
@@ -70,7 +75,11 @@ def test_two_runs_with_different_loss_modes_compare(page, runs):
     assert not at.exception
     tables = [d.value for d in at.dataframe]
     comparison = next(t for t in tables if "best" in t.columns)
-    assert list(comparison.columns) == ["#1 bce", "#2 weighted_bce (weights=[1, 9, 1, 1, 1], weighting=positive)", "best"]
+    assert list(comparison.columns) == [
+        "#1 bce",
+        "#2 weighted_bce (weights=[1, 9, 1, 1, 1], weighting=positive)",
+        "best",
+    ]
     assert "cat recall (rarest tag)" in comparison.index
     rep = metrics.report(runs[0].val_labels, runs[0].val_probabilities, 0.5)
     assert comparison.loc["mAP", "#1 bce"] == pytest.approx(rep["map"])

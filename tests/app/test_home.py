@@ -14,7 +14,7 @@ from mlc import DEFAULT_CLASSES
 from mlc.data import make_dataset
 from mlc.losses import LOSSES
 from mlc.models import MODELS
-from mlc.ui import NO_TAGS, MAX_STRIP, caption, sample_strip, tags_of, upscale
+from mlc.ui import MAX_STRIP, NO_TAGS, caption, sample_strip, tags_of, upscale
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 

@@ -2,11 +2,13 @@
 mlc.losses and refuses bad cells, each pitfall runs live, the script is the export's."""
 
 import math
+
 import pytest
 
 from mlc import export, losses
 from mlc.config import RunConfig
 from mlc.pitfalls import PITFALLS
+
 
 @pytest.fixture
 def learn_page(open_page):
@@ -16,7 +18,13 @@ def learn_page(open_page):
 def test_every_section_renders(learn_page):
     at = learn_page()
     assert [t.value for t in at.title] == ["Learn"]
-    assert [t.label for t in at.tabs] == ["Shapes", "Sigmoid vs softmax", "Loss calculator", "Pitfalls, live", "Code for your run"]
+    assert [t.label for t in at.tabs] == [
+        "Shapes",
+        "Sigmoid vs softmax",
+        "Loss calculator",
+        "Pitfalls, live",
+        "Code for your run",
+    ]
     layers = at.dataframe[0].value
     assert layers.iloc[-1]["layer"] == "total" and layers.iloc[-2]["output shape"] == "(None, 5)"
     shapes = at.dataframe[1].value

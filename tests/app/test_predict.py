@@ -3,6 +3,7 @@ a threshold change flips a tag without re-running the model, bad files, F1-optim
 thresholds and the side-by-side comparison of runs."""
 
 import io
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -12,6 +13,7 @@ from mlc import inference
 from mlc.config import RunConfig
 from mlc.data import make_dataset
 from mlc.training import train
+
 TINY = RunConfig(epochs=2, train_size=256, val_size=128, batch_size=32)
 
 
@@ -94,11 +96,13 @@ def session_cache_calls(at: AppTest) -> int:
 def test_a_file_that_is_not_an_image_gets_one_line_and_the_others_still_predict(with_runs, predict_page):
     at = predict_page()
     at.number_input(key="n_samples").set_value(0)
-    at.file_uploader(key="uploads").set_value([
-        ("notes.png", b"this is not a picture", "image/png"),
-        ("scene.png", png(1), "image/png"),
-        ("empty.jpg", b"", "image/jpeg"),
-    ]).run()
+    at.file_uploader(key="uploads").set_value(
+        [
+            ("notes.png", b"this is not a picture", "image/png"),
+            ("scene.png", png(1), "image/png"),
+            ("empty.jpg", b"", "image/jpeg"),
+        ]
+    ).run()
     assert not at.exception
     errors = [e.value for e in at.error]
     assert len(errors) == 2 and errors[0].startswith("notes.png: ") and errors[1].startswith("empty.jpg: ")

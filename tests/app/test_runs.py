@@ -5,7 +5,6 @@ import time
 
 import pytest
 
-import mlc.ui
 from mlc import runfiles
 from mlc.config import RunConfig
 from mlc.training import train
@@ -56,13 +55,15 @@ def test_a_bundle_imports_into_the_session(runs_page, trained):
 
 def test_a_model_file_with_its_json_imports_and_bad_files_get_one_line(runs_page, trained):
     at, jobs = runs_page()
-    at.file_uploader(key="import_files_0").set_value([
-        ("mine.keras", runfiles.model_file(trained[1]), "application/octet-stream"),
-        ("mine.json", runfiles.run_json(trained[1]).encode(), "application/json"),
-        ("junk.keras", b"not a model", "application/octet-stream"),
-        ("lonely.json", b"{}", "application/json"),
-        ("broken.zip", b"PK\x03\x04 not really a zip", "application/zip"),
-    ]).run()
+    at.file_uploader(key="import_files_0").set_value(
+        [
+            ("mine.keras", runfiles.model_file(trained[1]), "application/octet-stream"),
+            ("mine.json", runfiles.run_json(trained[1]).encode(), "application/json"),
+            ("junk.keras", b"not a model", "application/octet-stream"),
+            ("lonely.json", b"{}", "application/json"),
+            ("broken.zip", b"PK\x03\x04 not really a zip", "application/zip"),
+        ]
+    ).run()
     at.button(key="import").click().run()
     assert not at.exception
     assert len(jobs.runs) == 1 and jobs.runs[0].config.loss == "focal"

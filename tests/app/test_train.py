@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from mlc.config import RunConfig, tag_rows
 
+
 @pytest.fixture
 def train_page(open_page):
     return lambda: open_page("pages/train.py")

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from mlc import share
 from mlc.config import RunConfig
 
+
 @pytest.fixture
 def open_train(open_page):
     return lambda query=None: open_page("pages/train.py", query=query)
@@ -21,8 +22,15 @@ def shown_config(at: AppTest) -> RunConfig:
 
 
 def test_a_share_link_restores_the_settings(open_train):
-    config = RunConfig(loss="focal", loss_params={"gamma": 1.5, "alpha": 0.25}, epochs=3, model="seed_cnn",
-                       classes=("boat", "sun"), prevalence=(0.5, 0.1), learning_rate=0.001)
+    config = RunConfig(
+        loss="focal",
+        loss_params={"gamma": 1.5, "alpha": 0.25},
+        epochs=3,
+        model="seed_cnn",
+        classes=("boat", "sun"),
+        prevalence=(0.5, 0.1),
+        learning_rate=0.001,
+    )
     at = open_train(share.to_query(config))
     assert shown_config(at) == config
     assert not at.warning

@@ -11,8 +11,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_three_sessions_train_and_one_is_refused_with_a_message(browser):  # browser: skips/fails like the journeys
-    out = subprocess.run([sys.executable, "benchmarks/load.py", "--sessions", "3", "--timeout", "180", "--json"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "benchmarks/load.py", "--sessions", "3", "--timeout", "180", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["errors"] == [], result
     assert out.returncode == 0

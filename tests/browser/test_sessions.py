@@ -31,9 +31,7 @@ def test_leaving_mid_training_frees_the_slot_and_sessions_stay_apart(browser, se
 
         # the other visitor sees the server busy, but no run and no Stop of their own
         pb.get_by_role("button", name="Reset to 1").click()  # any interaction reruns the page
-        pb.wait_for_function(
-            "() => /Server: 1\\/\\d+ trainings running/.test(document.body.innerText)", timeout=30_000
-        )
+        pb.wait_for_function("() => /Server: 1\\/\\d+ trainings running/.test(document.body.innerText)", timeout=30_000)
         assert pb.get_by_role("button", name="Stop").is_disabled()
         assert pb.locator('[data-testid="stProgress"]').count() == 0
         assert "Press Train to start" in pb.locator('[data-testid="stAlert"]').first.inner_text().replace("*", "")
@@ -66,9 +64,11 @@ def test_another_session_never_sees_or_downloads_a_run(browser, server, set_numb
 
         pb = other.new_page()
         pb.set_default_timeout(60_000)
-        for path, empty in (("predict?run=1&predict_run=1", "no trained model"),
-                            ("evaluate?eval_run=1&compare_runs=1", "No finished runs"),
-                            ("runs?files_run=1&run=1", "No runs yet")):
+        for path, empty in (
+            ("predict?run=1&predict_run=1", "no trained model"),
+            ("evaluate?eval_run=1&compare_runs=1", "No finished runs"),
+            ("runs?files_run=1&run=1", "No runs yet"),
+        ):
             pb.goto(f"{server}/{path}")
             pb.get_by_text(empty).first.wait_for()
             assert pb.get_by_role("button", name="Model (.keras)").count() == 0
