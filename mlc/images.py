@@ -166,6 +166,19 @@ def to_uint8(x: np.ndarray) -> np.ndarray:
     return np.rint(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
+def to_input(im: Image.Image, size: int = 64) -> np.ndarray:
+    """An image already in memory as a model input, as :func:`decode` makes one after loading.
+
+    :func:`to_rgb`, squashed to size × size (Lanczos), float32 (size, size, 3) in [0, 1].
+
+    >>> x = to_input(Image.new("LA", (5, 3), (0, 0)), size=4)
+    >>> x.shape, x.dtype, x[0, 0].tolist()
+    ((4, 4, 3), dtype('float32'), [1.0, 1.0, 1.0])
+    """
+    size = checks.whole(size, "size", 1, MAX_SIZE)
+    return _to_float(_resize(to_rgb(im), (size, size)))
+
+
 def to_rgb(im: Image.Image) -> Image.Image:
     """Any Pillow mode -> mode ``RGB`` (a new image, or ``im`` itself if already RGB).
 
