@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 #: Spellings an environment variable or a secrets entry may use for on and off.
@@ -183,3 +183,109 @@ def short_repr(value: Any, limit: int = 60) -> str:
     """
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def one_of(value: Any, name: str, options: Iterable[str]) -> str:
+    """A setting's value from a fixed set, in the ``<field> must be ..., got X`` form of the other checks.
+
+    :func:`choice` words a name looked up in a registry ("unknown model ..."); this
+    one words a field of a config (an unhashable JSON value is refused, not a TypeError).
+
+    >>> one_of("cosine", "lr_schedule", ("cosine", "constant"))
+    'cosine'
+    >>> one_of({}, "loss", ("bce", "focal"))
+    Traceback (most recent call last):
+    ...
+    ValueError: loss must be one of: bce, focal; got {}
+    """
+    options = tuple(options)
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{name} must be one of: {', '.join(options)}; got {value!r}")
+    return value
+
+
+def tag_text(raw: Any) -> str:
+    """A tag name as typed: stripped text; ``None`` and NaN (an emptied table cell) are empty.
+
+    >>> tag_text("  Boat "), tag_text(None), tag_text(float("nan"))
+    ('Boat', '', '')
+    """
+    if raw is None or (isinstance(raw, float) and math.isnan(raw)):
+        return ""
+    return str(raw).strip()
+
+
+def tag_name_problems(
+    names: Sequence[Any], most: int, *, what: str = "classes", place: Callable[[int], str] | None = None
+) -> list[tuple[int | None, str]]:
+    """Every problem with a list of tag names: ``(position or None, line)`` pairs (empty list = valid).
+
+    The one rule for tag names, wherever they come from: 1 to ``most`` of them,
+    none empty (after :func:`tag_text`), none repeated ignoring case. ``what`` names
+    the whole list in the count line; ``place(i)`` names position ``i`` (0-based),
+    ``"classes[1]"`` by default, ``"row 2"`` for the tags table.
+
+    >>> for line in tag_name_problems(["dog", " ", "DOG"], 20, place=lambda i: f"row {i + 1}"):
+    ...     print(line)
+    (1, 'row 2: the tag name is empty; every tag needs a name')
+    (2, "row 3: tag names must be unique (case-insensitive): 'DOG' repeats row 1")
+    >>> tag_name_problems([], 20, what="the tags table")
+    [(None, 'the tags table is empty: add at least one tag')]
+    """
+    place = place or (lambda i: f"{what}[{i}]")
+    if not names:
+        return [(None, f"{what} is empty: add at least one tag")]
+    problems: list[tuple[int | None, str]] = []
+    if len(names) > most:
+        problems.append((None, f"{what} must hold at most {most} tags, got {len(names)}"))
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(names):
+        text = tag_text(raw)
+        if not text:
+            problems.append((i, f"{place(i)}: the tag name is empty; every tag needs a name"))
+        elif text.lower() in seen:
+            first = place(seen[text.lower()])
+            problems.append((i, f"{place(i)}: tag names must be unique (case-insensitive): {text!r} repeats {first}"))
+        else:
+            seen[text.lower()] = i
+    return problems
+
+
+def tag_names(names: Any, most: int, name: str = "classes") -> tuple[str, ...]:
+    """Validated tag names (stripped) by the rule of :func:`tag_name_problems`; ValueError lists every problem.
+
+    >>> tag_names([" Boat ", "sun"], 20)
+    ('Boat', 'sun')
+    >>> tag_names(["a", "A"], 20)
+    Traceback (most recent call last):
+    ...
+    ValueError: classes[1]: tag names must be unique (case-insensitive): 'A' repeats classes[0]
+    """
+    if isinstance(names, (str, bytes)):
+        raise ValueError(f"{name} must be a list of tag names, got the string {names!r}; pass e.g. ['dog', 'cat']")
+    try:
+        names = list(names)
+    except TypeError:
+        raise ValueError(f"{name} must be a list of tag names, got {short_repr(names)}") from None
+    problems = tag_name_problems(names, most, what=name)
+    if problems:
+        raise ValueError("; ".join(line for _, line in problems))
+    return tuple(tag_text(n) for n in names)
+
+
+def number_tuple(values: Any, name: str) -> tuple[float, ...]:
+    """A list of numbers as a tuple of floats (one per tag, say); the ranges are the caller's.
+
+    >>> number_tuple([1, 0.5], "weights")
+    (1.0, 0.5)
+    >>> number_tuple("0.5", "prevalence")
+    Traceback (most recent call last):
+    ...
+    ValueError: prevalence must be a list of numbers, got the string '0.5'
+    """
+    if isinstance(values, (str, bytes)):
+        raise ValueError(f"{name} must be a list of numbers, got the string {short_repr(values)}")
+    try:
+        return tuple(float(v) for v in values)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a list of numbers, got {short_repr(values)}") from None

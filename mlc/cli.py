@@ -23,6 +23,8 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from mlc import checks
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 _DEFAULTS = None
@@ -229,10 +231,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         try:
             devices.multiworker_strategy()
         except Exception as exc:  # e.g. this worker's port is taken
-            first_line = (str(exc).strip().splitlines() or [""])[0][:300]
-            print(
-                f"error: could not join the multi-worker cluster: {type(exc).__name__}: {first_line}", file=sys.stderr
-            )
+            print(f"error: could not join the multi-worker cluster: {checks.first_line(exc, 300)}", file=sys.stderr)
             return 1
     stop = threading.Event()
     bar = _ProgressBar()

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlc import DEFAULT_CLASSES, data, losses, models
+from mlc import DEFAULT_CLASSES, checks, data, losses, models
 
 #: Inclusive ranges of the numeric fields. The hosted app may cap them lower.
 LIMITS: dict[str, tuple[float, float]] = {
@@ -36,7 +36,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "val_size": (1, 100_000),
     "label_noise": (0.0, data.MAX_LABEL_NOISE),
     "image_size": (data.MIN_IMAGE_SIZE, data.MAX_IMAGE_SIZE),
-    "seed": (0, 2**32 - 1),
+    "seed": (0, data.MAX_SEED),
 }
 WEIGHTINGS = losses.WEIGHTINGS
 #: "cosine" decays the learning rate to 5 % over the run (steadier final epochs); "constant" keeps it.
@@ -76,45 +76,10 @@ class RunConfig:
     device: str = "cpu"
 
     def __post_init__(self) -> None:
-        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
-        set_("classes", data.resolve_classes(self.classes))
-        n_tags = len(self.classes)
-        set_("prevalence", data.resolve_prevalence(self.prevalence, self.classes))
-        if not isinstance(self.loss, str) or self.loss not in losses.LOSSES:  # a JSON {} is unhashable
-            raise ValueError(f"loss must be one of: {', '.join(losses.LOSSES)}; got {self.loss!r}")
-        if not isinstance(self.model, str) or self.model not in models.MODELS:
-            raise ValueError(f"model must be one of: {', '.join(models.MODELS)}; got {self.model!r}")
-        weights = (1.0,) * n_tags if self.weights is None else data._float_tuple(self.weights, "weights")
-        if len(weights) != n_tags:
-            raise ValueError(f"weights must have one value per tag ({n_tags}), got {len(weights)}")
-        for name, w in zip(self.classes, weights):
-            if not (math.isfinite(w) and w >= 0):
-                raise ValueError(f"weights: the weight of tag {name!r} must be a finite number >= 0, got {w}")
-        set_("weights", weights)
-        if self.weighting not in WEIGHTINGS:
-            raise ValueError(f"weighting must be one of: {', '.join(WEIGHTINGS)}; got {self.weighting!r}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of: {', '.join(LR_SCHEDULES)}; got {self.lr_schedule!r}")
-        for name in ("epochs", "batch_size", "train_size", "val_size", "image_size", "seed"):
-            set_(name, _whole(name, getattr(self, name)))
-        for name in ("learning_rate", "label_noise"):
-            set_(name, _number(name, getattr(self, name)))
-        if not isinstance(self.soft_labels, bool):
-            raise ValueError(f"soft_labels must be true or false, got {self.soft_labels!r}")
-        if not isinstance(self.device, str) or not _DEVICE.match(self.device):
-            raise ValueError(
-                f"device must be 'cpu', 'gpu:N', 'mirrored' or 'multiworker' (command line with TF_CONFIG), "
-                f"got {self.device!r}"
-            )
-        if not isinstance(self.loss_params, Mapping):
-            raise ValueError(f"loss_params must be a mapping of parameter -> value, got {self.loss_params!r}")
-        params = dict(self.loss_params)
-        misplaced = sorted(set(params) & set(_TAG_TABLE_PARAMS))
-        if misplaced:
-            raise ValueError(
-                f"loss_params must not hold {misplaced[0]!r}; set the top-level field {misplaced[0]!r} instead"
-            )
-        set_("loss_params", params)
+        # each step checks one group of fields (mlc.checks) and returns their canonical values
+        for step in (_tag_fields, _choice_fields, _number_fields, _loss_param_fields):
+            for name, value in step(self).items():
+                object.__setattr__(self, name, value)  # frozen: the canonical values are set once, here
         # constructing the loss validates its parameters with the registry's own messages
         losses.get(self.loss, **self.loss_kwargs())
 
@@ -195,20 +160,55 @@ class RunConfig:
         return cls.from_dict(values)
 
 
-def _whole(name: str, value: Any) -> int:
-    lo, hi = LIMITS[name]
-    ok = not isinstance(value, bool) and (isinstance(value, int) or (isinstance(value, float) and value.is_integer()))
-    if not ok or not lo <= value <= hi:
-        raise ValueError(f"{name} must be a whole number from {lo} to {hi}, got {value!r}")
-    return int(value)
+# ---------------------------------------------------------------- the checks of RunConfig, one group each
+def _tag_fields(cfg: RunConfig) -> dict[str, Any]:
+    """classes, then one prevalence and one weight (finite, >= 0) per tag."""
+    classes = data.resolve_classes(cfg.classes)
+    weights = (1.0,) * len(classes) if cfg.weights is None else checks.number_tuple(cfg.weights, "weights")
+    if len(weights) != len(classes):
+        raise ValueError(f"weights must have one value per tag ({len(classes)}), got {len(weights)}")
+    for name, w in zip(classes, weights):
+        if not (math.isfinite(w) and w >= 0):
+            raise ValueError(f"weights: the weight of tag {name!r} must be a finite number >= 0, got {w}")
+    return {"classes": classes, "prevalence": data.resolve_prevalence(cfg.prevalence, classes), "weights": weights}
 
 
-def _number(name: str, value: Any) -> float:
-    lo, hi = LIMITS[name]
-    ok = not isinstance(value, (bool, str)) and isinstance(value, (int, float))
-    if not ok or not (math.isfinite(value) and lo <= value <= hi):
-        raise ValueError(f"{name} must be a number from {lo:g} to {hi:g}, got {value!r}")
-    return float(value)
+def _choice_fields(cfg: RunConfig) -> dict[str, Any]:
+    """loss and model (registry names), weighting, lr_schedule and device."""
+    if not isinstance(cfg.device, str) or not _DEVICE.match(cfg.device):
+        raise ValueError(
+            f"device must be 'cpu', 'gpu:N', 'mirrored' or 'multiworker' (command line with TF_CONFIG), "
+            f"got {cfg.device!r}"
+        )
+    return {
+        "loss": checks.one_of(cfg.loss, "loss", losses.LOSSES),
+        "model": checks.one_of(cfg.model, "model", models.MODELS),
+        "weighting": checks.one_of(cfg.weighting, "weighting", WEIGHTINGS),
+        "lr_schedule": checks.one_of(cfg.lr_schedule, "lr_schedule", LR_SCHEDULES),
+    }
+
+
+def _number_fields(cfg: RunConfig) -> dict[str, Any]:
+    """The whole numbers and numbers within :data:`LIMITS` (8.0 from JSON is 8), and soft_labels."""
+    values: dict[str, Any] = {"soft_labels": checks.boolean(cfg.soft_labels, "soft_labels")}
+    for name in ("epochs", "batch_size", "train_size", "val_size", "image_size", "seed"):
+        values[name] = checks.whole(getattr(cfg, name), name, *LIMITS[name], integral_floats=True)
+    for name in ("learning_rate", "label_noise"):
+        values[name] = checks.number(getattr(cfg, name), name, *LIMITS[name])
+    return values
+
+
+def _loss_param_fields(cfg: RunConfig) -> dict[str, Any]:
+    """loss_params as a plain dict, without the fields the tags table edits (their values are checked by the loss)."""
+    if not isinstance(cfg.loss_params, Mapping):
+        raise ValueError(f"loss_params must be a mapping of parameter -> value, got {cfg.loss_params!r}")
+    params = dict(cfg.loss_params)
+    misplaced = sorted(set(params) & set(_TAG_TABLE_PARAMS))
+    if misplaced:
+        raise ValueError(
+            f"loss_params must not hold {misplaced[0]!r}; set the top-level field {misplaced[0]!r} instead"
+        )
+    return {"loss_params": params}
 
 
 # ---------------------------------------------------------------- the tags table
@@ -237,24 +237,17 @@ def tag_table_problems(rows: list[Mapping[str, Any]]) -> list[str]:
     >>> for line in problems:
     ...     print(line)
     row 1 (dog): weight must be a finite number >= 0, got -1
-    row 2: tag name 'Dog' repeats row 1; names must be unique
+    row 2: tag names must be unique (case-insensitive): 'Dog' repeats row 1
     """
-    problems: list[str] = []
-    if not rows:
-        return ["the tags table is empty: add at least one tag"]
-    if len(rows) > data.MAX_CLASSES:
-        problems.append(f"the tags table has {len(rows)} rows; at most {data.MAX_CLASSES} tags are allowed")
-    seen: dict[str, int] = {}
-    for i, row in enumerate(rows, start=1):
-        raw = row.get("tag")
-        name = "" if raw is None or (isinstance(raw, float) and math.isnan(raw)) else str(raw).strip()
-        label = f"row {i} ({name})" if name else f"row {i}"
-        if not name:
-            problems.append(f"row {i}: the tag name is empty; type a name or delete the row")
-        elif name.lower() in seen:
-            problems.append(f"row {i}: tag name {name!r} repeats row {seen[name.lower()]}; names must be unique")
-        else:
-            seen[name.lower()] = i
+    # the tag names by the one rule of mlc.checks (as RunConfig.classes), numbered as rows
+    names = checks.tag_name_problems(
+        [row.get("tag") for row in rows], data.MAX_CLASSES, what="the tags table", place=lambda i: f"row {i + 1}"
+    )
+    problems = [line for at, line in names if at is None]
+    for i, row in enumerate(rows):
+        name = checks.tag_text(row.get("tag"))
+        label = f"row {i + 1} ({name})" if name else f"row {i + 1}"
+        problems += [line for at, line in names if at == i]
         for column, lo, hi in (("prevalence", 0.0, 1.0), ("weight", 0.0, math.inf)):
             value = row.get(column)
             number = _table_number(value)
@@ -271,7 +264,7 @@ def tags_from_table(rows: list[Mapping[str, Any]]) -> dict[str, tuple]:
     if problems:
         raise ValueError("; ".join(problems))
     return {
-        "classes": tuple(str(r["tag"]).strip() for r in rows),
+        "classes": tuple(checks.tag_text(r["tag"]) for r in rows),
         "prevalence": tuple(float(r["prevalence"]) for r in rows),
         "weights": tuple(float(r["weight"]) for r in rows),
     }

@@ -6,9 +6,15 @@ environment wins. They are enforced where work is accepted
 (:meth:`mlc.jobs.SessionJobs.start` refuses a config over the limits, whatever
 the widgets or a crafted link said), and the pages use them to bound their widgets.
 
+Every setting is read here, in one place (:func:`read_settings`): a bad value of
+one setting falls back to its default with one line saying why, the others apply.
+
 >>> s = settings_from({"MLC_MAX_EPOCHS": "5", "MLC_WORKSHOP_MODE": "1"})
 >>> s.max_epochs, s.workshop_mode
 (5, True)
+>>> s, problems = read_settings({"MLC_MAX_EPOCHS": "5", "MLC_MAX_RUNS": "many"})
+>>> s.max_epochs, s.max_runs, problems
+(5, 8, ["MLC_MAX_RUNS must be a whole number from 1 to 256, got 'many'; using the default, 8"])
 >>> from mlc.config import RunConfig
 >>> config_problems(RunConfig(epochs=8), s)
 ['epochs is 8; this server allows at most 5 (MLC_MAX_EPOCHS)']
@@ -18,10 +24,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mlc import checks
 from mlc.config import LIMITS, RunConfig
 
 
@@ -36,6 +43,8 @@ class HostSettings:
     max_epochs: int = 50
     #: Most samples one run may train on (train scenes x epochs): bounds how long a slot is held.
     max_samples: int = 600_000
+    #: Trainings that run at once on this server (the rest wait in line): two share a 2-core host.
+    max_concurrent_trainings: int = 2
     #: Most images predicted in one request on the Predict page.
     max_images: int = 64
     #: Runs kept per visitor (trained and imported; the oldest is dropped first).
@@ -50,53 +59,82 @@ class HostSettings:
 
 #: Field -> environment variable.
 ENV: dict[str, str] = {f.name: f"MLC_{f.name.upper()}" for f in dataclasses.fields(HostSettings)}
-_INT_RANGES = {
+#: Whole-number settings -> their allowed range (the others are on/off switches or the run directory).
+RANGES: dict[str, tuple[int, int]] = {
     "max_train_size": (1, int(LIMITS["train_size"][1])),
     "max_val_size": (1, int(LIMITS["val_size"][1])),
     "max_epochs": (1, int(LIMITS["epochs"][1])),
     "max_samples": (1, 10**9),
+    "max_concurrent_trainings": (1, 64),
     "max_images": (1, 1000),
     "max_runs": (1, 256),
 }
+_SWITCHES = ("workshop_mode", "tensorboard")
+_DEFAULTS = HostSettings()
 
 
-def _boolean(name: str, raw: Any) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError(f"{ENV[name]} must be 1/true or 0/false, got {raw!r}")
+def read_settings(
+    environ: Mapping[str, str] = os.environ, secrets: Mapping[str, Any] | None = None
+) -> tuple[HostSettings, list[str]]:
+    """Every setting from ``secrets`` (the ``[mlc]`` table) overridden by ``MLC_*`` environment variables.
+
+    Returns ``(settings, problems)``: a value that cannot be used leaves that one
+    setting at its default and adds a line naming the variable (or the secrets
+    entry), the allowed range and what arrived. Never raises for a bad value.
+
+    >>> for line in read_settings({"MLC_TENSORBOARD": "maybe"}, {"max_images": 0})[1]:
+    ...     print(line)
+    max_images in the [mlc] secrets must be a whole number from 1 to 1000, got 0; using the default, 64
+    MLC_TENSORBOARD must be 1/true or 0/false, got 'maybe'; using the default, off
+    """
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for name, raw, source in _given(environ, secrets):
+        try:
+            values[name] = _parse(name, raw, source)
+        except ValueError as exc:
+            problems.append(f"{exc}; using the default, {_shown(getattr(_DEFAULTS, name))}")
+    return HostSettings(**values), problems
 
 
 def settings_from(environ: Mapping[str, str] = os.environ, secrets: Mapping[str, Any] | None = None) -> HostSettings:
-    """Settings from ``secrets`` (the ``[mlc]`` table) overridden by ``MLC_*`` environment variables.
+    """Settings as :func:`read_settings`, but a value it cannot use raises ValueError naming the variable.
 
-    Raises ValueError naming the variable for a value it cannot use.
+    >>> settings_from({"MLC_MAX_EPOCHS": "0"})
+    Traceback (most recent call last):
+    ...
+    ValueError: MLC_MAX_EPOCHS must be a whole number from 1 to 500, got 0
     """
-    values: dict[str, Any] = {}
-    sources = [(name, (secrets or {}).get(name)) for name in ENV] + [
-        (name, environ.get(var)) for name, var in ENV.items()
-    ]
-    for name, raw in sources:
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
-            continue
-        if name in _INT_RANGES:
-            lo, hi = _INT_RANGES[name]
-            try:
-                value = int(str(raw).strip())
-            except ValueError:
-                raise ValueError(f"{ENV[name]} must be a whole number from {lo} to {hi}, got {raw!r}") from None
-            if not lo <= value <= hi:
-                raise ValueError(f"{ENV[name]} must be a whole number from {lo} to {hi}, got {value}")
-            values[name] = value
-        elif name in ("workshop_mode", "tensorboard"):
-            values[name] = _boolean(name, raw)
-        else:
-            values[name] = str(raw).strip()
-    return HostSettings(**values)
+    return HostSettings(**{name: _parse(name, raw, source) for name, raw, source in _given(environ, secrets)})
+
+
+def _given(environ: Mapping[str, str], secrets: Mapping[str, Any] | None) -> Iterator[tuple[str, Any, str]]:
+    """``(field, raw value, where it came from)`` of each setting that is set; the environment wins."""
+    for name, variable in ENV.items():
+        raw, source = environ.get(variable), variable
+        if _blank(raw):  # an empty variable counts as not set
+            raw, source = (secrets or {}).get(name), f"{name} in the [mlc] secrets"
+        if not _blank(raw):
+            yield name, raw, source
+
+
+def _blank(raw: Any) -> bool:
+    return raw is None or (isinstance(raw, str) and not raw.strip())
+
+
+def _parse(name: str, raw: Any, source: str) -> Any:
+    """One setting's value from its text (or a secrets value); ValueError naming ``source``."""
+    if name in RANGES:
+        return checks.whole_text(raw, source, *RANGES[name])
+    if name in _SWITCHES:
+        return checks.boolean_text(raw, source)
+    return str(raw).strip()
+
+
+def _shown(default: Any) -> str:
+    if isinstance(default, bool):
+        return "on" if default else "off"
+    return "none" if default is None else str(default)
 
 
 def config_problems(config: RunConfig, settings: HostSettings) -> list[str]:

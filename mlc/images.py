@@ -39,6 +39,8 @@ import warnings
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from mlc import checks
+
 #: Pillow format names that :func:`decode` lets Pillow try (MPO camera files
 #: open through the JPEG decoder and are accepted as JPEG).
 ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF")
@@ -117,7 +119,7 @@ def decode(
     >>> x.shape, float(x.min()), x.flags.c_contiguous
     ((8, 8, 3), 1.0, True)
     """
-    size = _check_int(size, "size", 1, MAX_SIZE)
+    size = checks.whole(size, "size", 1, MAX_SIZE)
     rgb = _load_rgb(data, max_bytes=max_bytes, max_pixels=max_pixels, draft_side=size)
     return _to_float(_resize(rgb, (size, size)))
 
@@ -141,7 +143,7 @@ def preview(
     >>> p.shape, p.dtype, p[0, 0].tolist()
     ((128, 512, 3), dtype('uint8'), [0, 128, 255])
     """
-    max_side = _check_int(max_side, "max_side", 1, MAX_PREVIEW_SIDE)
+    max_side = checks.whole(max_side, "max_side", 1, MAX_PREVIEW_SIDE)
     rgb = _load_rgb(data, max_bytes=max_bytes, max_pixels=max_pixels, draft_side=max_side)
     w, h = rgb.size
     scale = max_side / max(w, h)
@@ -162,6 +164,19 @@ def to_uint8(x: np.ndarray) -> np.ndarray:
             f"to_uint8 expects float pixels in [0, 1], got dtype {x.dtype}; integer images are already 0..255"
         )
     return np.rint(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def to_input(im: Image.Image, size: int = 64) -> np.ndarray:
+    """An image already in memory as a model input, as :func:`decode` makes one after loading.
+
+    :func:`to_rgb`, squashed to size × size (Lanczos), float32 (size, size, 3) in [0, 1].
+
+    >>> x = to_input(Image.new("LA", (5, 3), (0, 0)), size=4)
+    >>> x.shape, x.dtype, x[0, 0].tolist()
+    ((4, 4, 3), dtype('float32'), [1.0, 1.0, 1.0])
+    """
+    size = checks.whole(size, "size", 1, MAX_SIZE)
+    return _to_float(_resize(to_rgb(im), (size, size)))
 
 
 def to_rgb(im: Image.Image) -> Image.Image:
@@ -216,8 +231,8 @@ def to_rgb(im: Image.Image) -> Image.Image:
 # ---------------------------------------------------------------- internals
 def _load_rgb(data, *, max_bytes: int, max_pixels: int, draft_side: int) -> Image.Image:
     """Checks shared by :func:`decode` and :func:`preview`; returns a loaded RGB image."""
-    max_bytes = _check_int(max_bytes, "max_bytes", 1, None)
-    max_pixels = _check_int(max_pixels, "max_pixels", 1, None)
+    max_bytes = checks.whole(max_bytes, "max_bytes", 1, None)
+    max_pixels = checks.whole(max_pixels, "max_pixels", 1, None)
     try:
         nbytes = memoryview(data).nbytes
     except TypeError:
@@ -322,18 +337,6 @@ def _to_float(im: Image.Image) -> np.ndarray:
     x = np.asarray(im, dtype=np.uint8).astype(np.float32)
     x /= np.float32(255)
     return x
-
-
-def _check_int(value, name: str, lo: int, hi: int | None) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, np.integer))
-        or value < lo
-        or (hi is not None and value > hi)
-    ):
-        bounds = f"from {lo} to {hi}" if hi is not None else f"of at least {lo}"
-        raise ValueError(f"{name} must be a whole number {bounds}, got {value!r}")
-    return int(value)
 
 
 def _describe(exc: BaseException, data, max_pixels: int) -> str:

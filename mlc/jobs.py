@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from mlc import checks, hosting
 from mlc.config import RunConfig
 from mlc.hosting import HostSettings, check_config
 from mlc.training import Progress, Run, train
@@ -36,10 +37,10 @@ from mlc.training import Progress, Run, train
 if TYPE_CHECKING:
     from mlc.runfiles import RunStore
 
-#: Environment variable that sets the server-wide number of concurrent trainings.
-LIMIT_ENV = "MLC_MAX_CONCURRENT_TRAININGS"
+#: Environment variable that sets the server-wide number of concurrent trainings (read by :mod:`mlc.hosting`).
+LIMIT_ENV = hosting.ENV["max_concurrent_trainings"]
 #: Default: two trainings share a small (2-core) host; more would only slow each one down.
-DEFAULT_LIMIT = 2
+DEFAULT_LIMIT = HostSettings.max_concurrent_trainings
 #: Runs kept per session (oldest dropped first).
 MAX_RUNS_PER_SESSION = 8
 JOB_STATES = ("queued", "waiting", "running", "finished", "stopped", "failed")
@@ -61,32 +62,24 @@ def freeze_startup_objects() -> int:
 
 
 def limit_from_env(environ=os.environ) -> int:
-    """The concurrent-training limit from ``MLC_MAX_CONCURRENT_TRAININGS`` (default 2).
+    """The concurrent-training limit from ``MLC_MAX_CONCURRENT_TRAININGS`` (default 2), as :mod:`mlc.hosting` reads it.
+
+    Raises ValueError for a value it cannot use (:func:`mlc.hosting.read_settings`
+    reports it and keeps the default instead, which is what the app does).
 
     >>> limit_from_env({"MLC_MAX_CONCURRENT_TRAININGS": "3"})
     3
     >>> limit_from_env({})
     2
     """
-    raw = environ.get(LIMIT_ENV, "")
-    if not raw.strip():
-        return DEFAULT_LIMIT
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{LIMIT_ENV} must be a whole number from 1 to 64, got {raw!r}") from None
-    if not 1 <= value <= 64:
-        raise ValueError(f"{LIMIT_ENV} must be a whole number from 1 to 64, got {value}")
-    return value
+    return hosting.settings_from({LIMIT_ENV: environ.get(LIMIT_ENV, "")}).max_concurrent_trainings
 
 
 class TrainingSlots:
     """A fair (first come, first served) counting semaphore with a visible queue. Thread-safe."""
 
     def __init__(self, limit: int = DEFAULT_LIMIT):
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ValueError(f"limit must be a whole number >= 1, got {limit!r}")
-        self.limit = limit
+        self.limit = checks.whole(limit, "limit", 1)
         self._cond = threading.Condition()
         self._holders: set[str] = set()
         self._queue: collections.deque[str] = collections.deque()
@@ -238,9 +231,7 @@ class TrainingJob:
                 self.run = run
                 self.state, self.message = run.status, run.message
         except Exception as exc:  # the engine reports its own failures; this catches the unexpected
-            self._set(
-                "failed", f"training failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            )
+            self._set("failed", f"training failed: {checks.first_line(exc, 300)}")
         finally:
             if holds_slot:
                 self.slots.release(self.id)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
+from mlc import checks
 from mlc.data import MAX_CLASSES, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 
 
@@ -51,18 +52,9 @@ def build(name: str, num_classes: int, image_size: int = 64) -> keras.Model:
     >>> build("seed_cnn", 3, image_size=32).output_shape
     (None, 3)
     """
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or not 1 <= num_classes <= MAX_CLASSES:
-        raise ValueError(f"num_classes must be a whole number from 1 to {MAX_CLASSES}, got {num_classes!r}")
-    if (
-        isinstance(image_size, bool)
-        or not isinstance(image_size, int)
-        or not (MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE)
-    ):
-        raise ValueError(
-            f"image_size must be a whole number from {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE}, got {image_size!r}"
-        )
+    name = checks.choice(name, "model", MODELS)
+    num_classes = checks.whole(num_classes, "num_classes", 1, MAX_CLASSES)
+    image_size = checks.whole(image_size, "image_size", MIN_IMAGE_SIZE, MAX_IMAGE_SIZE)
     return MODELS[name].builder(num_classes, image_size)
 
 

@@ -31,7 +31,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from mlc import losses, metrics
+from mlc import checks, losses, metrics
 
 __all__ = ["Demo", "PITFALLS", "Pitfall", "WeightedBCE", "register"]
 
@@ -86,12 +86,6 @@ def register(name: str, *, title: str, explanation: str, wrong_code: str, fix_co
 
 
 # ---------------------------------------------------------------- helpers
-def _error_text(exc: BaseException) -> str:
-    """``"TypeName: first line of the message"`` (at most 300 characters)."""
-    first = (str(exc).strip().splitlines() or [""])[0]
-    return f"{type(exc).__name__}: {first[:300]}"
-
-
 def _dense_model(inputs: int, outputs: int, activation: str | None = None, seed: int = 1) -> keras.Model:
     """Input -> Dense(outputs) with a seeded initialiser (no global seed is touched)."""
     return keras.Sequential(
@@ -163,7 +157,7 @@ def _labels_shape() -> Demo:
     try:
         history = model.fit(x, ids, epochs=1, verbose=0)
     except Exception as exc:  # this call is expected to fail: its error is the demonstration
-        wrong, failed = _error_text(exc), True
+        wrong, failed = checks.first_line(exc, 300), True
     else:  # a future Keras might broadcast silently instead: report the number it produced
         wrong_value = float(history.history["loss"][-1])
         wrong, failed = f"no error: Keras accepted (N,) labels and reported loss {wrong_value:.4f}", False
@@ -516,7 +510,7 @@ def _closure_loss_save_load() -> Demo:
         try:
             keras.saving.load_model(path)
         except Exception as exc:  # expected to fail: its error is the demonstration
-            wrong, closure_failed = f"load_model: {_error_text(exc)}", True
+            wrong, closure_failed = f"load_model: {checks.first_line(exc, 300)}", True
         else:
             wrong, closure_failed = "no error: load_model restored the closure loss", False
 
@@ -529,7 +523,7 @@ def _closure_loss_save_load() -> Demo:
         try:
             loaded = keras.saving.load_model(path)
         except (TypeError, ValueError) as exc:  # would contradict the fix: report, ok=False
-            return Demo(wrong, f"load_model failed for the class too: {_error_text(exc)}", False)
+            return Demo(wrong, f"load_model failed for the class too: {checks.first_line(exc, 300)}", False)
         restored = loaded.loss
         after = float(restored(y, loaded.predict(x, verbose=0)))
     restored_weights = list(getattr(restored, "tag_weights", []))

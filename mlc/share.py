@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlc import checks
 from mlc.config import RunConfig
 
 #: Query key -> RunConfig field, in the order they are applied (tags before what depends on them).
@@ -195,7 +196,7 @@ def from_query(params: Mapping[str, Any], devices: Sequence[str] | None = None) 
             config = RunConfig.from_dict({**accepted, **changes})
             accepted.update(changes)
         except ValueError as exc:
-            notes.append(f"ignored {label}: {str(exc).splitlines()[0]}")
+            notes.append(f"ignored {label}: {checks.first_line(exc, 300, with_type=False)}")
 
     for key, name in KEYS.items():
         if key not in query:

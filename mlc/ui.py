@@ -19,9 +19,9 @@ import streamlit as st
 
 from mlc import devices, inference, losses
 from mlc.data import make_dataset, resolve_classes
-from mlc.hosting import HostSettings, settings_from
+from mlc.hosting import HostSettings, read_settings
 from mlc.inference import Item
-from mlc.jobs import JobSnapshot, SessionJobs, TrainingSlots, freeze_startup_objects, limit_from_env
+from mlc.jobs import JobSnapshot, SessionJobs, TrainingSlots, freeze_startup_objects
 
 #: Scenes are 64x64; drawn at this factor so each pixel stays a crisp square
 #: (the browser would blur a small image it has to stretch).
@@ -118,31 +118,44 @@ def ensure_app_navigation() -> None:
 # ---------------------------------------------------------------- training sessions
 @st.cache_resource(show_spinner=False)
 def training_slots() -> TrainingSlots:
-    """The server-wide limit on concurrent trainings (thread-safe, shared by every visitor)."""
-    return TrainingSlots(limit_from_env())
+    """The server-wide limit on concurrent trainings (thread-safe, shared by every visitor).
+
+    Its size is the host settings' ``max_concurrent_trainings`` (``MLC_MAX_CONCURRENT_TRAININGS``).
+    """
+    return TrainingSlots(host_settings().max_concurrent_trainings)
 
 
 @st.cache_resource(show_spinner=False)
-def _host_settings() -> tuple[HostSettings, str | None]:
+def _read_host_settings() -> tuple[HostSettings, list[str]]:
     secrets: dict = {}
     try:
         secrets = dict(st.secrets.get("mlc", {}))
     except Exception:  # no secrets.toml (the usual local case), or an unreadable one
         secrets = {}
-    try:
-        return settings_from(os.environ, secrets), None
-    except ValueError as exc:
-        return HostSettings(), f"Server setting ignored: {exc}. Using the default limits."
+    return read_settings(os.environ, secrets)
 
 
 def host_settings() -> HostSettings:
-    """This server's limits and modes (:mod:`mlc.hosting`), read once from the environment and secrets."""
-    return _host_settings()[0]
+    """This server's limits and modes (:mod:`mlc.hosting`), read once from the environment and secrets.
+
+    A setting that cannot be used keeps its default (see :func:`host_settings_problems`); never raises.
+    """
+    return _read_host_settings()[0]
+
+
+def host_settings_problems() -> list[str]:
+    """One line per server setting that could not be used (shown to the operator on the Train page)."""
+    return [f"Server setting ignored: {line}." for line in _read_host_settings()[1]]
 
 
 def host_settings_problem() -> str | None:
-    """Why a server setting could not be used (shown to the operator on the Train page), or None."""
-    return _host_settings()[1]
+    """Every :func:`host_settings_problems` line, one paragraph each, or None when all settings apply."""
+    return "\n\n".join(host_settings_problems()) or None
+
+
+def reread_host_settings() -> None:
+    """Read the environment and secrets again on next use (after an operator changed them; tests)."""
+    _read_host_settings.clear()
 
 
 @st.cache_resource(show_spinner=False)

@@ -446,6 +446,18 @@ def test_tag_table_problems_name_the_row_and_column(row, message):
         tags_from_table(rows)
 
 
+@pytest.mark.parametrize(
+    "names", [("dog", "Dog"), ("dog", " ", "DOG"), tuple(f"t{i}" for i in range(data.MAX_CLASSES + 1)), ()]
+)
+def test_the_tags_table_and_classes_share_one_tag_name_rule(names):
+    """Same rule, same words; only the place differs: "row 2" in the table, "classes[1]" in a config."""
+    rows = [{"tag": n, "prevalence": 0.1, "weight": 1.0} for n in names]
+    with pytest.raises(ValueError) as info:
+        RunConfig(classes=names, prevalence=(0.1,) * len(names), weights=(1.0,) * len(names))
+    as_rows = re.sub(r"classes\[(\d+)\]", lambda m: f"row {int(m.group(1)) + 1}", str(info.value))
+    assert as_rows.replace("classes ", "the tags table ") == "; ".join(tag_table_problems(rows))
+
+
 def test_tag_table_limits():
     assert tag_table_problems([]) == ["the tags table is empty: add at least one tag"]
     many = [{"tag": f"t{i}", "prevalence": 0.1, "weight": 1} for i in range(21)]

@@ -49,3 +49,56 @@ def test_limits_are_enforced_server_side_not_only_in_widgets():
     assert jobs.job is None
     job = jobs.start(RunConfig(epochs=1, train_size=64, val_size=32, batch_size=32))
     assert job.join(60) and job.run.status == "finished"
+
+
+def test_every_setting_is_read_in_one_place():
+    """HostSettings holds every MLC_* setting, the concurrent-training limit and the run directory included."""
+    env = {
+        "MLC_MAX_CONCURRENT_TRAININGS": "3",
+        "MLC_RUN_DIR": "/tmp/runs",
+        "MLC_TENSORBOARD": "yes",
+        "MLC_MAX_RUNS": "4",
+    }
+    s, problems = hosting.read_settings(env)
+    assert problems == []
+    assert (s.max_concurrent_trainings, s.run_dir, s.tensorboard, s.max_runs) == (3, "/tmp/runs", True, 4)
+    assert hosting.ENV["max_concurrent_trainings"] == "MLC_MAX_CONCURRENT_TRAININGS"
+    assert hosting.HostSettings().max_concurrent_trainings == 2
+    assert hosting.read_settings({}) == (hosting.HostSettings(), [])
+
+
+def test_a_bad_setting_falls_back_alone_with_one_line_each():
+    env = {"MLC_MAX_CONCURRENT_TRAININGS": "65", "MLC_MAX_EPOCHS": "zero", "MLC_MAX_IMAGES": "9"}
+    s, problems = hosting.read_settings(env, secrets={"workshop_mode": "maybe"})
+    defaults = hosting.HostSettings()
+    assert (s.max_concurrent_trainings, s.max_epochs, s.workshop_mode) == (
+        defaults.max_concurrent_trainings,
+        defaults.max_epochs,
+        defaults.workshop_mode,
+    )
+    assert s.max_images == 9  # the good setting still applies
+    assert problems == [
+        "MLC_MAX_EPOCHS must be a whole number from 1 to 500, got 'zero'; using the default, 50",
+        "MLC_MAX_CONCURRENT_TRAININGS must be a whole number from 1 to 64, got 65; using the default, 2",
+        "workshop_mode in the [mlc] secrets must be 1/true or 0/false, got 'maybe'; using the default, off",
+    ]
+
+
+def test_the_environment_wins_over_secrets_even_over_a_bad_secret():
+    s, problems = hosting.read_settings({"MLC_MAX_RUNS": "5"}, secrets={"max_runs": "lots", "max_images": 3})
+    assert (s.max_runs, s.max_images, problems) == (5, 3, [])
+    s, problems = hosting.read_settings({"MLC_MAX_RUNS": "  "}, secrets={"max_runs": 6})
+    assert (s.max_runs, problems) == (6, [])  # an empty variable counts as not set
+
+
+@pytest.mark.parametrize("name", sorted(hosting.RANGES))
+def test_each_whole_number_setting_refuses_its_bounds_and_accepts_them(name):
+    lo, hi = hosting.RANGES[name]
+    variable = hosting.ENV[name]
+    for good in (lo, hi):
+        assert getattr(hosting.settings_from({variable: str(good)}), name) == good
+    for bad in (lo - 1, hi + 1, "2.5", "true"):
+        with pytest.raises(ValueError, match=rf"^{variable} must be a whole number from {lo} to {hi}, got "):
+            hosting.settings_from({variable: str(bad)})
+        s, problems = hosting.read_settings({variable: str(bad)})
+        assert getattr(s, name) == getattr(hosting.HostSettings(), name) and len(problems) == 1

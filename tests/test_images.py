@@ -31,7 +31,7 @@ def encode(im: Image.Image, fmt: str, **kw) -> bytes:
 
 def convert(im: Image.Image) -> np.ndarray:
     """The path decode() takes after loading, for modes no accepted format stores."""
-    return images._to_float(images._resize(images.to_rgb(im), (64, 64)))
+    return images.to_input(im, 64)
 
 
 def check_pixels(x: np.ndarray, size: int = 64) -> None:

@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from mlc import hosting
 from mlc.config import RunConfig
 from mlc.jobs import DEFAULT_LIMIT, LIMIT_ENV, SessionJobs, TrainingJob, TrainingSlots, limit_from_env
 from mlc.training import Run
@@ -28,6 +29,13 @@ def test_limit_from_env():
     for bad in ("0", "-1", "x", "65"):
         with pytest.raises(ValueError, match=LIMIT_ENV):
             limit_from_env({LIMIT_ENV: bad})
+
+
+def test_the_limit_is_the_host_setting():
+    """One place reads MLC_MAX_CONCURRENT_TRAININGS: the jobs' names for it are the host settings'."""
+    assert LIMIT_ENV == hosting.ENV["max_concurrent_trainings"] == "MLC_MAX_CONCURRENT_TRAININGS"
+    assert DEFAULT_LIMIT == hosting.HostSettings().max_concurrent_trainings
+    assert limit_from_env({LIMIT_ENV: "7", "MLC_MAX_EPOCHS": "bad"}) == 7  # other settings are not its business
 
 
 def test_slots_are_fair_and_bounded():
@@ -72,7 +80,7 @@ def test_stop_while_waiting_leaves_the_line():
 
 def test_invalid_limit():
     for bad in (0, -1, 1.5, True):
-        with pytest.raises(ValueError, match="limit"):
+        with pytest.raises(ValueError, match=rf"^limit must be a whole number of at least 1, got {bad!r}$"):
             TrainingSlots(bad)
 
 

@@ -26,7 +26,7 @@ def end_session() -> None:
 
 def clean() -> None:
     end_session()
-    mlc.ui._host_settings.clear()
+    mlc.ui.reread_host_settings()
     mlc.ui.run_store.clear()
 
 

@@ -7,6 +7,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import mlc.ui
 from mlc import share
 from mlc.config import RunConfig
 
@@ -79,6 +80,33 @@ def test_a_bad_server_setting_is_reported_and_defaults_apply(monkeypatch, open_t
     at = open_train()
     assert any("MLC_MAX_EPOCHS must be a whole number" in e.value for e in at.error)
     assert not at.button(key="train").disabled
+
+
+def test_every_bad_server_setting_is_shown_and_the_others_apply(monkeypatch, open_train):
+    monkeypatch.setenv("MLC_MAX_EPOCHS", "zero")
+    monkeypatch.setenv("MLC_MAX_CONCURRENT_TRAININGS", "100")
+    monkeypatch.setenv("MLC_MAX_TRAIN_SIZE", "500")
+    mlc.ui.training_slots.clear()
+    try:
+        at = open_train()  # a bad setting is shown on the page, never raised at page load
+        shown = " ".join(e.value for e in at.error)
+        assert "MLC_MAX_EPOCHS must be a whole number from 1 to 500, got 'zero'" in shown
+        assert "MLC_MAX_CONCURRENT_TRAININGS must be a whole number from 1 to 64, got 100" in shown
+        assert mlc.ui.host_settings().max_train_size == 500  # the good one applies
+        assert mlc.ui.training_slots().limit == mlc.ui.host_settings().max_concurrent_trainings == 2
+        assert len(mlc.ui.host_settings_problems()) == 2
+    finally:
+        mlc.ui.training_slots.clear()
+
+
+def test_the_training_slots_follow_the_host_setting(monkeypatch, open_train):
+    monkeypatch.setenv("MLC_MAX_CONCURRENT_TRAININGS", "3")
+    mlc.ui.training_slots.clear()
+    try:
+        open_train()
+        assert mlc.ui.training_slots().limit == 3
+    finally:
+        mlc.ui.training_slots.clear()
 
 
 def test_workshop_mode_hides_advanced_controls(monkeypatch, open_train):
