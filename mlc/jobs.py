@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from mlc import checks, hosting
+from mlc import checks, hosting, states
 from mlc.config import RunConfig
 from mlc.hosting import HostSettings, check_config
 from mlc.training import Progress, Run, train
@@ -43,7 +43,8 @@ LIMIT_ENV = hosting.ENV["max_concurrent_trainings"]
 DEFAULT_LIMIT = HostSettings.max_concurrent_trainings
 #: Runs kept per session (oldest dropped first).
 MAX_RUNS_PER_SESSION = 8
-JOB_STATES = ("queued", "waiting", "running", "finished", "stopped", "failed")
+#: Every job state, in order (kept for older code; the type is :class:`mlc.states.JobState`).
+JOB_STATES: tuple[states.JobState, ...] = tuple(states.JobState)
 
 
 def freeze_startup_objects() -> int:
@@ -128,7 +129,7 @@ class JobSnapshot:
     """What a page needs to draw one tick: copied under the job's lock, safe to read."""
 
     id: str
-    state: str
+    state: states.JobState
     config: RunConfig
     progress: Progress | None
     batch_history: list[dict]  # {step, epoch, loss}
@@ -140,7 +141,13 @@ class JobSnapshot:
 
     @property
     def active(self) -> bool:
-        return self.state in ("queued", "waiting", "running")
+        """Not ended yet: queued, waiting for a slot, or training."""
+        return self.state.active
+
+    @property
+    def in_line(self) -> bool:
+        """Waiting for a training slot (queued or waiting)."""
+        return self.state.in_line
 
 
 @dataclass
@@ -153,7 +160,7 @@ class TrainingJob:
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     def __post_init__(self):
-        self.state = "queued"
+        self.state = states.JobState.QUEUED
         self.message = ""
         self.run: Run | None = None
         self._stop = threading.Event()
@@ -190,6 +197,7 @@ class TrainingJob:
 
     def snapshot(self) -> JobSnapshot:
         with self._lock:
+            in_queue = self.slots is not None and self.state is states.JobState.WAITING
             return JobSnapshot(
                 id=self.id,
                 state=self.state,
@@ -197,7 +205,7 @@ class TrainingJob:
                 progress=self._progress,
                 batch_history=list(self._batches),
                 epoch_history=list(self._epochs),
-                queue_position=self.slots.position(self.id) if self.slots and self.state == "waiting" else None,
+                queue_position=self.slots.position(self.id) if in_queue else None,
                 run=self.run,
                 message=self.message,
                 elapsed=0.0 if self._started_at is None else time.perf_counter() - self._started_at,
@@ -212,7 +220,7 @@ class TrainingJob:
             elif p.phase == "epoch" and p.val is not None:
                 self._epochs.append(dict(p.val))
 
-    def _set(self, state: str, message: str = "") -> None:
+    def _set(self, state: states.JobState, message: str = "") -> None:
         with self._lock:
             self.state, self.message = state, message
 
@@ -220,21 +228,37 @@ class TrainingJob:
         holds_slot = False
         try:
             if self.slots is not None:
-                self._set("waiting")
+                self._set(states.JobState.WAITING)
                 holds_slot = self.slots.acquire(self.id, self._stop)
                 if not holds_slot:
-                    self._set("stopped", "stopped while waiting for a free training slot")
+                    self._set(states.JobState.STOPPED, "stopped while waiting for a free training slot")
                     return
-            self._set("running")
+            self._set(states.JobState.RUNNING)
             run = self.trainer(self.config, on_progress=self._on_progress, stop_event=self._stop)
+            state = ended_state(run.status)
             with self._lock:
                 self.run = run
-                self.state, self.message = run.status, run.message
+                self.state, self.message = state, run.message
         except Exception as exc:  # the engine reports its own failures; this catches the unexpected
-            self._set("failed", f"training failed: {checks.first_line(exc, 300)}")
+            self._set(states.JobState.FAILED, f"training failed: {checks.first_line(exc, 300)}")
         finally:
             if holds_slot:
                 self.slots.release(self.id)
+
+
+def ended_state(run_status: str) -> states.JobState:
+    """The state a job ends in for its run's status: finished, stopped or failed.
+
+    ValueError for a status a finished trainer cannot return (``running``, ``imported``).
+
+    >>> ended_state("stopped")
+    <JobState.STOPPED: 'stopped'>
+    """
+    ended = [s for s in states.JobState if not s.active]
+    if run_status not in ended:
+        names = ", ".join(ended)
+        raise ValueError(f"a trainer must return a run whose status is one of {names}, got {run_status!r}")
+    return states.JobState(run_status)
 
 
 def _tensorboard(log_dir: str):

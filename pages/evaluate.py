@@ -5,17 +5,17 @@ A thin view: every number comes from mlc.evaluation on the runs' kept validation
 predictions; no model runs here except Keras' own `accuracy`, measured on those outputs.
 """
 
-import pandas as pd
 import streamlit as st
 
 from mlc import charts, evaluation
+from mlc.states import ThresholdMode
 from mlc.ui import accuracy_table, ensure_app_navigation, session_jobs
 
 ensure_app_navigation()
 
 jobs = session_jobs()
 jobs.collect()  # a run that finished while the visitor was elsewhere joins the list
-runs = [run for run in jobs.runs if run.report is not None and run.val_probabilities is not None]
+runs = evaluation.evaluable_runs(jobs.runs)
 by_number = {run.number: run for run in runs}
 NUMBER = st.column_config.NumberColumn(format="%.3f")
 
@@ -45,7 +45,7 @@ with one_tab:
         format_func=lambda n: f"{by_number[n].label} · {by_number[n].status}",
     )
     run = jobs.find(number) or runs[-1]
-    mode = c2.radio("Thresholds", evaluation.THRESHOLD_MODES, key="eval_mode", horizontal=False)
+    mode = c2.radio("Thresholds", list(ThresholdMode), key="eval_mode", format_func=lambda m: m.label)
     value = c3.slider(
         "Threshold",
         0.0,
@@ -53,12 +53,12 @@ with one_tab:
         0.5,
         0.01,
         key="eval_threshold",
-        disabled=mode != evaluation.THRESHOLD_MODES[1],
+        disabled=mode != ThresholdMode.GLOBAL,
         help="Used by “one threshold for every tag”.",
     )
     thresholds = evaluation.run_thresholds(run, mode, value)
     report = evaluation.run_report(run, thresholds)
-    if mode == evaluation.THRESHOLD_MODES[2]:
+    if mode == ThresholdMode.PER_TAG_F1:
         st.caption(
             "F1-optimal thresholds are chosen on the same validation scenes they are scored on, "
             "so these numbers are a little optimistic."
@@ -89,25 +89,22 @@ with one_tab:
     if run.config.soft_labels:
         st.subheader("Soft labels: predicted vs true strength", anchor=False)
         st.altair_chart(charts.strength_chart(evaluation.strength_frame(run)), width="content")
-        mae = pd.DataFrame([{"tag": r["tag"], "MAE": r["mae"]} for r in report["per_tag"]])
-        st.dataframe(mae, hide_index=True, column_config={"MAE": NUMBER})
+        st.dataframe(evaluation.mae_table(report), hide_index=True, column_config={"MAE": NUMBER})
 
     st.subheader("Why `accuracy` lies", anchor=False)
     lies = accuracy_table(run.id, run.val_labels, run.val_probabilities)
-    acc_row = lies.index[0]
-    st.dataframe(lies, width="stretch", column_config={"model": NUMBER, "all zeros": NUMBER})
-    binary = lies.loc["binary accuracy (threshold 0.5)"]
-    f1 = lies.loc["macro F1 (threshold 0.5)"]
+    st.dataframe(evaluation.accuracy_frame(lies), width="stretch", column_config={"model": NUMBER, "all zeros": NUMBER})
+    acc, binary, f1 = (lies.row(key) for key in ("keras_accuracy", "binary_accuracy", "macro_f1"))
     st.markdown(
         f"- The reference article compiles with `metrics=['accuracy']`. For a model with {run.config.num_classes} "
-        f"outputs the installed Keras turns that into **{acc_row.split('to ')[-1].rstrip(')')}**: it compares the "
+        f"outputs the installed Keras turns that into **{lies.keras_class}**: it compares the "
         "single highest output with the *first* true tag (argmax of a multi-hot row), so a scene with dog and sky "
-        f"counts as right only when dog scores highest. This model gets **{lies.loc[acc_row, 'model']:.3f}**; a model "
-        f"that never says yes gets **{lies.loc[acc_row, 'all zeros']:.3f}** (its argmax is always the first tag).\n"
-        f"- Binary accuracy counts every (scene, tag) cell: **{binary['model']:.3f}** here, but the all-zeros "
-        f"predictor already scores **{binary['all zeros']:.3f}**, because most cells are “tag absent”.\n"
-        f"- Per-tag scores do not reward silence: macro F1 is **{f1['model']:.3f}** for this model and "
-        f"**{f1['all zeros']:.3f}** for all zeros; mAP does not depend on a threshold at all."
+        f"counts as right only when dog scores highest. This model gets **{acc.model:.3f}**; a model "
+        f"that never says yes gets **{acc.all_zeros:.3f}** (its argmax is always the first tag).\n"
+        f"- Binary accuracy counts every (scene, tag) cell: **{binary.model:.3f}** here, but the all-zeros "
+        f"predictor already scores **{binary.all_zeros:.3f}**, because most cells are “tag absent”.\n"
+        f"- Per-tag scores do not reward silence: macro F1 is **{f1.model:.3f}** for this model and "
+        f"**{f1.all_zeros:.3f}** for all zeros; mAP does not depend on a threshold at all."
     )
 
 # ---------------------------------------------------------------- compare
@@ -125,48 +122,33 @@ with compare_tab:
         st.stop()
     cmp_mode = st.radio(
         "Thresholds",
-        evaluation.THRESHOLD_MODES[::2],
+        evaluation.COMPARISON_MODES,
         key="compare_mode",
+        format_func=lambda m: m.label,
         horizontal=True,
         help="F1-optimal: each run at its own best per-tag thresholds on its validation scenes.",
     )
-    table = evaluation.comparison_table(selected, cmp_mode)
-    names = evaluation.run_names(selected)
-    rare_rows = [label for label in table.index if label.endswith("(rarest tag)")]
+    rows = evaluation.comparison_table(selected, cmp_mode)
 
-    recall_row = rare_rows[0]
-    cols = st.columns(len(selected))
-    base = table.loc[recall_row, names[0]]
-    for col, name in zip(cols, names):
-        v = table.loc[recall_row, name]
-        same = name == names[0] or abs(v - base) < 5e-4
+    cards = evaluation.rare_recall_cards(selected, rows)
+    for col, card in zip(st.columns(len(cards)), cards):
         col.metric(
-            recall_row.replace(" (rarest tag)", ""),
-            f"{v:.3f}",
-            help=name,
+            card.label,
+            f"{card.value:.3f}",
+            help=card.run_name,
             border=True,
-            delta=None if same else f"{v - base:+.3f} vs {names[0].split(' ')[0]}",
+            delta=None if card.delta is None else f"{card.delta:+.3f} vs {card.versus}",
         )
-        col.caption(name)
+        col.caption(card.run_name)
 
-    def mark_best(row: pd.Series) -> list[str]:
-        styles = []
-        for column in row.index:
-            style = "font-weight: 700; background-color: #dbe7fb" if column.split(" ")[0] == row["best"] else ""
-            if row.name in rare_rows and column != "best":
-                style += "; color: #9a3412"
-            styles.append(style)
-        return styles
-
-    styled = table.style.apply(mark_best, axis=1).format(precision=3, subset=names)
-    st.dataframe(styled, width="stretch")
+    st.dataframe(evaluation.comparison_styler(selected, rows), width="stretch")
     st.caption(
         "Best value per row shaded (lower is better for Hamming loss, MAE and time); "
         "the rarest tag's rows in orange — weighting should move its recall."
     )
     st.download_button(
         "Download comparison (CSV)",
-        table.to_csv().encode(),
+        evaluation.comparison_frame(selected, rows).to_csv().encode(),
         file_name="comparison.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -180,5 +162,5 @@ with compare_tab:
     for column, series in ((a, "train loss"), (b, "validation loss")):
         column.markdown(f"**{series.capitalize()} per epoch**")
         column.altair_chart(charts.history_chart(history, series), width="stretch")
-    if len({r.config.loss for r in selected}) > 1:
+    if "loss" in evaluation.differing_settings(selected):
         st.caption("Different loss modes have different scales: compare their losses by shape; compare quality by mAP.")

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from mlc import hosting
+from mlc import hosting, jobs, states
 from mlc.config import RunConfig
 from mlc.jobs import DEFAULT_LIMIT, LIMIT_ENV, SessionJobs, TrainingJob, TrainingSlots, limit_from_env
 from mlc.training import Run
@@ -84,11 +84,84 @@ def test_invalid_limit():
             TrainingSlots(bad)
 
 
+def gated_trainer(status="finished"):
+    """A trainer that holds its slot until ``gate`` is set, then returns a Run with ``status`` (no TensorFlow)."""
+    gate = threading.Event()
+
+    def trainer(config, on_progress=None, stop_event=None):
+        gate.wait(30)
+        return Run(config, status=status)
+
+    return trainer, gate
+
+
+def test_job_states_are_job_state_members_through_the_whole_life():
+    slots = TrainingSlots(limit=1)
+    trainer, gate = gated_trainer()
+    first = TrainingJob(TINY, slots, trainer)
+    assert first.snapshot().state is states.JobState.QUEUED and first.snapshot().in_line
+    first.start()
+    assert wait_for(lambda: first.snapshot().state is states.JobState.RUNNING)
+    running = first.snapshot()
+    assert running.active and not running.in_line and running.queue_position is None
+    second = TrainingJob(TINY, slots, trainer).start()
+    assert wait_for(lambda: second.snapshot().state is states.JobState.WAITING)
+    waiting = second.snapshot()
+    assert waiting.active and waiting.in_line and waiting.queue_position == 1
+    gate.set()
+    assert first.join(30) and second.join(30)
+    for job in (first, second):
+        snap = job.snapshot()
+        assert snap.state is states.JobState.FINISHED and not snap.active and not snap.in_line
+        assert snap.state == "finished"  # a StrEnum member is its string: old comparisons keep working
+
+
+def test_stopped_in_line_is_a_stopped_state():
+    slots = TrainingSlots(limit=1)
+    assert slots.acquire("holder", threading.Event())
+    job = TrainingJob(TINY, slots, gated_trainer()[0]).start()
+    assert wait_for(lambda: job.snapshot().state is states.JobState.WAITING)
+    job.stop()
+    assert job.join(30)
+    snap = job.snapshot()
+    assert snap.state is states.JobState.STOPPED and snap.message == "stopped while waiting for a free training slot"
+    slots.release("holder")
+
+
+def test_a_trainer_returning_an_unfinished_run_fails_the_job():
+    trainer, gate = gated_trainer(status="running")
+    gate.set()
+    job = TrainingJob(TINY, trainer=trainer).start()
+    assert job.join(30)
+    snap = job.snapshot()
+    assert snap.state is states.JobState.FAILED
+    assert snap.message == (
+        "training failed: ValueError: a trainer must return a run whose status is one of "
+        "finished, stopped, failed, got 'running'"
+    )
+
+
+def test_ended_state_maps_run_statuses():
+    assert [jobs.ended_state(s) for s in ("finished", "stopped", "failed")] == [
+        states.JobState.FINISHED,
+        states.JobState.STOPPED,
+        states.JobState.FAILED,
+    ]
+    for bad in ("running", "imported", "queued", "done"):
+        with pytest.raises(ValueError, match=repr(bad)):
+            jobs.ended_state(bad)
+
+
+def test_job_states_tuple_is_built_from_the_enum():
+    assert jobs.JOB_STATES == tuple(states.JobState)
+    assert jobs.JOB_STATES == ("queued", "waiting", "running", "finished", "stopped", "failed")
+
+
 def test_job_trains_in_background_and_streams_history():
     job = TrainingJob(TINY).start()
     assert job.join(120)
     snap = job.snapshot()
-    assert snap.state == "finished" and not snap.active
+    assert snap.state is states.JobState.FINISHED and not snap.active
     assert isinstance(snap.run, Run) and snap.run.report is not None
     assert [b["step"] for b in snap.batch_history] == [1, 2, 3]
     assert len(snap.epoch_history) == 1 and "val_loss" in snap.epoch_history[0]

@@ -1,10 +1,13 @@
-"""AppTest of the Evaluate & compare page: numbers equal mlc.metrics.report on the same
-arrays, the accuracy lesson is shown, two runs with different loss modes compare."""
+"""AppTest of the Evaluate & compare page: what it shows equals mlc.evaluation's structured
+results on the same runs (numbers equal mlc.metrics.report), the accuracy lesson is shown, two
+runs with different loss modes compare."""
 
+import pandas as pd
 import pytest
 
-from mlc import metrics
+from mlc import evaluation, metrics
 from mlc.config import RunConfig
+from mlc.states import ThresholdMode
 from mlc.training import train
 
 TINY = RunConfig(epochs=2, train_size=256, val_size=128, batch_size=32)
@@ -30,6 +33,19 @@ def page(session, open_page):
     return open_
 
 
+def shown(at, expected: pd.DataFrame) -> pd.DataFrame:
+    """The one table on the page with ``expected``'s shape and labels, checked equal to it (wherever it sits)."""
+    same_shape = [
+        d.value
+        for d in at.dataframe
+        if d.value.shape == expected.shape and list(d.value.columns) == list(expected.columns)
+    ]
+    assert len(same_shape) == 1, [d.value.columns.tolist() for d in at.dataframe]
+    table = same_shape[0]
+    pd.testing.assert_frame_equal(table, expected, check_dtype=False)
+    return table
+
+
 def test_without_runs_says_where_to_train(page):
     at, _ = page([])
     assert any("No finished runs" in i.value for i in at.info)
@@ -39,54 +55,54 @@ def test_metrics_shown_equal_the_report(page, runs):
     at, _ = page(runs)
     run = runs[1]  # the newest run is selected first
     rep = metrics.report(run.val_labels, run.val_probabilities, 0.5, classes=run.config.classes)
-    shown = {m.label: float(m.value) for m in at.metric if m.label in ("mAP", "macro F1", "micro F1", "Hamming loss")}
-    assert shown["mAP"] == pytest.approx(rep["map"], abs=5e-4)
-    assert shown["macro F1"] == pytest.approx(rep["macro_f1"], abs=5e-4)
-    assert shown["Hamming loss"] == pytest.approx(rep["hamming_loss"], abs=5e-5)
-    table = at.dataframe[0].value
-    for row, expected in zip(table.itertuples(), rep["per_tag"]):
-        assert row.tag == expected["tag"] and row.tp == expected["tp"] and row.fn == expected["fn"]
-        assert row.recall == pytest.approx(expected["recall"]) and row.average_precision == pytest.approx(
-            expected["average_precision"], nan_ok=True
-        )
+    shown_metrics = {m.label: float(m.value) for m in at.metric}
+    assert shown_metrics["mAP"] == pytest.approx(rep["map"], abs=5e-4)
+    assert shown_metrics["macro F1"] == pytest.approx(rep["macro_f1"], abs=5e-4)
+    assert shown_metrics["Hamming loss"] == pytest.approx(rep["hamming_loss"], abs=5e-5)
+    shown(at, evaluation.per_tag_table(rep))
 
 
 def test_f1_optimal_mode_uses_the_best_thresholds(page, runs):
     at, _ = page(runs)
-    at.radio(key="eval_mode").set_value("F1-optimal per tag").run()
+    at.radio(key="eval_mode").set_value(ThresholdMode.PER_TAG_F1).run()
     assert not at.exception
     run = runs[1]
     best = [r["threshold"] for r in metrics.best_thresholds(run.val_labels, run.val_probabilities)]
-    assert list(at.dataframe[0].value["threshold"]) == pytest.approx(best)
+    table = shown(at, evaluation.per_tag_table(evaluation.run_report(run, best)))
+    assert list(table["threshold"]) == pytest.approx(best)
+    assert any("a little optimistic" in c.value for c in at.caption)
 
 
 def test_accuracy_lesson_shows_argmax_accuracy(page, runs):
     at, _ = page(runs)
-    lies = at.dataframe[1].value
-    assert "CategoricalAccuracy" in lies.index[0]
-    zeros_binary = lies.loc["binary accuracy (threshold 0.5)", "all zeros"]
-    y = runs[1].val_labels
-    assert zeros_binary == pytest.approx(1 - (y >= 0.5).mean(), abs=1e-3)
-    assert any("all-zeros" in m.value for m in at.markdown)
+    run = runs[1]
+    lies = evaluation.accuracy_lies(run.val_labels, run.val_probabilities)
+    assert lies.keras_class == "CategoricalAccuracy"
+    shown(at, evaluation.accuracy_frame(lies))
+    y = run.val_labels
+    assert lies.row("binary_accuracy").all_zeros == pytest.approx(1 - (y >= 0.5).mean(), abs=1e-3)
+    lesson = next(m.value for m in at.markdown if "all-zeros" in m.value)
+    assert f"**{lies.keras_class}**" in lesson and f"**{lies.row('keras_accuracy').model:.3f}**" in lesson
 
 
 def test_two_runs_with_different_loss_modes_compare(page, runs):
     at, _ = page(runs)
     assert not at.exception
-    tables = [d.value for d in at.dataframe]
-    comparison = next(t for t in tables if "best" in t.columns)
-    assert list(comparison.columns) == [
-        "#1 bce",
-        "#2 weighted_bce (weights=[1, 9, 1, 1, 1], weighting=positive)",
-        "best",
-    ]
-    assert "cat recall (rarest tag)" in comparison.index
+    rows = evaluation.comparison_table(runs, ThresholdMode.HALF)
+    shown(at, evaluation.comparison_frame(runs, rows))
     rep = metrics.report(runs[0].val_labels, runs[0].val_probabilities, 0.5)
-    assert comparison.loc["mAP", "#1 bce"] == pytest.approx(rep["map"])
-    best = comparison.loc["mAP", "best"]
-    assert best in ("tie", comparison.loc["mAP"].iloc[:2].astype(float).idxmax().split(" ")[0])
-    assert any("cat recall" == m.label for m in at.metric)
+    assert next(r for r in rows if r.key == "map").values[0] == pytest.approx(rep["map"])
+    cards = evaluation.rare_recall_cards(runs, rows)
+    on_page = [(m.label, m.value) for m in at.metric if m.label == cards[0].label]
+    assert on_page == [(c.label, f"{c.value:.3f}") for c in cards]
     assert len(at.get("vega_lite_chart")) == 5  # PR, sweep, and three overlays
+
+
+def test_comparison_follows_the_threshold_mode(page, runs):
+    at, _ = page(runs)
+    at.radio(key="compare_mode").set_value(ThresholdMode.PER_TAG_F1).run()
+    assert not at.exception
+    shown(at, evaluation.comparison_frame(runs, evaluation.comparison_table(runs, ThresholdMode.PER_TAG_F1)))
 
 
 def test_a_single_selected_run_asks_for_more(page, runs):
@@ -102,4 +118,4 @@ def test_soft_label_run_shows_strength_scatter_and_mae(page):
     at, _ = page([run])
     assert not at.exception
     assert any("predicted vs true strength" in s.value for s in at.subheader)
-    assert any("MAE" in d.value.columns for d in at.dataframe)
+    shown(at, evaluation.mae_table(run.report))
