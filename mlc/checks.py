@@ -183,3 +183,12 @@ def short_repr(value: Any, limit: int = 60) -> str:
     """
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def json_type(value: Any) -> str:
+    """What kind of JSON value ``value`` is, for a message (``object``, ``list``, ``string``, ``number`` ...).
+
+    >>> json_type({}), json_type([1]), json_type(None), json_type(2.5)
+    ('object', 'list', 'null', 'number')
+    """
+    return {dict: "object", list: "list", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from mlc import metrics
-from mlc.training import Run
+from mlc.runs import Run
 
 #: Thresholds a visitor can evaluate at.
 THRESHOLD_MODES = ("0.5 for every tag", "one threshold for every tag", "F1-optimal per tag")

@@ -20,6 +20,9 @@ call :func:`train`.
   scores the whole validation split itself. Only the chief keeps files
   (:meth:`Run.save`).
 
+The run record, :class:`~mlc.runs.Run`, lives in :mod:`mlc.runs` (no TensorFlow
+there); ``Run``, ``runs_table`` and ``RUN_STATUSES`` are importable from here too.
+
 >>> from mlc.config import RunConfig
 >>> run = train(RunConfig(epochs=1, train_size=64, val_size=32, batch_size=32))
 >>> run.status, len(run.epoch_history), len(run.batch_history)
@@ -30,17 +33,11 @@ call :func:`train`.
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -48,10 +45,10 @@ import tensorflow as tf
 
 from mlc import data, devices, metrics, models
 from mlc.config import RunConfig
+from mlc.runs import RUN_STATUSES, Run, _finite, runs_table  # noqa: F401 (re-exported: they lived here)
 
 #: Seed offset so the validation split never repeats training scenes.
 VAL_SEED_OFFSET = 1_000_003
-RUN_STATUSES = ("finished", "stopped", "failed")
 
 
 @dataclass(frozen=True)
@@ -83,139 +80,6 @@ class Progress:
         """Seconds left at the current pace, or None before the first batch."""
         f = self.fraction
         return None if f <= 0 else self.elapsed * (1 - f) / f
-
-
-@dataclass
-class Run:
-    """One training of one config; what pages keep, compare and save."""
-
-    config: RunConfig
-    status: str = "running"
-    message: str = ""
-    device: str = "CPU"
-    batch_history: list[dict] = field(default_factory=list)  # {epoch, batch, step, loss, seconds}
-    epoch_history: list[dict] = field(default_factory=list)  # see :func:`train`
-    evaluations: list[dict] = field(default_factory=list)  # {step, samples, train_seconds, map, macro_f1, mae}
-    report: dict | None = None
-    val_labels: np.ndarray | None = None  # (n_val, C)
-    val_probabilities: np.ndarray | None = None  # (n_val, C)
-    model: Any = None  # the logits keras.Model
-    train_seconds: float = 0.0  # time in fit, validation excluded
-    wall_seconds: float = 0.0  # whole run including data and validation
-    data_seconds: float = 0.0
-    samples_seen: int = 0
-    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])  # stable key for caches and files
-    number: int = 0  # position in its session (1, 2, ...; set by mlc.jobs.SessionJobs), 0 when alone
-
-    @property
-    def label(self) -> str:
-        """Short name for pickers and legends: number, loss (weighting) and model.
-
-        E.g. ``#2 weighted_bce (tag) · compact``."""
-        cfg = self.config
-        weighting = f" ({cfg.weighting})" if "weights" in cfg.loss_kwargs() else ""
-        number = f"#{self.number} " if self.number else ""
-        return f"{number}{cfg.loss}{weighting} · {cfg.model}"
-
-    @property
-    def samples_per_second(self) -> float:
-        return self.samples_seen / self.train_seconds if self.train_seconds > 0 else 0.0
-
-    def probability_model(self):
-        """The served model: same weights, sigmoid outputs (B, C) in [0, 1]."""
-        return models.with_probabilities(self.model)
-
-    def summary(self) -> dict:
-        """Headline numbers of the run (final validation metrics, time, speed, device)."""
-        rep = self.report or {}
-        return {
-            "status": self.status,
-            "message": self.message,
-            "epochs_done": len(self.epoch_history),
-            "device": self.device,
-            "steps": len(self.batch_history),  # optimizer steps (global batches, also under multiworker)
-            "samples_seen": self.samples_seen,  # training samples over all replicas and workers
-            "train_seconds": round(self.train_seconds, 3),
-            "wall_seconds": round(self.wall_seconds, 3),
-            "samples_per_second": round(self.samples_per_second, 1),
-            "map": rep.get("map"),
-            "macro_f1": rep.get("macro_f1"),
-            "micro_f1": rep.get("micro_f1"),
-            "mae": rep.get("mae"),
-        }
-
-    def to_dict(self) -> dict:
-        """JSON-able record of the run (everything but the model and arrays)."""
-        return {
-            "config": self.config.to_dict(),
-            "summary": self.summary(),
-            "history": self.epoch_history,
-            "batch_history": self.batch_history,
-            "evaluations": self.evaluations,
-            "report": self.report,
-        }
-
-    def to_json(self, **kwargs) -> str:
-        """JSON text; NaN/inf (undefined metrics) become null so any JSON parser reads it."""
-        return json.dumps(_finite(self.to_dict()), **kwargs)
-
-    def save(self, out_dir: str | os.PathLike) -> dict[str, Path]:
-        """Write ``model.keras`` (probability outputs) and ``run.json`` into ``out_dir``; their paths.
-
-        On a non-chief worker of a ``multiworker`` run nothing is kept and ``{}``
-        comes back: following TensorFlow's MultiWorkerMirroredStrategy guidance,
-        every worker saves (reading distributed variables may need the other
-        workers) but the non-chief ones write into a temporary directory that is
-        removed at once, so only the chief (task 0) writes ``out_dir``.
-        """
-        if not devices.is_chief(self.config.device):
-            with tempfile.TemporaryDirectory(prefix="mlc-worker-") as scratch:
-                self._write(Path(scratch))
-            return {}
-        return self._write(Path(out_dir))
-
-    def _write(self, out: Path) -> dict[str, Path]:
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {"run": out / "run.json"}
-        paths["run"].write_text(self.to_json(indent=2))
-        if self.model is not None:
-            paths["model"] = out / "model.keras"
-            self.probability_model().save(paths["model"])
-        return paths
-
-
-def runs_table(runs: list[Run]) -> list[dict]:
-    """One overview row per run (newest last): what it was and how it scored."""
-    rows = []
-    for i, run in enumerate(runs, start=1):
-        cfg, rep = run.config, run.report or {}
-        rare = min(range(cfg.num_classes), key=lambda c: cfg.prevalence[c])
-        weighting = cfg.weighting if "weights" in cfg.loss_kwargs() else ""
-        rows.append(
-            {
-                "run": run.number or i,
-                "loss": cfg.loss + (f" ({weighting})" if weighting else ""),
-                "model": cfg.model,
-                "epochs": len(run.epoch_history),
-                "status": run.status,
-                "mAP": rep.get("map"),
-                "macro F1": rep.get("macro_f1"),
-                "rare-tag recall": rep["per_tag"][rare]["recall"] if rep else None,
-                "train s": round(run.train_seconds, 1),
-                "device": run.device,
-            }
-        )
-    return rows
-
-
-def _finite(obj):
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
 
 
 def make_data(
