@@ -289,3 +289,12 @@ def number_tuple(values: Any, name: str) -> tuple[float, ...]:
         return tuple(float(v) for v in values)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a list of numbers, got {short_repr(values)}") from None
+
+
+def json_type(value: Any) -> str:
+    """What kind of JSON value ``value`` is, for a message (``object``, ``list``, ``string``, ``number`` ...).
+
+    >>> json_type({}), json_type([1]), json_type(None), json_type(2.5)
+    ('object', 'list', 'null', 'number')
+    """
+    return {dict: "object", list: "list", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")

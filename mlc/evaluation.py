@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 
 from mlc import checks, metrics
+from mlc.runs import Run
 from mlc.states import ThresholdMode
 from mlc.thresholds import best_thresholds, precision_recall_curve, threshold_sweep
-from mlc.training import Run
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler

@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 
 from mlc import data, images, metrics
-from mlc.training import Run, predict_probabilities
+from mlc.runs import Run
+from mlc.training import predict_probabilities
 
 #: Most images one request may hold (uploads plus samples): bounds a visitor's work and memory.
 MAX_IMAGES = 64

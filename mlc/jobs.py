@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING
 from mlc import checks, hosting, states
 from mlc.config import RunConfig
 from mlc.hosting import HostSettings, check_config
-from mlc.training import Progress, Run, train
+from mlc.runs import Run
+from mlc.training import Progress, train
 
 if TYPE_CHECKING:
     from mlc.runfiles import RunStore

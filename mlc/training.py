@@ -8,9 +8,10 @@ call :func:`train`.
 * Progress streams to ``on_progress(Progress)`` after every batch and epoch
   (called on the training thread: keep it cheap, never call Streamlit in it).
 * ``stop_event`` (a ``threading.Event`` set from any thread) ends training
-  after the current batch; the partial run is kept (status ``"stopped"``).
+  after the current batch; the partial run is kept (status
+  :attr:`~mlc.states.RunStatus.STOPPED`).
 * A NaN/inf loss, out-of-memory or any other error ends the run with status
-  ``"failed"`` and a one-line ``message``; :func:`train` itself does not raise
+  :attr:`~mlc.states.RunStatus.FAILED` and a one-line ``message``; :func:`train` itself does not raise
   for those (it raises ``ValueError`` only for a config that cannot run here).
 * ``device``: ``cpu``, ``gpu:N``, ``mirrored`` or ``multiworker`` (see
   :mod:`mlc.devices`). Under ``multiworker`` every worker process calls
@@ -18,11 +19,14 @@ call :func:`train`.
   seed), ``batch_size`` is the global batch split over the workers, the
   weights stay identical through synchronous all-reduce, and each worker
   scores the whole validation split itself. Only the chief keeps files
-  (:meth:`Run.save`).
+  (:meth:`Run.save`); the loop itself is :mod:`mlc.multiworker`.
+
+The run record, :class:`~mlc.runs.Run`, lives in :mod:`mlc.runs` (no TensorFlow
+there); ``Run``, ``runs_table`` and ``RUN_STATUSES`` are importable from here too.
 
 >>> from mlc.config import RunConfig
 >>> run = train(RunConfig(epochs=1, train_size=64, val_size=32, batch_size=32))
->>> run.status, len(run.epoch_history), len(run.batch_history)
+>>> str(run.status), len(run.epoch_history), len(run.batch_history)
 ('finished', 1, 2)
 >>> run.val_probabilities.shape
 (32, 5)
@@ -30,28 +34,27 @@ call :func:`train`.
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from mlc import data, devices, metrics, models
+from mlc.checks import first_line
 from mlc.config import RunConfig
+from mlc.multiworker import fit_multiworker
+from mlc.runs import RUN_STATUSES, Run, _finite, runs_table  # noqa: F401 (re-exported: they lived here)
+from mlc.states import RunStatus, StopReason
 
 #: Seed offset so the validation split never repeats training scenes.
 VAL_SEED_OFFSET = 1_000_003
-RUN_STATUSES = ("finished", "stopped", "failed")
+#: A run's message when the device ran out of memory.
+OUT_OF_MEMORY = "out of memory on the chosen device; lower the batch size, the image size or the train size"
 
 
 @dataclass(frozen=True)
@@ -83,139 +86,6 @@ class Progress:
         """Seconds left at the current pace, or None before the first batch."""
         f = self.fraction
         return None if f <= 0 else self.elapsed * (1 - f) / f
-
-
-@dataclass
-class Run:
-    """One training of one config; what pages keep, compare and save."""
-
-    config: RunConfig
-    status: str = "running"
-    message: str = ""
-    device: str = "CPU"
-    batch_history: list[dict] = field(default_factory=list)  # {epoch, batch, step, loss, seconds}
-    epoch_history: list[dict] = field(default_factory=list)  # see :func:`train`
-    evaluations: list[dict] = field(default_factory=list)  # {step, samples, train_seconds, map, macro_f1, mae}
-    report: dict | None = None
-    val_labels: np.ndarray | None = None  # (n_val, C)
-    val_probabilities: np.ndarray | None = None  # (n_val, C)
-    model: Any = None  # the logits keras.Model
-    train_seconds: float = 0.0  # time in fit, validation excluded
-    wall_seconds: float = 0.0  # whole run including data and validation
-    data_seconds: float = 0.0
-    samples_seen: int = 0
-    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])  # stable key for caches and files
-    number: int = 0  # position in its session (1, 2, ...; set by mlc.jobs.SessionJobs), 0 when alone
-
-    @property
-    def label(self) -> str:
-        """Short name for pickers and legends: number, loss (weighting) and model.
-
-        E.g. ``#2 weighted_bce (tag) · compact``."""
-        cfg = self.config
-        weighting = f" ({cfg.weighting})" if "weights" in cfg.loss_kwargs() else ""
-        number = f"#{self.number} " if self.number else ""
-        return f"{number}{cfg.loss}{weighting} · {cfg.model}"
-
-    @property
-    def samples_per_second(self) -> float:
-        return self.samples_seen / self.train_seconds if self.train_seconds > 0 else 0.0
-
-    def probability_model(self):
-        """The served model: same weights, sigmoid outputs (B, C) in [0, 1]."""
-        return models.with_probabilities(self.model)
-
-    def summary(self) -> dict:
-        """Headline numbers of the run (final validation metrics, time, speed, device)."""
-        rep = self.report or {}
-        return {
-            "status": self.status,
-            "message": self.message,
-            "epochs_done": len(self.epoch_history),
-            "device": self.device,
-            "steps": len(self.batch_history),  # optimizer steps (global batches, also under multiworker)
-            "samples_seen": self.samples_seen,  # training samples over all replicas and workers
-            "train_seconds": round(self.train_seconds, 3),
-            "wall_seconds": round(self.wall_seconds, 3),
-            "samples_per_second": round(self.samples_per_second, 1),
-            "map": rep.get("map"),
-            "macro_f1": rep.get("macro_f1"),
-            "micro_f1": rep.get("micro_f1"),
-            "mae": rep.get("mae"),
-        }
-
-    def to_dict(self) -> dict:
-        """JSON-able record of the run (everything but the model and arrays)."""
-        return {
-            "config": self.config.to_dict(),
-            "summary": self.summary(),
-            "history": self.epoch_history,
-            "batch_history": self.batch_history,
-            "evaluations": self.evaluations,
-            "report": self.report,
-        }
-
-    def to_json(self, **kwargs) -> str:
-        """JSON text; NaN/inf (undefined metrics) become null so any JSON parser reads it."""
-        return json.dumps(_finite(self.to_dict()), **kwargs)
-
-    def save(self, out_dir: str | os.PathLike) -> dict[str, Path]:
-        """Write ``model.keras`` (probability outputs) and ``run.json`` into ``out_dir``; their paths.
-
-        On a non-chief worker of a ``multiworker`` run nothing is kept and ``{}``
-        comes back: following TensorFlow's MultiWorkerMirroredStrategy guidance,
-        every worker saves (reading distributed variables may need the other
-        workers) but the non-chief ones write into a temporary directory that is
-        removed at once, so only the chief (task 0) writes ``out_dir``.
-        """
-        if not devices.is_chief(self.config.device):
-            with tempfile.TemporaryDirectory(prefix="mlc-worker-") as scratch:
-                self._write(Path(scratch))
-            return {}
-        return self._write(Path(out_dir))
-
-    def _write(self, out: Path) -> dict[str, Path]:
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {"run": out / "run.json"}
-        paths["run"].write_text(self.to_json(indent=2))
-        if self.model is not None:
-            paths["model"] = out / "model.keras"
-            self.probability_model().save(paths["model"])
-        return paths
-
-
-def runs_table(runs: list[Run]) -> list[dict]:
-    """One overview row per run (newest last): what it was and how it scored."""
-    rows = []
-    for i, run in enumerate(runs, start=1):
-        cfg, rep = run.config, run.report or {}
-        rare = min(range(cfg.num_classes), key=lambda c: cfg.prevalence[c])
-        weighting = cfg.weighting if "weights" in cfg.loss_kwargs() else ""
-        rows.append(
-            {
-                "run": run.number or i,
-                "loss": cfg.loss + (f" ({weighting})" if weighting else ""),
-                "model": cfg.model,
-                "epochs": len(run.epoch_history),
-                "status": run.status,
-                "mAP": rep.get("map"),
-                "macro F1": rep.get("macro_f1"),
-                "rare-tag recall": rep["per_tag"][rare]["recall"] if rep else None,
-                "train s": round(run.train_seconds, 1),
-                "device": run.device,
-            }
-        )
-    return rows
-
-
-def _finite(obj):
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
 
 
 def make_data(
@@ -266,6 +136,42 @@ def train(
     macro_f1, micro_f1, map, mae (on validation, thresholds 0.5), seconds
     (training wall time of the epoch), samples_per_second, elapsed.
     """
+    callbacks = _checked_arguments(config, splits, eval_every, callbacks)
+    stop_event = stop_event or threading.Event()
+    emit = on_progress or (lambda p: None)
+    run = Run(config=config, device=devices.describe(config.device))
+    batches = math.ceil(config.train_size / config.batch_size)
+    started = time.perf_counter()
+    loss = x_val = None
+    try:
+        (x, y), (x_val, y_val) = _prepare_data(run, splits, emit, batches)
+        if stop_event.is_set():
+            run.status, run.message = RunStatus.STOPPED, "stopped before training started"
+        else:
+            keras.utils.set_random_seed(config.seed)
+            loss = config.make_loss()
+            with devices.placement(config.device) as strategy:
+                run.model = _compiled_model(config, loss)
+                dataset = training_dataset(x, y, config.batch_size, config.seed)
+                engine = _EngineCallback(run, loss, x_val, y_val, batches, stop_event, emit, eval_every)
+                _fit(run.model, loss, dataset, strategy, engine, callbacks)
+            _record_end(run, engine.stopped)
+    except tf.errors.ResourceExhaustedError:
+        run.status, run.message = RunStatus.FAILED, OUT_OF_MEMORY
+    except Exception as exc:  # any failure ends this run only; the caller keeps working
+        run.status, run.message = RunStatus.FAILED, f"training failed: {first_line(exc, 300)}"
+    finally:
+        run.wall_seconds = time.perf_counter() - started
+    if run.status != RunStatus.FAILED and run.model is not None:
+        _final_report(run, loss, x_val)
+    # "done" reports the batches actually trained, so fraction ends at 1.0 and never goes back
+    last = run.batch_history[-1] if run.batch_history else {"epoch": 0, "batch": 0}
+    emit(Progress("done", last["epoch"], config.epochs, last["batch"], batches, run.train_seconds))
+    return run
+
+
+def _checked_arguments(config, splits, eval_every, callbacks) -> list[keras.callbacks.Callback]:
+    """Raise ValueError for arguments :func:`train` cannot run with here; the callbacks as a list."""
     if not isinstance(config, RunConfig):
         raise ValueError(f"config must be a RunConfig, got {type(config).__name__}")
     devices.check_device(config.device)
@@ -284,64 +190,57 @@ def train(
             f"splits must match the config: {config.train_size} training and {config.val_size} "
             f"validation samples, got {len(splits[0][0])} and {len(splits[1][0])}"
         )
-    stop_event = stop_event or threading.Event()
-    run = Run(config=config, device=devices.describe(config.device))
-    started = time.perf_counter()
-    batches = math.ceil(config.train_size / config.batch_size)
-    emit = on_progress or (lambda p: None)
+    return callbacks
 
-    try:
-        if config.device == devices.MULTIWORKER:
-            devices.multiworker_strategy()  # before any TensorFlow op of this process (see mlc.devices)
-        emit(Progress("data", 0, config.epochs, 0, batches, 0.0))
-        t0 = time.perf_counter()
-        (x, y), (x_val, y_val) = splits if splits is not None else make_data(config, dtype="uint8")
-        run.data_seconds = time.perf_counter() - t0
-        run.val_labels = y_val
-        if stop_event.is_set():
-            run.status, run.message = "stopped", "stopped before training started"
-            run.wall_seconds = time.perf_counter() - started
-            emit(Progress("done", 0, config.epochs, 0, batches, 0.0))
-            return run
-        keras.utils.set_random_seed(config.seed)
-        loss = config.make_loss()
-        with devices.placement(config.device) as strategy:
-            model = models.build(config.model, config.num_classes, config.image_size)
-            model.compile(optimizer=keras.optimizers.Adam(learning_rate(config)), loss=loss)
-            run.model = model
-            dataset = training_dataset(x, y, config.batch_size, config.seed)
-            engine = _EngineCallback(run, loss, x_val, y_val, batches, stop_event, emit, eval_every)
-            if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-                # Keras' fit fails under MultiWorkerMirrored (keras#20585): the engine's own loop,
-                # which drives only the engine callback (extra callbacks are for fit)
-                _fit_multiworker(model, loss, dataset, strategy, config, engine)
-            else:
-                model.fit(dataset, epochs=config.epochs, verbose=0, shuffle=False, callbacks=[engine, *callbacks])
-        if run.status == "running":
-            run.status = "stopped" if engine.stopped else "finished"
-            if engine.stopped:
-                by = " on another worker" if engine.stopped == "peer" else ""
-                run.message = f"stopped by request{by} after {run.samples_seen} samples"
-    except tf.errors.ResourceExhaustedError:
-        run.status = "failed"
-        run.message = "out of memory on the chosen device; lower the batch size, the image size or the train size"
-    except Exception as exc:  # any failure ends this run only; the caller keeps working
-        run.status = "failed"
-        first_line = (str(exc).strip().splitlines() or [""])[0][:300]
-        run.message = f"training failed: {type(exc).__name__}: {first_line}"
-    finally:
-        run.wall_seconds = time.perf_counter() - started
 
-    if run.status != "failed" and run.model is not None:
-        last_eval = run.evaluations[-1]["step"] if run.evaluations else None
-        last_step = run.batch_history[-1]["step"] if run.batch_history else None
-        if last_eval is None or last_eval != last_step:  # stopped mid-epoch: score the model as it is
-            _score(run, run.model, loss, x_val)
-        run.report = metrics.report(run.val_labels, run.val_probabilities, classes=config.classes)
-    # "done" reports the batches actually trained, so fraction ends at 1.0 and never goes back
-    last = run.batch_history[-1] if run.batch_history else {"epoch": 0, "batch": 0}
-    emit(Progress("done", last["epoch"], config.epochs, last["batch"], batches, run.train_seconds))
-    return run
+def _prepare_data(run: Run, splits, emit, batches: int):
+    """The run's ((x, y), (x_val, y_val)): ``splits`` or freshly generated scenes (uint8 training images)."""
+    config = run.config
+    if config.device == devices.MULTIWORKER:
+        devices.multiworker_strategy()  # before any TensorFlow op of this process (see mlc.devices)
+    emit(Progress("data", 0, config.epochs, 0, batches, 0.0))
+    t0 = time.perf_counter()
+    (x, y), (x_val, y_val) = splits if splits is not None else make_data(config, dtype="uint8")
+    run.data_seconds = time.perf_counter() - t0
+    run.val_labels = y_val
+    return (x, y), (x_val, y_val)
+
+
+def _compiled_model(config: RunConfig, loss) -> keras.Model:
+    """The config's logits model compiled with Adam (call inside the strategy's scope)."""
+    model = models.build(config.model, config.num_classes, config.image_size)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate(config)), loss=loss)
+    return model
+
+
+def _fit(model, loss, dataset, strategy, engine: _EngineCallback, callbacks: list) -> None:
+    """``model.fit`` with the engine's callback first, or the multi-worker loop where ``fit`` cannot run."""
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        # Keras' fit fails under MultiWorkerMirrored (keras#20585): the engine's own loop,
+        # which drives only the engine callback (extra callbacks are for fit)
+        fit_multiworker(model, loss, dataset, strategy, engine.run.config, engine)
+    else:
+        model.fit(dataset, epochs=engine.run.config.epochs, verbose=0, shuffle=False, callbacks=[engine, *callbacks])
+
+
+def _record_end(run: Run, stopped: StopReason) -> None:
+    """Finished or stopped (a run the engine failed keeps its status and message)."""
+    if run.status != RunStatus.RUNNING:
+        return
+    if stopped is StopReason.NONE:
+        run.status = RunStatus.FINISHED
+        return
+    by = " on another worker" if stopped is StopReason.PEER else ""
+    run.status, run.message = RunStatus.STOPPED, f"stopped by request{by} after {run.samples_seen} samples"
+
+
+def _final_report(run: Run, loss, x_val: np.ndarray) -> None:
+    """The run's report on the validation split, scoring the model once more if a stop cut an epoch short."""
+    last_eval = run.evaluations[-1]["step"] if run.evaluations else None
+    last_step = run.batch_history[-1]["step"] if run.batch_history else None
+    if last_eval is None or last_eval != last_step:  # stopped mid-epoch: score the model as it is
+        _score(run, run.model, loss, x_val)
+    run.report = metrics.report(run.val_labels, run.val_probabilities, classes=run.config.classes)
 
 
 def check_batches(config: RunConfig) -> None:
@@ -418,90 +317,6 @@ def training_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int) -
     )
 
 
-def _fit_multiworker(model, loss, dataset, strategy, config: RunConfig, callback: keras.callbacks.Callback) -> None:
-    """What :func:`train` needs of ``model.fit``, as a loop for a ``MultiWorkerMirroredStrategy``.
-
-    Keras 3.15.1's ``fit`` fails under MultiWorkerMirroredStrategy (see
-    keras-team/keras#20585): its symbolic build all-reduces the first batch
-    as one nested ``(x, y)`` value, which TF's collective reduce does not
-    take, and each step's scalar logs are all-reduced along ``axis=0``. This
-    loop calls the same callback hooks with the same ``logs["loss"]`` (the
-    epoch's running mean, weighted by batch size), so history and progress
-    match ``fit``.
-
-    Each step: every replica sums the per-sample loss of its slice of the
-    global batch and divides by the global batch size (known from the step
-    index), the optimizer all-reduces (sums) the gradients, so every worker
-    applies the same update, and non-trainable float variables (BatchNorm's
-    moving statistics, which each worker would otherwise estimate from its
-    own slices only) are averaged over the workers: after every step every
-    worker holds the same model. The reported batch loss is the all-reduced sum
-    over the global batch, the same number on every worker. Before each step
-    the workers agree whether any of them asked to stop (a stop request or a
-    NaN on one worker ends training on all of them at the same step, instead
-    of leaving the others waiting in an all-reduce).
-    """
-    optimizer = model.optimizer
-    optimizer.build(model.trainable_variables)  # in the strategy's scope, not lazily inside a replica
-    distributed = strategy.experimental_distribute_dataset(dataset)
-    batch_size, n_train = config.batch_size, config.train_size
-    # BatchNormalization's moving statistics are updated by each replica from its own slice (Keras
-    # creates them without aggregation); averaged after each step they stay equal on every worker
-    statistics = [v for v in model.non_trainable_variables if "float" in str(v.dtype)]
-
-    @tf.function(reduce_retracing=True)
-    def train_step(x, y, global_count):
-        def replica_step(x, y):
-            with tf.GradientTape() as tape:
-                logits = model(x, training=True)
-                local_sum = tf.reduce_sum(loss.call(tf.cast(y, logits.dtype), logits))
-                scaled = local_sum / global_count
-            grads = tape.gradient(scaled, model.trainable_variables)
-            optimizer.apply(grads, model.trainable_variables)
-            context = tf.distribute.get_replica_context()
-            if statistics:
-                means = context.all_reduce("mean", [tf.identity(v) for v in statistics])
-                for variable, mean in zip(statistics, means):
-                    variable.assign(mean)
-            return context.all_reduce("sum", local_sum)
-
-        return strategy.run(replica_step, args=(x, y))
-
-    @tf.function
-    def votes(flag):
-        # identity: the reduced value must live on the replica's device, not on the function's input
-        return strategy.run(
-            lambda f: tf.distribute.get_replica_context().all_reduce("sum", tf.identity(f)), args=(flag,)
-        )
-
-    def any_worker_stops() -> bool:
-        total = votes(tf.constant(1.0 if model.stop_training else 0.0))
-        return float(strategy.experimental_local_results(total)[0]) > 0
-
-    model.stop_training = False
-    callback.set_model(model)
-    callback.on_train_begin()
-    for epoch in range(config.epochs):
-        callback.on_epoch_begin(epoch)
-        loss_sum, seen = 0.0, 0
-        for step, (x, y) in enumerate(distributed):
-            if any_worker_stops():
-                break
-            count = min(batch_size, n_train - step * batch_size)
-            total = train_step(x, y, tf.constant(float(count)))
-            loss_sum += float(strategy.experimental_local_results(total)[0])
-            seen += count
-            callback.on_train_batch_end(step, {"loss": loss_sum / seen})
-        stop = any_worker_stops()
-        if stop and not model.stop_training and not callback.stopped:
-            callback.stopped = "peer"  # another worker asked; this one ends at the same step
-        model.stop_training = stop
-        callback.on_epoch_end(epoch, {"loss": loss_sum / seen if seen else float("nan")})
-        if model.stop_training:
-            break
-    callback.on_train_end()
-
-
 def learning_rate(config: RunConfig):
     """Adam's learning rate: a constant, or cosine decay to 5 % over all steps of the run."""
     if config.lr_schedule == "constant":
@@ -549,7 +364,12 @@ def _score(run: Run, model, loss, x_val) -> dict:
 
 
 class _EngineCallback(keras.callbacks.Callback):
-    """Keras callback: per-batch history, stop/NaN checks, per-epoch validation."""
+    """Keras callback: per-batch history, stop/NaN checks, per-epoch validation.
+
+    ``stopped`` says why training ended early (:class:`~mlc.states.StopReason`):
+    ``NONE``, ``REQUESTED`` (the stop event) or ``PEER`` (another worker, set by
+    :func:`mlc.multiworker.fit_multiworker`).
+    """
 
     def __init__(self, run, loss, x_val, y_val, batches, stop_event, emit, eval_every):
         super().__init__()
@@ -557,7 +377,7 @@ class _EngineCallback(keras.callbacks.Callback):
         self.x_val, self.y_val = x_val, y_val
         self.batches, self.stop_event, self.emit = batches, stop_event, emit
         self.eval_every = eval_every
-        self.stopped = False
+        self.stopped = StopReason.NONE
         self.batch_size = run.config.batch_size
         self.n_train = run.config.train_size
         self.clock_start = None  # fit wall time minus validation pauses
@@ -592,7 +412,7 @@ class _EngineCallback(keras.callbacks.Callback):
             {"epoch": self.epoch, "batch": batch + 1, "step": step, "loss": batch_loss, "seconds": now}
         )
         if not math.isfinite(batch_loss):
-            run.status = "failed"
+            run.status = RunStatus.FAILED
             run.message = (
                 f"loss became {batch_loss} at epoch {self.epoch}, batch {batch + 1}; "
                 "lower the learning rate or check the loss parameters"
@@ -603,7 +423,7 @@ class _EngineCallback(keras.callbacks.Callback):
             self._evaluate(step, run.samples_seen)
         self.emit(Progress("batch", self.epoch, run.config.epochs, batch + 1, self.batches, now, batch_loss))
         if self.stop_event.is_set():
-            self.stopped = True
+            self.stopped = StopReason.REQUESTED
             self.model.stop_training = True
 
     def _evaluate(self, step: int, samples: int) -> dict:
@@ -616,7 +436,7 @@ class _EngineCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         run = self.run
-        if run.status == "failed":
+        if run.status == RunStatus.FAILED:
             return
         seconds = self._now() - self.epoch_start
         epoch_samples = self.prev_count

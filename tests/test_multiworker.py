@@ -211,3 +211,67 @@ def test_only_the_chief_writes_outputs(cli_pair):
     assert not (root / "out1").exists()
     assert "saved" in procs[0].stderr
     assert "only the chief worker (task 0) writes outputs" in procs[1].stderr
+
+
+# ---------------------------------------------------------------- the loop itself, on one replica (no cluster)
+def _one_replica_training(loop: bool, stop_after: int | None = None):
+    """(callback rows, weights after epoch 1) of two epochs with ``fit`` or with mlc.multiworker's loop."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from mlc import models, training
+    from mlc.config import RunConfig
+    from mlc.multiworker import fit_multiworker
+    from mlc.states import StopReason
+
+    config = RunConfig(epochs=2, train_size=80, val_size=8, batch_size=32, image_size=32)  # a ragged last batch
+    (x, y), _ = training.make_data(config, dtype="uint8")
+
+    class Recorder(keras.callbacks.Callback):
+        stopped = StopReason.NONE
+
+        def __init__(self):
+            super().__init__()
+            self.rows, self.weights = [], None
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.rows.append(("batch", batch, float(logs["loss"])))
+            if stop_after is not None and batch == stop_after:
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.rows.append(("epoch", epoch, float(logs["loss"])))
+            if epoch == 0:
+                self.weights = [np.asarray(v) for v in self.model.weights]
+
+    keras.utils.set_random_seed(config.seed)
+    loss = config.make_loss()
+    model = models.build(config.model, config.num_classes, config.image_size)
+    model.compile(optimizer=keras.optimizers.Adam(training.learning_rate(config)), loss=loss)
+    dataset = training.training_dataset(x, y, config.batch_size, config.seed)
+    recorder = Recorder()
+    if loop:
+        fit_multiworker(model, loss, dataset, tf.distribute.get_strategy(), config, recorder)
+    else:
+        model.fit(dataset, epochs=config.epochs, verbose=0, shuffle=False, callbacks=[recorder])
+    return recorder
+
+
+def test_the_loop_trains_like_fit_on_one_replica():
+    import numpy as np
+
+    fit, loop = _one_replica_training(False), _one_replica_training(True)
+    assert [r[:2] for r in loop.rows] == [r[:2] for r in fit.rows]  # the same hooks in the same order
+    first_epoch = slice(0, 4)  # 3 batches (32 + 32 + 16) and the epoch end
+    np.testing.assert_allclose([r[2] for r in loop.rows[first_epoch]], [r[2] for r in fit.rows[first_epoch]], rtol=1e-5)
+    for got, want in zip(loop.weights, fit.weights):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_a_stop_on_this_worker_ends_the_loop_after_that_batch():
+    from mlc.states import StopReason
+
+    recorder = _one_replica_training(True, stop_after=0)
+    assert [r[:2] for r in recorder.rows] == [("batch", 0), ("epoch", 0)]
+    assert recorder.stopped is StopReason.NONE  # this worker asked: no peer to blame

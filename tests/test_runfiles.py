@@ -19,7 +19,7 @@ import pytest
 import tensorflow as tf
 from keras import layers
 
-from mlc import data, runfiles
+from mlc import data, runfiles, runrecords, runstore
 from mlc.config import RunConfig
 from mlc.runfiles import (
     MAX_BUNDLE_RUNS,
@@ -34,6 +34,7 @@ from mlc.runfiles import (
     run_json,
     unbundle,
 )
+from mlc.states import RunStatus
 from mlc.training import Run, make_data, predict_probabilities, sigmoid, train
 
 SIZE = 32
@@ -180,6 +181,37 @@ def test_reference_article_model_loads_through_the_logits_wrapper(tmp_path, imag
     np.testing.assert_allclose(predict_probabilities(again, images), np.asarray(article(images)), atol=1e-5)
 
 
+@pytest.mark.parametrize("module", ["mlc.modelfiles", "mlc.runfiles", None])
+def test_files_saved_with_the_logits_wrapper_load_whichever_module_they_name(tmp_path, images, module):
+    # mlc.runfiles is where ProbabilitiesToLogits lived before mlc.modelfiles: files saved then name it
+    sigmoid_model = small(activation="sigmoid")
+    wrapped = load_model_file(save_bytes(sigmoid_model, tmp_path), num_classes=5, image_size=SIZE)
+    saved_ = model_file(Run(config=CFG, model=wrapped))
+    with zipfile.ZipFile(io.BytesIO(saved_)) as zf:
+        node = find_layer(json.loads(zf.read("config.json")), "ProbabilitiesToLogits")
+    assert node["module"] == "mlc.modelfiles" and node["registered_name"] == "mlc>ProbabilitiesToLogits"
+
+    def rename(config):
+        find_layer(config, "ProbabilitiesToLogits")["module"] = module
+
+    again = load_model_file(edit_config(saved_, rename), num_classes=5, image_size=SIZE)
+    np.testing.assert_allclose(predict_probabilities(again, images), np.asarray(sigmoid_model(images)), atol=1e-5)
+
+
+def test_the_logits_wrapper_from_another_module_is_refused(tmp_path):
+    wrapped = load_model_file(save_bytes(small(activation="sigmoid"), tmp_path), num_classes=5, image_size=SIZE)
+
+    def elsewhere(config):
+        find_layer(config, "ProbabilitiesToLogits")["module"] = "evil"
+
+    refused(
+        "custom class 'ProbabilitiesToLogits' from module 'evil' that this app does not know",
+        load_model_file,
+        edit_config(model_file(Run(config=CFG, model=wrapped)), elsewhere),
+        image_size=SIZE,
+    )
+
+
 def test_a_sigmoid_activation_layer_is_cut_off_exactly(tmp_path, images):
     model = keras.Sequential(
         [keras.Input((SIZE, SIZE, 3)), layers.Flatten(), layers.Dense(5), layers.Activation("sigmoid")]
@@ -257,13 +289,19 @@ def test_linear_outputs_are_taken_as_logits(tmp_path, images):
 
 
 # ---------------------------------------------------------------- refusals: what the model is
-def test_keras_safe_mode_itself_refuses_lambdas_and_unknown_classes(tmp_path):
-    """What Keras 3 does without our screening (the fallback messages are mapped from these)."""
+def _raising(exc: BaseException):
+    def load(*args, **kwargs):
+        raise exc
+
+    return load
+
+
+def test_what_keras_safe_mode_itself_refuses_is_one_line_too(tmp_path, monkeypatch):
+    """What Keras 3 does without our screening, and the line a visitor gets should a file get that far."""
     path = tmp_path / "lambda.keras"
     small(layers.Lambda(lambda t: t * 2)).save(path)
-    with pytest.raises(ValueError, match="Requested the deserialization of a `Lambda` layer") as info:
+    with pytest.raises(ValueError, match="Requested the deserialization of a `Lambda` layer") as lambda_error:
         keras.saving.load_model(path, safe_mode=True, compile=False)
-    assert runfiles._explain_load_error(info.value).startswith(LAMBDA_MESSAGE)
 
     class Doubler(layers.Layer):
         def call(self, x):
@@ -271,9 +309,16 @@ def test_keras_safe_mode_itself_refuses_lambdas_and_unknown_classes(tmp_path):
 
     path = tmp_path / "custom.keras"
     small(Doubler()).save(path)
-    with pytest.raises(TypeError, match="Could not locate class 'Doubler'") as info:
+    with pytest.raises(TypeError, match="Could not locate class 'Doubler'") as class_error:
         keras.saving.load_model(path, safe_mode=True, compile=False)
-    assert "custom class 'Doubler'" in runfiles._explain_load_error(info.value)
+
+    plain = save_bytes(small(), tmp_path, "plain.keras")  # passes the screening; Keras is made to refuse it
+    monkeypatch.setattr(keras.saving, "load_model", _raising(lambda_error.value))
+    assert refused("Lambda", load_model_file, plain, image_size=SIZE).startswith(LAMBDA_MESSAGE)
+    monkeypatch.setattr(keras.saving, "load_model", _raising(class_error.value))
+    assert "built-in layers" in refused("custom class 'Doubler'", load_model_file, plain, image_size=SIZE)
+    monkeypatch.setattr(keras.saving, "load_model", _raising(TypeError("Could not locate function 'my_loss'. More")))
+    refused("custom function 'my_loss'; only Keras' own activations", load_model_file, plain, image_size=SIZE)
 
 
 def test_lambda_layer_is_refused(tmp_path, monkeypatch):
@@ -523,14 +568,42 @@ def test_bad_run_json_is_refused_with_one_line(saved, text, match):
 def test_odd_summary_values_are_tamed(saved, trained):
     record = json.loads(run_json(trained))
     record["summary"] = {
-        "status": "fin\nished " * 50,
+        "status": "stopped",
+        "message": "line one\nline two " * 50,
         "device": ["gpu"],
         "train_seconds": 1e308,
         "samples_per_second": 1e308,
     }
     run = run_from_files(saved, json.dumps(record))
-    assert "\n" not in run.message and len(run.message) < 120
+    assert run.message == "imported (was stopped)"
     assert run.device == "CPU" and run.samples_seen == 0
+
+
+@pytest.mark.parametrize("status", ["running", "finished", "stopped", "failed", "imported"])
+def test_every_recorded_status_loads_and_is_named_in_the_message(saved, trained, status):
+    record = json.loads(run_json(trained))
+    record["summary"]["status"] = status  # plain text, as every run.json holds it
+    run = run_from_files(saved, json.dumps(record))
+    assert run.status is RunStatus.IMPORTED and run.message == f"imported (was {status})"
+
+
+def test_a_run_json_without_a_status_is_imported_from_a_model_file(saved, trained):
+    record = json.loads(run_json(trained))
+    del record["summary"]["status"]
+    assert run_from_files(saved, json.dumps(record)).message == "imported from a model file"
+
+
+@pytest.mark.parametrize("status", ["fin\nished " * 50, "done", 3, ["finished"]])
+def test_an_unknown_status_is_refused_with_one_line(saved, trained, status):
+    record = json.loads(run_json(trained))
+    record["summary"]["status"] = status
+    text = refused(
+        r"^run.json: unknown run status .*; expected one of: running, finished, stopped, failed, imported$",
+        run_from_files,
+        saved,
+        json.dumps(record),
+    )
+    assert len(text) < 200
 
 
 def test_without_json_or_config_the_default_config_is_assumed(saved):
@@ -539,7 +612,7 @@ def test_without_json_or_config_the_default_config_is_assumed(saved):
 
 def test_import_caps_the_validation_scenes_at_a_prefix_of_the_original_split(monkeypatch):
     assert runfiles.MAX_IMPORT_VAL_SIZE % data._CHUNK == 0
-    monkeypatch.setattr(runfiles, "MAX_IMPORT_VAL_SIZE", 256)
+    monkeypatch.setattr(runrecords, "MAX_IMPORT_VAL_SIZE", 256)  # where run_from_files reads it
     cfg = CFG.replace(val_size=300)
     n = runfiles.import_val_size(cfg)
     assert n == 256
@@ -721,7 +794,7 @@ def test_from_env(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValueError, match=r"^MLC_RUN_DIR: run directory .* cannot be created"):
         RunStore.from_env({"MLC_RUN_DIR": str(tmp_path / "file" / "runs")})
-    with pytest.raises(ValueError, match="MLC_TENSORBOARD must be 1 or 0"):
+    with pytest.raises(ValueError, match="MLC_TENSORBOARD must be 1/true or 0/false"):  # as every setting says it
         RunStore.from_env({"MLC_RUN_DIR": str(tmp_path), "MLC_TENSORBOARD": "maybe"})
     with pytest.raises(ValueError, match="MLC_TENSORBOARD=1 needs MLC_RUN_DIR"):
         RunStore.from_env({"MLC_TENSORBOARD": "1"})
@@ -730,7 +803,7 @@ def test_from_env(tmp_path):
 def test_tensorboard_needs_the_package_and_the_switch(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="TensorBoard logging is off"):
         RunStore(tmp_path).tensorboard_dir(CFG)
-    monkeypatch.setattr(runfiles, "tensorboard_available", lambda: False)
+    monkeypatch.setattr(runstore, "tensorboard_available", lambda: False)  # where RunStore looks it up
     with pytest.raises(
         ValueError, match="^MLC_TENSORBOARD: TensorBoard logging needs the tensorboard package; pip install"
     ):

@@ -453,18 +453,6 @@ def test_run_to_json_is_strict_json(shared):
     assert record["summary"]["status"] == "finished"
 
 
-def test_run_to_json_turns_non_finite_numbers_into_null():
-    run = Run(config=tiny(), status="finished")
-    run.epoch_history = [{"epoch": 1, "loss": float("nan"), "map": float("inf"), "mae": 0.5}]
-    run.report = {"macro_f1": float("-inf"), "per_tag": [{"f1": float("nan")}]}
-    text = run.to_json()
-    for token in ("NaN", "Infinity"):
-        assert token not in text
-    record = strict_json(text)
-    assert record["history"][0] == {"epoch": 1, "loss": None, "map": None, "mae": 0.5}
-    assert record["report"]["per_tag"][0]["f1"] is None
-
-
 def test_save_writes_model_and_run_json(shared, tmp_path):
     run, _ = shared
     paths = run.save(tmp_path / "out")
@@ -477,12 +465,6 @@ def test_save_writes_model_and_run_json(shared, tmp_path):
     probs = np.asarray(loaded.predict(x_val, verbose=0))
     np.testing.assert_allclose(probs, run.val_probabilities, rtol=0, atol=1e-6)
     np.testing.assert_allclose(predict_probabilities(run.model, x_val), run.val_probabilities, atol=0)
-
-
-def test_save_without_model_writes_only_run_json(tmp_path):
-    run = Run(config=tiny(), status="failed", message="x")
-    paths = run.save(tmp_path)
-    assert set(paths) == {"run"} and not (tmp_path / "model.keras").exists()
 
 
 # ---------------------------------------------------------------- determinism and evaluations
