@@ -258,7 +258,7 @@ def ended_state(run_status: str) -> states.JobState:
     ended = [s for s in states.JobState if not s.active]
     if run_status not in ended:
         names = ", ".join(ended)
-        raise ValueError(f"a trainer must return a run whose status is one of {names}, got {run_status!r}")
+        raise ValueError(f"a trainer must return a run whose status is one of {names}, got {str(run_status)!r}")
     return states.JobState(run_status)
 
 
