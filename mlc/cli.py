@@ -24,6 +24,7 @@ import threading
 from collections.abc import Sequence
 
 from mlc import checks
+from mlc.runs import json_safe
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -254,16 +255,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.json:
         out = run.to_dict()
         out.pop("batch_history")
-        print(json.dumps(_json_safe(out)))
+        print(json.dumps(json_safe(out)))
     else:
         print(format_run(run))
     return {"finished": 0, "stopped": 130}.get(run.status, 1)
-
-
-def _json_safe(obj):
-    from mlc.training import _finite
-
-    return _finite(obj)
 
 
 def format_run(run) -> str:

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
+from mlc import checks
+
 #: The device id of a run spread over several worker processes (see :func:`cluster_from_tf_config`).
 MULTIWORKER = "multiworker"
 
@@ -207,11 +209,10 @@ def cluster_from_tf_config(environ: Mapping[str, str] | None = None) -> Cluster:
     if task.get("type") != "worker":
         raise ValueError(f"TF_CONFIG's task type must be 'worker', got {task.get('type')!r}{fix}")
     index = task.get("index")
-    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(workers):
-        raise ValueError(
-            f"TF_CONFIG's task index must be a whole number from 0 to {len(workers) - 1} "
-            f"(the cluster has {len(workers)} workers), got {index!r}"
-        )
+    try:
+        index = checks.whole(index, "TF_CONFIG's task index", 0, len(workers) - 1)
+    except ValueError as exc:
+        raise ValueError(f"{exc} (the cluster has {len(workers)} workers)") from None
     return Cluster(tuple(workers), index)
 
 

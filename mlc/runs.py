@@ -144,7 +144,7 @@ class Run:
 
     def to_json(self, **kwargs) -> str:
         """JSON text; NaN/inf (undefined metrics) become null so any JSON parser reads it."""
-        return json.dumps(_finite(self.to_dict()), **kwargs)
+        return json.dumps(json_safe(self.to_dict()), **kwargs)
 
     @classmethod
     def from_dict(cls, record: Mapping[str, Any]) -> Run:
@@ -285,18 +285,18 @@ def _rows(record: Mapping, key: str, columns: tuple[str, ...]) -> list[dict]:
     return out
 
 
-def _finite(obj):
+def json_safe(obj):
     """``obj`` with NaN/inf floats (also nested in dicts, lists, tuples) as None: strict JSON.
 
-    >>> _finite({"map": float("nan"), "rows": [1.0, float("inf")]})
+    >>> json_safe({"map": float("nan"), "rows": [1.0, float("inf")]})
     {'map': None, 'rows': [1.0, None]}
     """
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
+        return {k: json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
+        return [json_safe(v) for v in obj]
     return obj
 
 

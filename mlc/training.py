@@ -44,11 +44,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mlc import data, devices, metrics, models
+from mlc import checks, data, devices, metrics, models
 from mlc.checks import first_line
 from mlc.config import RunConfig
 from mlc.multiworker import fit_multiworker
-from mlc.runs import RUN_STATUSES, Run, _finite, runs_table  # noqa: F401 (re-exported: they lived here)
+from mlc.runs import RUN_STATUSES, Run, runs_table  # noqa: F401 (re-exported: they lived here)
 from mlc.states import RunStatus, StopReason
 
 #: Seed offset so the validation split never repeats training scenes.
@@ -176,8 +176,8 @@ def _checked_arguments(config, splits, eval_every, callbacks) -> list[keras.call
         raise ValueError(f"config must be a RunConfig, got {type(config).__name__}")
     devices.check_device(config.device)
     check_batches(config)
-    if eval_every is not None and (not isinstance(eval_every, int) or eval_every < 1):
-        raise ValueError(f"eval_every must be a whole number >= 1 or None, got {eval_every!r}")
+    if eval_every is not None:
+        checks.whole(eval_every, "eval_every", 1)
     callbacks = list(callbacks)
     for cb in callbacks:
         if not isinstance(cb, keras.callbacks.Callback):
