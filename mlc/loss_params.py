@@ -215,22 +215,18 @@ def check_names(loss: str, specs: Mapping[str, ParamSpec], given: Mapping[str, A
 
 
 # ---------------------------------------------------------------- the declarations
+# One parameter per entry: (default, low, high) and its options, then what it does (help) and how
+# to fix a bad value (hint). Laid out by hand, one compact block per parameter.
+# fmt: off
 BCE: dict[str, ParamSpec] = {}
 WEIGHTED_BCE: dict[str, ParamSpec] = {
     "weights": ParamSpec(
-        1.0,
-        0.0,
-        math.inf,
-        kind="per_tag",
-        required=True,
-        suggested_high=10.0,
+        1.0, 0.0, math.inf, kind="per_tag", required=True, suggested_high=10.0,
         help="One non-negative weight per tag.",
         hint="Use e.g. inverse_frequency_weights(prevalence); 1.0 means unweighted.",
     ),
     "weighting": ParamSpec(
-        "tag",
-        kind="choice",
-        choices=WEIGHTINGS,
+        "tag", kind="choice", choices=WEIGHTINGS,
         help="'tag': weight scales the whole term; 'positive': only y=1 terms.",
         hint="'tag' scales the whole BCE of a tag, 'positive' only its y=1 term (like pos_weight).",
     ),
@@ -238,47 +234,26 @@ WEIGHTED_BCE: dict[str, ParamSpec] = {
 MSE: dict[str, ParamSpec] = {}
 FOCAL: dict[str, ParamSpec] = {
     "gamma": ParamSpec(
-        2.0,
-        0.0,
-        math.inf,
-        suggested_high=5.0,
+        2.0, 0.0, math.inf, suggested_high=5.0,
         help="Focusing strength; 0 gives (alpha-weighted) BCE.",
         hint="Use 0 for plain BCE or a focusing value such as 2.0.",
     ),
     "alpha": ParamSpec(
-        None,
-        0.0,
-        1.0,
-        optional=True,
+        None, 0.0, 1.0, optional=True,
         help="Weight of positives (negatives get 1 - alpha); None = off.",
         hint="alpha is the weight of positives (negatives get 1 - alpha); use None to switch balancing off.",
     ),
 }
 ASL: dict[str, ParamSpec] = {
-    "gamma_pos": ParamSpec(
-        0.0,
-        0.0,
-        math.inf,
-        suggested_high=5.0,
-        help="Focusing on positives, (1 - p)^gamma_pos.",
-        hint="Typical: 0.0 (no focusing on positives).",
-    ),
-    "gamma_neg": ParamSpec(
-        4.0,
-        0.0,
-        math.inf,
-        suggested_high=8.0,
-        help="Focusing on negatives, p_m^gamma_neg.",
-        hint="Typical: 4.0; 0.0 switches negative focusing off.",
-    ),
-    "clip": ParamSpec(
-        0.05,
-        0.0,
-        1.0,
-        high_inclusive=False,
-        help="Probability shift for negatives: p_m = max(p - clip, 0).",
-        hint="Typical: 0.05; 0.0 switches the probability shift off.",
-    ),
+    "gamma_pos": ParamSpec(0.0, 0.0, math.inf, suggested_high=5.0, help="Focusing on positives, (1 - p)^gamma_pos.",
+                           hint="Typical: 0.0 (no focusing on positives)."),
+    "gamma_neg": ParamSpec(4.0, 0.0, math.inf, suggested_high=8.0, help="Focusing on negatives, p_m^gamma_neg.",
+                           hint="Typical: 4.0; 0.0 switches negative focusing off."),
+    "clip": ParamSpec(0.05, 0.0, 1.0, high_inclusive=False,
+                      help="Probability shift for negatives: p_m = max(p - clip, 0).",
+                      hint="Typical: 0.05; 0.0 switches the probability shift off."),
 }
+# fmt: on
+
 #: Parameters the Train page edits in its tags table, not as loss inputs.
 TAG_TABLE_PARAMS = ("weights", "weighting")

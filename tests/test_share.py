@@ -134,3 +134,12 @@ def test_form_settings_cover_every_loss_parameter_outside_the_tags_table(loss):
     settings = share.form_settings(RunConfig(loss=loss))
     expected = {k: s.default for k, s in losses.params(loss).items() if k not in ("weights", "weighting")}
     assert settings.loss_params == expected
+
+
+@pytest.mark.parametrize("thresholds", [0.4, 1, [0.5, 0.25], (0.1, 0.2, 0.3)])
+def test_threshold_text_is_what_links_carry(thresholds):
+    text = share.threshold_text(thresholds)
+    assert share.to_query(RunConfig(), thresholds)[share.THRESHOLD_KEY] == text
+    one = isinstance(thresholds, (int, float))
+    value, notes = share.thresholds_from_query({share.THRESHOLD_KEY: text}, 1 if one else len(thresholds))
+    assert notes == [] and value == (float(thresholds) if one else list(thresholds))
