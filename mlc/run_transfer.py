@@ -1,4 +1,5 @@
-"""Runs in and out of a session: importing uploaded files by their kind, and adding them to the session.
+"""Runs in and out of a session: the files a run downloads as, importing uploaded files by their kind,
+and adding them to the session.
 
 The Runs & files page hands over ``(file name, bytes)`` pairs; what each file
 is follows from its suffix:
@@ -18,16 +19,71 @@ still import.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
-from mlc import runfiles
+from mlc import run_summary, runfiles
 
 if TYPE_CHECKING:
     from mlc.config import RunConfig
     from mlc.jobs import SessionJobs
     from mlc.training import Run
+
+
+#: The name of a bundle of every run of a session.
+BUNDLE_NAME = "multilabel-lab-runs.zip"
+
+
+@dataclass(frozen=True)
+class Download:
+    """One file a visitor can download: what the button says, how to make the bytes (on click), its name."""
+
+    label: str
+    data: Callable[[], bytes | str]
+    file_name: str
+    mime: str
+    key: str
+    help: str
+    icon: str = ":material/download:"
+    disabled: bool = False
+
+
+def downloads(run: Run, runs: Sequence[Run]) -> list[Download]:
+    """The files of ``run`` (its model, its JSON) and the bundle of every one of ``runs`` that has a model."""
+    from mlc.inference import runs_with_models
+
+    stem, with_models = run_summary.file_stem(run), runs_with_models(runs)
+    return [
+        Download(
+            "Model (.keras)",
+            lambda: runfiles.model_file(run),
+            f"{stem}.keras",
+            "application/zip",
+            "download_model",
+            "The probability model (sigmoid outputs), loadable with keras.saving.load_model.",
+            disabled=run.model is None,
+        ),
+        Download(
+            "Run (JSON)",
+            lambda: runfiles.run_json(run),
+            f"{stem}.json",
+            "application/json",
+            "download_json",
+            "Config, per-epoch history and the validation report.",
+        ),
+        Download(
+            "All runs (bundle)",
+            lambda: runfiles.bundle(with_models),
+            BUNDLE_NAME,
+            "application/zip",
+            "download_bundle",
+            "Every run with its model, in one .zip another visitor can import.",
+            icon=":material/folder_zip:",
+            disabled=not with_models,
+        ),
+    ]
 
 
 def _with_suffix(name: str, suffix: str) -> str:

@@ -8,7 +8,7 @@ A thin view over mlc.runfiles (files, bundles, the run directory), mlc.run_trans
 import pandas as pd
 import streamlit as st
 
-from mlc import inference, run_summary, run_transfer, runfiles
+from mlc import run_transfer
 from mlc.config import RunConfig
 from mlc.training import runs_table
 from mlc.ui import ensure_app_navigation, host_settings, run_store, run_store_problem, session_jobs
@@ -37,40 +37,18 @@ else:
     c1, c2, c3, c4 = st.columns([3, 2, 2, 2], vertical_alignment="bottom")
     number = c1.selectbox("Run", list(reversed(by_number)), key="files_run", format_func=lambda n: by_number[n].label)
     run = jobs.find(number) or jobs.runs[-1]
-    stem = run_summary.file_stem(run)
-    c2.download_button(
-        "Model (.keras)",
-        lambda: runfiles.model_file(run),
-        file_name=f"{stem}.keras",
-        mime="application/zip",
-        icon=":material/download:",
-        key="download_model",
-        width="stretch",
-        disabled=run.model is None,
-        help="The probability model (sigmoid outputs), loadable with keras.saving.load_model.",
-    )
-    c3.download_button(
-        "Run (JSON)",
-        lambda: runfiles.run_json(run),
-        file_name=f"{stem}.json",
-        mime="application/json",
-        icon=":material/download:",
-        key="download_json",
-        width="stretch",
-        help="Config, per-epoch history and the validation report.",
-    )
-    with_models = inference.runs_with_models(jobs.runs)
-    c4.download_button(
-        "All runs (bundle)",
-        lambda: runfiles.bundle(with_models),
-        file_name="multilabel-lab-runs.zip",
-        mime="application/zip",
-        icon=":material/folder_zip:",
-        key="download_bundle",
-        width="stretch",
-        disabled=not with_models,
-        help="Every run with its model, in one .zip another visitor can import.",
-    )
+    for column, download in zip((c2, c3, c4), run_transfer.downloads(run, jobs.runs)):
+        column.download_button(
+            download.label,
+            download.data,
+            file_name=download.file_name,
+            mime=download.mime,
+            icon=download.icon,
+            key=download.key,
+            width="stretch",
+            disabled=download.disabled,
+            help=download.help,
+        )
 
 # ---------------------------------------------------------------- import
 st.subheader("Import", anchor=False)

@@ -66,3 +66,22 @@ def test_add_to_session_numbers_the_runs_and_refuses_unscored_ones(trained):
     jobs.close()
     added, problems = run_transfer.add_to_session(jobs, [trained[1]])
     assert added == [] and "session has ended" in problems[0]
+
+
+def test_downloads_of_a_run_and_the_bundle(trained):
+    run = trained[1]
+    files = run_transfer.downloads(run, list(trained))
+    assert [d.key for d in files] == ["download_model", "download_json", "download_bundle"]
+    model, record, bundle = files
+    assert model.file_name == f"run{run.number}-focal-compact.keras" and record.file_name.endswith(".json")
+    assert not any(d.disabled for d in files)
+    assert model.data()[:2] == b"PK"  # a .keras file is a zip
+    assert record.data() == runfiles.run_json(run)
+    runs, problems = run_transfer.import_files([("b.zip", bundle.data())], fallback=None)
+    assert problems == [] and len(runs) == 2
+
+
+def test_without_models_the_model_and_bundle_downloads_are_off(trained):
+    no_model = dataclasses.replace(trained[0], model=None)
+    model, record, bundle = run_transfer.downloads(no_model, [no_model])
+    assert model.disabled and bundle.disabled and not record.disabled
