@@ -21,7 +21,15 @@ from mlc.hosting import HostSettings
 from mlc.jobs import MAX_RUNS_PER_SESSION, SessionJobs
 from mlc.states import JobState
 from mlc.training import runs_table
-from mlc.ui import job_progress, loss_param_inputs, loss_param_state, sample_strip, share_url, show_scenes
+from mlc.ui import (
+    job_progress,
+    loss_param_inputs,
+    loss_param_state,
+    sample_strip,
+    share_url,
+    show_scenes,
+    training_slots,
+)
 
 DEFAULTS = RunConfig()
 #: Widget key of each form field (see :data:`mlc.share.FORM_FIELDS`).
@@ -267,8 +275,6 @@ def config_extras(config: RunConfig, host: HostSettings) -> None:
 def training_panel(jobs: SessionJobs, config: RunConfig | None, problems: list[str], shown: list[str]) -> None:
     """Train and Stop, the server's slots, the settings' ``problems`` (those not ``shown`` already), the
     current job (polled while it is active) and this session's runs."""
-    from mlc.ui import training_slots
-
     state = st.session_state
     # A click only records the request (a callback survives a rerun that interrupts this one);
     # the job starts here, with the settings as they are now.
