@@ -314,3 +314,28 @@ def placement(device: str) -> Iterator[tf.distribute.Strategy | None]:
     name = "/CPU:0" if device == "cpu" else f"/GPU:{device.split(':')[1]}"
     with tf.device(name):
         yield None
+
+
+# ---------------------------------------------------------------- the device picker
+def option_label(option: DeviceOption) -> str:
+    """What the picker shows for one option: its label, marked when it cannot be used.
+
+    >>> option_label(DeviceOption("gpu:0", "GPU", False, "no GPU")), option_label(DeviceOption("cpu", "CPU", True))
+    ('GPU — unavailable', 'CPU')
+    """
+    return option.label if option.available else f"{option.label} — unavailable"
+
+
+def device_problem(device: str, options: list[DeviceOption]) -> str | None:
+    """Why ``device`` cannot train here (not offered, or offered but unavailable), or None.
+
+    >>> options = [DeviceOption("cpu", "CPU", True), DeviceOption("gpu:0", "GPU", False, "no CUDA")]
+    >>> device_problem("cpu", options), device_problem("gpu:0", options), device_problem("tpu", options)
+    (None, 'GPU is unavailable: no CUDA', "device 'tpu' is not offered by this server")
+    """
+    by_id = {o.id: o for o in options}
+    if device not in by_id:
+        return f"device {device!r} is not offered by this server"
+    if not by_id[device].available:
+        return f"{by_id[device].label} is unavailable: {by_id[device].reason}"
+    return None

@@ -28,7 +28,7 @@ import collections
 import hashlib
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -312,3 +312,109 @@ def optimal_thresholds(run: Run) -> dict[str, float]:
         raise ValueError(f"run {run.label} kept no validation predictions")
     best = metrics.best_thresholds(run.val_labels, run.val_probabilities, classes=run.config.classes)
     return {row["tag"]: float(row["threshold"]) for row in best}
+
+
+# ---------------------------------------------------------------- the Predict page's choices
+#: The two ways the Predict page sets thresholds: one value for every tag, or one per tag.
+THRESHOLD_CHOICES: dict[str, str] = {"all": "One threshold for all tags", "per_tag": "Per-tag thresholds"}
+
+
+@dataclass(frozen=True)
+class ThresholdSetting:
+    """What the threshold controls show: ``mode`` (a key of :data:`THRESHOLD_CHOICES`) with the one
+    ``value`` for every tag, or ``per_tag`` values by tag name.
+
+    >>> ThresholdSetting("per_tag", per_tag={"dog": 0.2, "cat": 0.7}).link_text(["dog", "cat"])
+    '[0.2,0.7]'
+    >>> ThresholdSetting("all", value=0.4).link_text(["dog", "cat"])
+    '0.4'
+    """
+
+    mode: str = "all"
+    value: float = 0.5
+    per_tag: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.mode not in THRESHOLD_CHOICES:
+            raise ValueError(f"threshold mode must be one of: {', '.join(THRESHOLD_CHOICES)}; got {self.mode!r}")
+
+    def thresholds(self, classes: Sequence[str]) -> np.ndarray:
+        """Thresholds (C,) for ``classes`` (see :func:`thresholds_for`)."""
+        return thresholds_for(classes, self.value if self.mode == "all" else self.per_tag)
+
+    def link_text(self, classes: Sequence[str]) -> str:
+        """The share link's ``thr`` value for this setting (:data:`mlc.share.THRESHOLD_KEY`)."""
+        from mlc import share
+
+        values = self.value if self.mode == "all" else [self.per_tag[t] for t in classes]
+        return share.threshold_text(values)
+
+
+def threshold_setting_from_link(raw: Any, classes: Sequence[str]) -> tuple[ThresholdSetting | None, list[str]]:
+    """The setting a share link's ``thr`` value asks for (None if it asks for nothing usable), and notes.
+
+    >>> threshold_setting_from_link("[0.1,0.9]", ["dog", "cat"])
+    (ThresholdSetting(mode='per_tag', value=0.5, per_tag={'dog': 0.1, 'cat': 0.9}), [])
+    >>> threshold_setting_from_link("[0.1]", ["dog", "cat"])[0] is None
+    True
+    """
+    from mlc import share
+
+    shared, notes = share.thresholds_from_query({share.THRESHOLD_KEY: raw}, len(classes))
+    if shared is None:
+        return None, notes
+    if isinstance(shared, float):
+        return ThresholdSetting("all", value=shared), notes
+    return ThresholdSetting("per_tag", per_tag=dict(zip(classes, shared))), notes
+
+
+def f1_optimal_setting(run: Run) -> ThresholdSetting:
+    """Per-tag thresholds that maximise each tag's validation F1 (:func:`optimal_thresholds`), to 3 decimals."""
+    return ThresholdSetting("per_tag", per_tag={t: round(v, 3) for t, v in optimal_thresholds(run).items()})
+
+
+def runs_with_models(runs: Iterable[Run]) -> list[Run]:
+    """The runs that can predict (a run rebuilt without its model cannot)."""
+    return [run for run in runs if run.model is not None]
+
+
+def comparable_runs(run: Run, runs: Iterable[Run]) -> list[Run]:
+    """The other runs whose outputs can stand next to ``run``'s: same tags, same image size."""
+    cfg = run.config
+    return [
+        r
+        for r in runs
+        if r is not run and list(r.config.classes) == list(cfg.classes) and r.config.image_size == cfg.image_size
+    ]
+
+
+def output_label(soft_labels: bool) -> str:
+    """What a model's outputs are: probabilities, or predicted strengths for a soft-label (mse) run.
+
+    >>> output_label(False), output_label(True)
+    ('probability', 'predicted strength')
+    """
+    return "predicted strength" if soft_labels else "probability"
+
+
+def containing_label(tag: str | None, rare: str) -> str:
+    """How the "containing" picker names a tag choice (``None`` = any), marking the rarest tag.
+
+    >>> containing_label(None, "cat"), containing_label("cat", "cat"), containing_label("dog", "cat")
+    ('any tags', 'cat (rarest)', 'dog')
+    """
+    if tag is None:
+        return "any tags"
+    return f"{tag}{' (rarest)' if tag == rare else ''}"
+
+
+def item_labels(items: Sequence[Item]) -> list[str]:
+    """Numbered names of the images for a picker, e.g. ``'1. scene.png'``."""
+    return [f"{i + 1}. {item.name}" for i, item in enumerate(items)]
+
+
+def true_tags(item: Item, classes: Sequence[str], threshold: float = 0.5) -> list[str] | None:
+    """The tags present in a generated scene (target >= ``threshold``), or None for an upload."""
+    if item.truth is None:
+        return None
+    return [c for c, v in zip(classes, item.truth) if v >= threshold]

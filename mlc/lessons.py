@@ -236,3 +236,53 @@ def loss_table(
         table[name] = values
         totals[name] = float(values.mean())
     return table, totals
+
+
+def calculator_weights(config: RunConfig) -> list[float]:
+    """The calculator's starting weights: the config's own when its loss uses weights, else the
+    inverse frequency of its tags' prevalence (what weighting would start from).
+
+    >>> [round(w, 2) for w in calculator_weights(RunConfig(classes=("a", "b"), prevalence=(0.5, 0.25)))]
+    [0.67, 1.33]
+    """
+    from mlc.config import derive_weights
+
+    if "weights" in config.loss_kwargs():
+        return list(config.weights)
+    return derive_weights("inverse", config.prevalence, config.train_size)
+
+
+def activation_sums(frame: pd.DataFrame) -> dict[str, float]:
+    """The sum over tags of each activation in an :func:`activations_frame` (softmax's is always 1).
+
+    >>> {k: round(v, 3) for k, v in activation_sums(activations_frame([0.0, 0.0], ["a", "b"])).items()}
+    {'sigmoid': 1.0, 'softmax': 1.0}
+    """
+    return {name: float(value) for name, value in frame.groupby("activation")["value"].sum().items()}
+
+
+# ---------------------------------------------------------------- the registries, for reading
+def loss_modes() -> pd.DataFrame:
+    """One row per registered loss: its name (as code), what it does, and its formula.
+
+    >>> loss_modes().columns.tolist()
+    ['Mode', 'What it does', 'Per tag and scene (z = logit, y = target)']
+    """
+    return pd.DataFrame(
+        {
+            "Mode": [f"`{name}`" for name in losses.LOSSES],
+            "What it does": [cls.description for cls in losses.LOSSES.values()],
+            "Per tag and scene (z = logit, y = target)": [cls.formula for cls in losses.LOSSES.values()],
+        }
+    )
+
+
+def export_choices(current: RunConfig, runs: Sequence[Any]) -> dict[str, RunConfig]:
+    """The configurations a script can be exported for: the Train page's current one, then each run's, newest first.
+
+    >>> list(export_choices(RunConfig(), []))
+    ["the Train page's current settings"]
+    """
+    choices = {"the Train page's current settings": current}
+    choices.update({f"run {run.label}": run.config for run in reversed(list(runs))})
+    return choices

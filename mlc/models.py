@@ -21,6 +21,7 @@ from keras import layers
 
 from mlc import checks
 from mlc.data import MAX_CLASSES, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
+from mlc.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -32,18 +33,21 @@ class ModelSpec:
     summary: str
 
 
-#: name -> :class:`ModelSpec`; filled by :func:`register`.
-MODELS: dict[str, ModelSpec] = {}
+#: name -> :class:`ModelSpec`; filled by :func:`register` (a name is registered once).
+MODELS: Registry[ModelSpec] = Registry(
+    "model", example="compact", make=lambda name, builder, summary: ModelSpec(name, builder, summary)
+)
 
 
 def register(name: str, summary: str):
-    """Decorator: add ``builder(num_classes, image_size) -> keras.Model`` to :data:`MODELS`."""
+    """Decorator: add ``builder(num_classes, image_size) -> keras.Model`` to :data:`MODELS`.
 
-    def wrap(builder):
-        MODELS[name] = ModelSpec(name, builder, summary)
-        return builder
-
-    return wrap
+    >>> register("compact", "again")(lambda num_classes, image_size: None)
+    Traceback (most recent call last):
+    ...
+    ValueError: model 'compact' is already registered; choose another name
+    """
+    return MODELS.register(name, summary=summary)
 
 
 def build(name: str, num_classes: int, image_size: int = 64) -> keras.Model:

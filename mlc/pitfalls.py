@@ -1,6 +1,6 @@
 """Multi-label pitfalls in Keras, each demonstrated live on the installed Keras/TensorFlow.
 
-:data:`PITFALLS` maps a name to a :class:`Pitfall`: a title, a plain-words
+:data:`PITFALLS` (:mod:`mlc.pitfall_kit`) maps a name to a :class:`Pitfall`: a title, a plain-words
 explanation, the wrong and the fixed code as shown to a visitor, and
 ``run()``, which really executes the calls on tiny data and tiny models (well
 under a few seconds on a CPU) and returns a :class:`Demo` with what happened:
@@ -24,102 +24,25 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 
 import keras
 import numpy as np
 from keras import ops
 
 from mlc import checks, losses, metrics
+from mlc.pitfall_kit import (
+    PITFALLS,
+    Demo,
+    Pitfall,
+    dense_model,
+    predictions_that_are_all_right,
+    register,
+    sigmoid_passthrough,
+    source_without_docstring,
+    weights_vector,
+)
 
 __all__ = ["Demo", "PITFALLS", "Pitfall", "WeightedBCE", "register"]
-
-
-@dataclass(frozen=True)
-class Demo:
-    """What one live demonstration showed.
-
-    ``wrong``/``fix`` are short texts for the visitor (the real error as
-    ``"Type: first line"`` or the wrong number; the correct result).
-    ``ok`` is True when the pitfall appeared as the explanation says.
-    ``wrong_value``/``fix_value`` are the headline numbers (None when the
-    wrong side is an error); ``numbers`` holds any other measured values.
-    """
-
-    wrong: str
-    fix: str
-    ok: bool
-    wrong_value: float | None = None
-    fix_value: float | None = None
-    numbers: Mapping[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Pitfall:
-    """One pitfall: words and code for the visitor, plus ``run() -> Demo``."""
-
-    name: str
-    title: str
-    explanation: str
-    wrong_code: str
-    fix_code: str
-    run: Callable[[], Demo]
-
-
-#: name -> :class:`Pitfall`; filled by :func:`register`, in teaching order.
-PITFALLS: dict[str, Pitfall] = {}
-
-
-def register(name: str, *, title: str, explanation: str, wrong_code: str, fix_code: str):
-    """Decorator: add ``run() -> Demo`` to :data:`PITFALLS` under ``name`` with its texts."""
-    if not isinstance(name, str) or not name.isidentifier():
-        raise ValueError(f"pitfall name must be an identifier-like string such as 'labels_shape', got {name!r}")
-
-    def wrap(run: Callable[[], Demo]) -> Callable[[], Demo]:
-        if name in PITFALLS:
-            raise ValueError(f"pitfall {name!r} is already registered; choose another name")
-        PITFALLS[name] = Pitfall(name, title, explanation.strip(), wrong_code.strip(), fix_code.strip(), run)
-        return run
-
-    return wrap
-
-
-# ---------------------------------------------------------------- helpers
-def _dense_model(inputs: int, outputs: int, activation: str | None = None, seed: int = 1) -> keras.Model:
-    """Input -> Dense(outputs) with a seeded initialiser (no global seed is touched)."""
-    return keras.Sequential(
-        [
-            keras.Input((inputs,)),
-            keras.layers.Dense(
-                outputs,
-                activation=activation,
-                kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
-            ),
-        ]
-    )
-
-
-def _weights(model: keras.Model) -> np.ndarray:
-    return np.concatenate([np.asarray(v.numpy()).ravel() for v in model.weights])
-
-
-def _predictions_that_are_all_right(n: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Multi-hot targets (n, 5) with the default prevalence and logits that get every tag right.
-
-    Present tags get a probability in [0.6, 1), absent ones in [0, 0.4): at the 0.5
-    threshold every single tag decision is correct, but the top-scoring tag of a
-    sample is a random one of its present tags.
-    """
-    rng = np.random.default_rng(seed)
-    y = (rng.random((n, 5)) < np.array([0.35, 0.05, 0.3, 0.4, 0.5])).astype(np.float32)
-    p = np.where(y == 1, rng.uniform(0.6, 0.999, y.shape), rng.uniform(0.001, 0.4, y.shape))
-    return y, np.log(p / (1 - p)).astype(np.float32)
-
-
-def _sigmoid_passthrough(classes: int) -> keras.Model:
-    """A weightless model whose output is sigmoid(input): feed it logits, get those probabilities."""
-    return keras.Sequential([keras.Input((classes,)), keras.layers.Activation("sigmoid")])
 
 
 # ---------------------------------------------------------------- 1. label shape
@@ -151,7 +74,7 @@ def _labels_shape() -> Demo:
     multi_hot = np.array(
         [[1, 0, 0], [0, 0, 1], [0, 1, 1], [1, 0, 0], [0, 1, 0], [1, 0, 1], [1, 0, 0], [0, 1, 1]], np.float32
     )
-    model = _dense_model(4, 3, "sigmoid")
+    model = dense_model(4, 3, "sigmoid")
     model.compile(optimizer="adam", loss="binary_crossentropy")
     wrong_value = None
     try:
@@ -161,7 +84,7 @@ def _labels_shape() -> Demo:
     else:  # a future Keras might broadcast silently instead: report the number it produced
         wrong_value = float(history.history["loss"][-1])
         wrong, failed = f"no error: Keras accepted (N,) labels and reported loss {wrong_value:.4f}", False
-    fixed = _dense_model(4, 3, "sigmoid")
+    fixed = dense_model(4, 3, "sigmoid")
     fixed.compile(optimizer="adam", loss="binary_crossentropy")
     loss = float(fixed.fit(x, multi_hot, epochs=1, verbose=0).history["loss"][-1])
     out_shape = tuple(fixed.predict(x, verbose=0).shape)
@@ -199,7 +122,7 @@ def _softmax_bce() -> Demo:
     y = np.tile(np.array([[1, 1, 0, 0]], np.float32), (512, 1))
     out = {}
     for activation in ("softmax", "sigmoid"):
-        model = _dense_model(3, 4, activation)  # same seeded start for both
+        model = dense_model(3, 4, activation)  # same seeded start for both
         model.compile(optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy")
         history = model.fit(x, y, batch_size=64, epochs=4, shuffle=False, verbose=0)
         p = model.predict(x[:1], verbose=0)
@@ -258,12 +181,12 @@ def _class_weight_multihot() -> Demo:
     w = np.array([1.0, 3.0, 10.0], np.float32)
 
     def one_step(loss=None, **fit_kwargs) -> np.ndarray:
-        model = _dense_model(4, 3)  # identical seeded start every time
+        model = dense_model(4, 3)  # identical seeded start every time
         model.compile(
             optimizer=keras.optimizers.SGD(0.1), loss=loss or keras.losses.BinaryCrossentropy(from_logits=True)
         )
         model.fit(x, y, batch_size=n, epochs=1, shuffle=False, verbose=0, **fit_kwargs)
-        return _weights(model)
+        return weights_vector(model)
 
     with_class_weight = one_step(class_weight={0: 1.0, 1: 3.0, 2: 10.0})
     argmax_weights = one_step(sample_weight=w[np.argmax(y, axis=1)])
@@ -343,8 +266,8 @@ model.compile(optimizer="adam", loss="binary_crossentropy",
 """,
 )
 def _accuracy_is_argmax() -> Demo:
-    y, logits = _predictions_that_are_all_right()
-    model = _sigmoid_passthrough(y.shape[1])
+    y, logits = predictions_that_are_all_right()
+    model = sigmoid_passthrough(y.shape[1])
     model.compile(
         loss="binary_crossentropy",
         metrics=[
@@ -409,7 +332,7 @@ f1.update_state(y, probabilities)
 """,
 )
 def _f1_without_threshold() -> Demo:
-    y, logits = _predictions_that_are_all_right()
+    y, logits = predictions_that_are_all_right()
     probabilities = ops.convert_to_numpy(ops.sigmoid(logits))
     default = keras.metrics.F1Score(average="macro")
     default.update_state(y, probabilities)
@@ -426,23 +349,6 @@ def _f1_without_threshold() -> Demo:
 
 
 # ---------------------------------------------------------------- 6. closure loss
-def _source_without_docstring(obj) -> str:
-    """The source of ``obj`` as shown to visitors: what the demo runs, minus its docstring."""
-    import inspect
-
-    lines = inspect.getsource(obj).splitlines()
-    doc = inspect.getdoc(obj)
-    if doc:
-        start = next(i for i, line in enumerate(lines) if line.strip().startswith('"""'))
-        end = (
-            start
-            if lines[start].strip().count('"""') == 2
-            else next(i for i in range(start + 1, len(lines)) if '"""' in lines[i])
-        )
-        del lines[start : end + 2 if end + 1 < len(lines) and not lines[end + 1].strip() else end + 1]
-    return "\n".join(lines) + "\n"
-
-
 @keras.saving.register_keras_serializable(package="mlc_pitfalls")
 class WeightedBCE(keras.losses.Loss):
     """BCE on logits with one weight per tag; registered and with ``get_config``, so it survives saving."""
@@ -481,7 +387,7 @@ model.compile(optimizer="adam", loss=make_loss([1.0, 2.0, 3.0]))
 model.save("model.keras")
 keras.saving.load_model("model.keras")  # TypeError
 """,
-    fix_code=_source_without_docstring(WeightedBCE)
+    fix_code=source_without_docstring(WeightedBCE)
     + """
 model.compile(optimizer="adam", loss=WeightedBCE([1.0, 2.0, 3.0]))
 model.save("model.keras")
@@ -502,7 +408,7 @@ def _closure_loss_save_load() -> Demo:
         return loss
 
     with tempfile.TemporaryDirectory(prefix="mlc-pitfall-") as tmp:
-        closure_model = _dense_model(4, 3)
+        closure_model = dense_model(4, 3)
         closure_model.compile(optimizer="adam", loss=make_loss(weights))
         closure_model.fit(x, y, epochs=1, verbose=0)
         path = os.path.join(tmp, "closure.keras")
@@ -514,7 +420,7 @@ def _closure_loss_save_load() -> Demo:
         else:
             wrong, closure_failed = "no error: load_model restored the closure loss", False
 
-        class_model = _dense_model(4, 3)
+        class_model = dense_model(4, 3)
         class_model.compile(optimizer="adam", loss=WeightedBCE(weights))
         class_model.fit(x, y, epochs=1, verbose=0)
         before = float(class_model.loss(y, class_model.predict(x, verbose=0)))

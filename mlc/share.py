@@ -97,10 +97,17 @@ def to_query(config: RunConfig, thresholds: float | list[float] | None = None) -
     for name, value in values["loss_params"].items():
         query[PARAM_PREFIX + name] = "none" if value is None else _text(value)
     if thresholds is not None:
-        query[THRESHOLD_KEY] = _text(
-            thresholds if isinstance(thresholds, (int, float)) else [float(t) for t in thresholds]
-        )
+        query[THRESHOLD_KEY] = threshold_text(thresholds)
     return query
+
+
+def threshold_text(thresholds: float | Sequence[float]) -> str:
+    """The ``thr`` value for one threshold (every tag) or one per tag.
+
+    >>> threshold_text(0.4), threshold_text([0.5, 0.25])
+    ('0.4', '[0.5,0.25]')
+    """
+    return _text(thresholds if isinstance(thresholds, (int, float)) else [float(t) for t in thresholds])
 
 
 def _parse(name: str, raw: str) -> Any:
@@ -264,37 +271,48 @@ def _thresholds(raw: str, n_tags: int, notes: list[str]) -> float | list[float] 
     return float(value) if not isinstance(value, list) else [float(v) for v in values]
 
 
-def train_widget_state(config: RunConfig) -> dict[str, Any]:
-    """The Train page's widget values (by widget key) that show ``config``.
+#: The RunConfig fields the Train page edits one input each (the tags table holds the tags, prevalence, weights).
+FORM_FIELDS = (
+    "loss",
+    "weighting",
+    "model",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "lr_schedule",
+    "train_size",
+    "val_size",
+    "soft_labels",
+    "label_noise",
+    "seed",
+    "device",
+)
 
-    >>> train_widget_state(RunConfig(loss="focal", loss_params={"gamma": 1.0, "alpha": None}))["loss_param_focal_gamma"]
-    1.0
+
+@dataclass(frozen=True)
+class FormSettings:
+    """What the Train page's inputs show for one config: ``fields`` (:data:`FORM_FIELDS` -> value) and
+    ``loss_params`` (every parameter of the loss outside the tags table -> value; ``None`` = an optional
+    parameter switched off)."""
+
+    fields: dict[str, Any]
+    loss_params: dict[str, Any]
+
+
+def form_settings(config: RunConfig) -> FormSettings:
+    """The Train form's settings, field by field, that show ``config`` (declared defaults fill the loss's gaps).
+
+    >>> settings = form_settings(RunConfig(loss="focal", loss_params={"gamma": 1}))
+    >>> settings.fields["loss"], settings.loss_params
+    ('focal', {'gamma': 1.0, 'alpha': None})
     """
-    state: dict[str, Any] = {
-        "loss": config.loss,
-        "weighting": config.weighting,
-        "model": config.model,
-        "epochs": config.epochs,
-        "batch_size": config.batch_size,
-        "learning_rate": config.learning_rate,
-        "lr_schedule": config.lr_schedule,
-        "train_size": config.train_size,
-        "val_size": config.val_size,
-        "soft_labels": config.soft_labels,
-        "label_noise": config.label_noise,
-        "seed": config.seed,
-        "device": config.device,
-    }
     from mlc import losses
+    from mlc.loss_params import TAG_TABLE_PARAMS
 
+    params: dict[str, Any] = {}
     for name, spec in losses.params(config.loss).items():
-        if name in ("weights", "weighting"):
+        if name in TAG_TABLE_PARAMS:
             continue
-        key = f"loss_param_{config.loss}_{name}"
         value = config.loss_params.get(name, spec.default)
-        if spec.optional:
-            state[f"{key}_on"] = value is not None
-            if value is None:
-                continue
-        state[key] = value if spec.kind == "choice" else float(value)
-    return state
+        params[name] = value if value is None or spec.kind == "choice" else float(value)
+    return FormSettings({name: getattr(config, name) for name in FORM_FIELDS}, params)

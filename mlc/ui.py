@@ -10,7 +10,6 @@ stays usable (and testable) without a server.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 
@@ -22,6 +21,8 @@ from mlc.data import make_dataset, resolve_classes
 from mlc.hosting import HostSettings, read_settings
 from mlc.inference import Item
 from mlc.jobs import JobSnapshot, SessionJobs, TrainingSlots, freeze_startup_objects
+from mlc.loss_params import TAG_TABLE_PARAMS
+from mlc.states import JobState
 
 #: Scenes are 64x64; drawn at this factor so each pixel stays a crisp square
 #: (the browser would blur a small image it has to stretch).
@@ -197,40 +198,60 @@ def session_jobs() -> SessionJobs:
     return jobs
 
 
-def loss_param_inputs(loss: str, key_prefix: str = "loss_param") -> dict:
-    """Widgets for a loss's parameters, built from its registry specs (not the tag-table ones).
+#: Session-state keys of the loss-parameter inputs start with this.
+LOSS_PARAM_PREFIX = "loss_param"
+
+
+def loss_param_key(loss: str, name: str, key_prefix: str = LOSS_PARAM_PREFIX) -> str:
+    """The widget key of parameter ``name`` of ``loss`` (``<key>_on`` is an optional one's switch).
+
+    >>> loss_param_key("focal", "gamma")
+    'loss_param_focal_gamma'
+    """
+    return f"{key_prefix}_{loss}_{name}"
+
+
+def loss_param_state(loss: str, params: dict, key_prefix: str = LOSS_PARAM_PREFIX) -> dict:
+    """Session-state values that make :func:`loss_param_inputs` show ``params`` (None = an optional one off).
+
+    >>> loss_param_state("focal", {"gamma": 1.0, "alpha": None})
+    {'loss_param_focal_gamma': 1.0, 'loss_param_focal_alpha_on': False}
+    """
+    specs = losses.params(loss)
+    state = {}
+    for name, value in params.items():
+        key = loss_param_key(loss, name, key_prefix)
+        if specs[name].optional:
+            state[f"{key}_on"] = value is not None
+        if value is not None:
+            state[key] = value
+    return state
+
+
+def loss_param_inputs(loss: str, key_prefix: str = LOSS_PARAM_PREFIX) -> dict:
+    """Widgets for a loss's parameters, built from their declarations (not the tag-table ones).
 
     Returns ``{param: value}`` for :class:`~mlc.config.RunConfig` ``loss_params``.
     """
     values = {}
     for name, spec in losses.params(loss).items():
-        if name in ("weights", "weighting"):
+        if name in TAG_TABLE_PARAMS:
             continue  # edited in the tags table
-        key = f"{key_prefix}_{loss}_{name}"
+        key = loss_param_key(loss, name, key_prefix)
         if spec.kind == "choice":
             st.session_state.setdefault(key, spec.default)
             values[name] = st.selectbox(name, spec.choices, key=key, help=spec.help)
             continue
-        high = spec.high if spec.high is not None and math.isfinite(spec.high) else spec.suggested_high
-        if high is not None and not spec.high_inclusive:
-            high = high - 0.01
-        default = spec.default
+        bounds = spec.number_input()
         if spec.optional:
-            st.session_state.setdefault(f"{key}_on", default is not None)
-            on = st.checkbox(f"use {name}", key=f"{key}_on", help=spec.help)
-            if not on:
+            st.session_state.setdefault(f"{key}_on", spec.default is not None)
+            if not st.checkbox(f"use {name}", key=f"{key}_on", help=spec.help):
                 values[name] = None
                 continue
-            default = default if default is not None else (spec.low + (high or 1.0)) / 4
         # the value lives in session state (a share link or a return visit may have set it)
-        st.session_state.setdefault(key, float(default))
+        st.session_state.setdefault(key, bounds.start)
         values[name] = st.number_input(
-            name,
-            min_value=float(spec.low),
-            max_value=None if high is None else float(high),
-            step=0.05 if (high or 10) <= 1 else 0.5,
-            key=key,
-            help=spec.help,
+            name, min_value=bounds.low, max_value=bounds.high, step=bounds.step, key=key, help=spec.help
         )
     return values
 
@@ -311,14 +332,15 @@ def job_progress(snap: JobSnapshot) -> None:
     """A job's state in one element: its place in line, data generation, or a progress bar
     with device, epoch/batch, the latest loss and the time left. Nothing once it has ended."""
     cfg, p = snap.config, snap.progress
-    if snap.state in ("queued", "waiting"):
+    state = JobState(snap.state)
+    if state.in_line:
         where = f" — number {snap.queue_position} in line" if snap.queue_position else ""
         st.info(
             f"Waiting for a free training slot{where}. It starts by itself; **Stop** on the Train page "
             "leaves the line.",
             icon=":material/hourglass_top:",
         )
-    elif snap.state == "running":
+    elif state is JobState.RUNNING:
         if p is None or p.phase == "data":
             st.progress(0.0, text=f"Generating {cfg.train_size + cfg.val_size} scenes …")
         else:
@@ -341,7 +363,7 @@ def job_status(jobs: SessionJobs) -> bool:
         return False
     snap = job.snapshot()
     job_progress(snap)
-    if snap.state == "failed":
+    if JobState(snap.state) is JobState.FAILED:
         st.error(snap.message or "training failed", icon=":material/error:")
     return snap.active
 
@@ -367,6 +389,4 @@ def pitfall_demo(name: str):
     """The live demo of one :data:`mlc.pitfalls.PITFALLS` entry, run once per server (results are deterministic)."""
     from mlc.pitfalls import PITFALLS
 
-    if name not in PITFALLS:
-        raise ValueError(f"unknown pitfall {name!r}; choose one of {list(PITFALLS)}")
-    return PITFALLS[name].run()
+    return PITFALLS.lookup(name).run()

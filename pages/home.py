@@ -7,10 +7,10 @@ registries, the scene generator), so the page cannot drift from what training us
 import pandas as pd
 import streamlit as st
 
-from mlc import DEFAULT_CLASSES
+from mlc import DEFAULT_CLASSES, lessons
 from mlc.data import default_prevalence
-from mlc.losses import LOSSES
 from mlc.models import MODELS
+from mlc.run_summary import rarest
 from mlc.ui import ensure_app_navigation, sample_strip, show_scenes
 
 ensure_app_navigation()
@@ -18,7 +18,7 @@ ensure_app_navigation()
 STRIP_SIZE = 10
 
 prevalence = dict(zip(DEFAULT_CLASSES, default_prevalence(DEFAULT_CLASSES)))
-rare = min(prevalence, key=prevalence.get)
+rare = DEFAULT_CLASSES[rarest(list(prevalence.values()))]
 
 st.title("Multi-label Lab")
 st.markdown(
@@ -60,9 +60,9 @@ with st.container(border=True):
     )
 
 # ------------------------------------------------------------------ lessons + tags
-lessons, tag_box = st.columns([3, 2], gap="large")
+teaching, tag_box = st.columns([3, 2], gap="large")
 
-with lessons:
+with teaching:
     st.subheader("What the lab teaches", anchor=False)
     st.markdown(
         f"""
@@ -102,16 +102,7 @@ with tag_box:
 
 # ------------------------------------------------------------------ losses
 st.subheader("Loss modes", anchor=False)
-st.table(
-    pd.DataFrame(
-        {
-            "Mode": [f"`{name}`" for name in LOSSES],
-            "What it does": [cls.description for cls in LOSSES.values()],
-            "Per tag and scene (z = logit, y = target)": [cls.formula for cls in LOSSES.values()],
-        }
-    ),
-    hide_index=True,
-)
+st.table(lessons.loss_modes(), hide_index=True)
 
 # ------------------------------------------------------------------ models
 st.subheader("Models", anchor=False)

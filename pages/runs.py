@@ -1,15 +1,14 @@
 """Runs & files page: this session's runs, their model files and run JSON, bundles of runs
 for a workshop, imports, and the optional run directory.
 
-A thin view over mlc.runfiles (files, bundles, the run directory) and the session's jobs.
+A thin view over mlc.runfiles (files, bundles, the run directory), mlc.run_transfer
+(imports) and the session's jobs.
 """
-
-from pathlib import PurePath
 
 import pandas as pd
 import streamlit as st
 
-from mlc import runfiles
+from mlc import run_transfer
 from mlc.config import RunConfig
 from mlc.training import runs_table
 from mlc.ui import ensure_app_navigation, host_settings, run_store, run_store_problem, session_jobs
@@ -38,40 +37,18 @@ else:
     c1, c2, c3, c4 = st.columns([3, 2, 2, 2], vertical_alignment="bottom")
     number = c1.selectbox("Run", list(reversed(by_number)), key="files_run", format_func=lambda n: by_number[n].label)
     run = jobs.find(number) or jobs.runs[-1]
-    stem = f"run{run.number}-{run.config.loss}-{run.config.model}"
-    c2.download_button(
-        "Model (.keras)",
-        lambda: runfiles.model_file(run),
-        file_name=f"{stem}.keras",
-        mime="application/zip",
-        icon=":material/download:",
-        key="download_model",
-        width="stretch",
-        disabled=run.model is None,
-        help="The probability model (sigmoid outputs), loadable with keras.saving.load_model.",
-    )
-    c3.download_button(
-        "Run (JSON)",
-        lambda: runfiles.run_json(run),
-        file_name=f"{stem}.json",
-        mime="application/json",
-        icon=":material/download:",
-        key="download_json",
-        width="stretch",
-        help="Config, per-epoch history and the validation report.",
-    )
-    with_models = [r for r in jobs.runs if r.model is not None]
-    c4.download_button(
-        "All runs (bundle)",
-        lambda: runfiles.bundle(with_models),
-        file_name="multilabel-lab-runs.zip",
-        mime="application/zip",
-        icon=":material/folder_zip:",
-        key="download_bundle",
-        width="stretch",
-        disabled=not with_models,
-        help="Every run with its model, in one .zip another visitor can import.",
-    )
+    for column, download in zip((c2, c3, c4), run_transfer.downloads(run, jobs.runs)):
+        column.download_button(
+            download.label,
+            download.data,
+            file_name=download.file_name,
+            mime=download.mime,
+            icon=download.icon,
+            key=download.key,
+            width="stretch",
+            disabled=download.disabled,
+            help=download.help,
+        )
 
 # ---------------------------------------------------------------- import
 st.subheader("Import", anchor=False)
@@ -99,38 +76,11 @@ st.button(
     args=("import_requested", True),
 )
 if state.pop("import_requested", False) and files:
-    by_name = {f.name: f for f in files}
-    imported, problems = [], []
     with st.spinner("Loading and scoring the imported runs …"):
-        for f in files:
-            suffix = PurePath(f.name).suffix.lower()
-            if suffix == ".zip":
-                try:
-                    runs, why = runfiles.unbundle(f.getvalue())
-                except runfiles.RunFileError as exc:  # not a bundle at all: one line, the other files still load
-                    runs, why = [], [str(exc)]
-                imported += runs
-                problems += [f"{f.name}: {w}" for w in why]
-            elif suffix == ".keras":
-                partner = by_name.get(str(PurePath(f.name).with_suffix(".json")))
-                try:
-                    imported.append(
-                        runfiles.run_from_files(
-                            f.getvalue(),
-                            partner.getvalue() if partner else None,
-                            config=None if partner else (state.get("train_config") or RunConfig()),
-                        )
-                    )
-                except runfiles.RunFileError as exc:
-                    problems.append(f"{f.name}: {exc}")
-            elif suffix == ".json" and str(PurePath(f.name).with_suffix(".keras")) not in by_name:
-                problems.append(f"{f.name}: a run JSON needs its model file (same name, .keras) to be imported")
-    added = []
-    for run in imported:
-        try:
-            added.append(jobs.add(run))
-        except (RuntimeError, ValueError) as exc:
-            problems.append(f"{run.label}: {exc}")
+        fallback = state.get("train_config") or RunConfig()  # without a run JSON, the Train page's tags
+        imported, problems = run_transfer.import_files([(f.name, f.getvalue()) for f in files], fallback)
+    added, refused = run_transfer.add_to_session(jobs, imported)
+    problems += refused
     state["import_result"] = (len(added), problems, [r.label for r in added])
     state["import_version"] += 1  # a fresh uploader: the same files are not imported twice
     st.rerun()

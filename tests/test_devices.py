@@ -320,3 +320,20 @@ def test_multiworker_strategy_after_tensorflow_started_explains_the_order():
     # train() keeps its contract: a failed run with the same one-line reason, no exception
     assert result["status"] == "failed"
     assert "before TensorFlow runs any op" in result["message"]
+
+
+# ---------------------------------------------------------------- the device picker
+def test_option_label_marks_unavailable_options():
+    for option in devices.list_devices():
+        label = devices.option_label(option)
+        assert label.startswith(option.label) and label.endswith(" — unavailable") is (not option.available)
+
+
+def test_device_problem_for_every_listed_option_and_an_unlisted_one():
+    options = devices.list_devices()
+    for option in options:
+        problem = devices.device_problem(option.id, options)
+        assert (problem is None) is option.available
+        if problem:
+            assert problem == f"{option.label} is unavailable: {option.reason}"
+    assert devices.device_problem("multiworker", options) == "device 'multiworker' is not offered by this server"

@@ -132,3 +132,71 @@ def test_validation_scores_and_optimal_thresholds(run):
     for a, b in zip(tuned["per_tag"], flat["per_tag"]):
         assert a["f1"] >= b["f1"] - 1e-9
     assert tuned["macro_f1"] >= flat["macro_f1"] - 1e-9
+
+
+# ---------------------------------------------------------------- the Predict page's choices
+def test_a_link_with_one_threshold_sets_every_tag():
+    setting, notes = inference.threshold_setting_from_link("0.4", ["dog", "cat"])
+    assert notes == [] and setting == inference.ThresholdSetting("all", value=0.4)
+    assert setting.thresholds(["dog", "cat"]).tolist() == pytest.approx([0.4, 0.4])
+
+
+def test_a_link_with_one_threshold_per_tag_sets_each_tag():
+    setting, notes = inference.threshold_setting_from_link("[0.1,0.9]", ["dog", "cat"])
+    assert notes == [] and setting.mode == "per_tag" and dict(setting.per_tag) == {"dog": 0.1, "cat": 0.9}
+    assert setting.link_text(["dog", "cat"]) == "[0.1,0.9]"
+
+
+@pytest.mark.parametrize("raw", ["[0.1]", "2", "x", "[0.1,true]"])
+def test_a_bad_link_sets_nothing_and_says_why(raw):
+    setting, notes = inference.threshold_setting_from_link(raw, ["dog", "cat"])
+    assert setting is None and len(notes) == 1 and notes[0].startswith("ignored thr=")
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [inference.ThresholdSetting("all", value=0.35), inference.ThresholdSetting("per_tag", per_tag={"a": 0.2, "b": 1})],
+)
+def test_a_setting_survives_its_own_link(setting):
+    again, _ = inference.threshold_setting_from_link(setting.link_text(["a", "b"]), ["a", "b"])
+    assert again.thresholds(["a", "b"]).tolist() == setting.thresholds(["a", "b"]).tolist()
+
+
+def test_a_setting_refuses_an_unknown_mode():
+    with pytest.raises(ValueError, match="threshold mode must be one of: all, per_tag"):
+        inference.ThresholdSetting("some")
+
+
+def test_f1_optimal_setting_is_the_optimal_thresholds_to_three_decimals(run):
+    setting = inference.f1_optimal_setting(run)
+    best = inference.optimal_thresholds(run)
+    assert setting.mode == "per_tag" and list(setting.per_tag) == list(run.config.classes)
+    assert all(setting.per_tag[t] == round(v, 3) for t, v in best.items())
+
+
+def test_runs_with_models_and_comparable_runs(run):
+    import dataclasses
+
+    no_model = dataclasses.replace(run, model=None)
+    other_tags = dataclasses.replace(run, config=RunConfig(classes=("sun", "moon")))
+    other_size = dataclasses.replace(run, config=run.config.replace(image_size=32))
+    twin = dataclasses.replace(run)
+    runs = [run, no_model, other_tags, other_size, twin]
+    assert inference.runs_with_models(runs) == [run, other_tags, other_size, twin]
+    assert inference.comparable_runs(run, runs) == [no_model, twin]
+
+
+def test_labels_for_the_pickers():
+    items = inference.sample_items(2, seed=3)
+    assert inference.item_labels(items) == [f"1. {items[0].name}", f"2. {items[1].name}"]
+    assert inference.containing_label(None, "cat") == "any tags"
+    assert inference.containing_label("cat", "cat") == "cat (rarest)"
+    assert inference.output_label(True) == "predicted strength" and inference.output_label(False) == "probability"
+
+
+def test_true_tags_of_a_scene_and_of_an_upload():
+    scene = inference.sample_items(1, seed=5)[0]
+    classes = ["dog", "cat", "house", "tree", "sky"]
+    assert inference.true_tags(scene, classes) == [c for c, v in zip(classes, scene.truth) if v >= 0.5]
+    upload = inference.load_uploads([("a.png", png())])[0][0]
+    assert inference.true_tags(upload, classes) is None

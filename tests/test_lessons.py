@@ -86,3 +86,32 @@ def test_probabilities_of_zero_and_one_are_clipped_not_infinite():
     table, totals = lessons.loss_table([{"tag": "dog", "target": 1.0, "probability": 0.0, "weight": 1.0}])
     assert all(math.isfinite(v) for v in totals.values())
     assert table.loc[0, "bce"] == pytest.approx(-math.log(1e-6), rel=1e-3)
+
+
+def test_calculator_weights_are_the_configs_when_its_loss_uses_them():
+    weighted = RunConfig(loss="weighted_bce", weights=(1.0, 9.0, 1.0, 2.0, 1.0))
+    assert lessons.calculator_weights(weighted) == list(weighted.weights)
+    plain = RunConfig(loss="focal", weights=(1.0, 9.0, 1.0, 2.0, 1.0))
+    assert lessons.calculator_weights(plain) == pytest.approx(losses.inverse_frequency_weights(plain.prevalence))
+
+
+def test_activation_sums():
+    sums = lessons.activation_sums(lessons.activations_frame([6.0, 6.0, 6.0], ["a", "b", "c"]))
+    assert sums["softmax"] == pytest.approx(1.0) and sums["sigmoid"] == pytest.approx(3 * lessons.sigmoid(6.0))
+
+
+def test_loss_modes_lists_every_registered_loss():
+    table = lessons.loss_modes()
+    assert list(table["Mode"]) == [f"`{n}`" for n in losses.LOSSES]
+    assert list(table.iloc[:, 2]) == [cls.formula for cls in losses.LOSSES.values()]
+
+
+def test_export_choices_put_the_current_settings_first_then_runs_newest_first():
+    class FakeRun:
+        def __init__(self, label, config):
+            self.label, self.config = label, config
+
+    current, old, new = RunConfig(), RunConfig(loss="focal"), RunConfig(loss="mse", soft_labels=True)
+    choices = lessons.export_choices(current, [FakeRun("#1", old), FakeRun("#2", new)])
+    assert list(choices.values()) == [current, new, old]
+    assert list(choices)[1:] == ["run #2", "run #1"]

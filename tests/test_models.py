@@ -164,7 +164,7 @@ def test_bad_image_size(image_size):
 
 
 def test_register_adds_to_registry_and_build_uses_it(monkeypatch):
-    monkeypatch.setattr(models, "MODELS", dict(MODELS))
+    monkeypatch.setattr(models, "MODELS", MODELS.copy())
 
     @models.register("tiny_test_model", "a test model")
     def tiny(num_classes, image_size):
@@ -179,3 +179,9 @@ def test_register_adds_to_registry_and_build_uses_it(monkeypatch):
     assert models.MODELS["tiny_test_model"].summary == "a test model"
     assert build("tiny_test_model", 2, image_size=16).output_shape == (None, 2)
     assert "tiny_test_model" not in MODELS  # the real registry was not touched
+
+
+def test_register_refuses_a_name_already_taken():
+    with pytest.raises(ValueError, match="model 'compact' is already registered"):
+        models.register("compact", "a second compact")(lambda num_classes, image_size: None)
+    assert MODELS["compact"].summary != "a second compact"

@@ -115,12 +115,31 @@ def test_fuzzed_query_strings_never_raise(query):
     assert share.from_query(share.to_query(shared.config, shared.thresholds)).config == shared.config
 
 
+@pytest.mark.parametrize("config", CONFIGS)
+def test_form_settings_show_the_config_field_by_field(config):
+    settings = share.form_settings(config)
+    assert set(settings.fields) == set(share.FORM_FIELDS)
+    assert all(settings.fields[name] == getattr(config, name) for name in share.FORM_FIELDS)
+    params = {k: v for k, v in settings.loss_params.items() if v is not None}
+    rebuilt = RunConfig(**{**settings.fields, "loss_params": params}).replace(
+        classes=config.classes, prevalence=config.prevalence, weights=config.weights, image_size=config.image_size
+    )
+    # nothing the form shows is lost (it spells out the declared defaults a config may leave implicit)
+    assert rebuilt.make_loss().get_config() == config.make_loss().get_config()
+    assert rebuilt.replace(loss_params=config.loss_params) == config
+
+
 @pytest.mark.parametrize("loss", list(losses.LOSSES))
-def test_train_widget_state_covers_every_loss_parameter(loss):
-    config = RunConfig(loss=loss)
-    state = share.train_widget_state(config)
-    for name in losses.params(loss):
-        if name in ("weights", "weighting"):
-            continue
-        key = f"loss_param_{loss}_{name}"
-        assert key in state or state.get(f"{key}_on") is False
+def test_form_settings_cover_every_loss_parameter_outside_the_tags_table(loss):
+    settings = share.form_settings(RunConfig(loss=loss))
+    expected = {k: s.default for k, s in losses.params(loss).items() if k not in ("weights", "weighting")}
+    assert settings.loss_params == expected
+
+
+@pytest.mark.parametrize("thresholds", [0.4, 1, [0.5, 0.25], (0.1, 0.2, 0.3)])
+def test_threshold_text_is_what_links_carry(thresholds):
+    text = share.threshold_text(thresholds)
+    assert share.to_query(RunConfig(), thresholds)[share.THRESHOLD_KEY] == text
+    one = isinstance(thresholds, (int, float))
+    value, notes = share.thresholds_from_query({share.THRESHOLD_KEY: text}, 1 if one else len(thresholds))
+    assert notes == [] and value == (float(thresholds) if one else list(thresholds))

@@ -7,7 +7,9 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from mlc import run_summary
 from mlc.config import RunConfig, tag_rows
+from mlc.training import runs_table
 
 
 @pytest.fixture
@@ -87,7 +89,8 @@ def test_invalid_tags_block_training_with_a_message(change, message, train_page)
     assert button(at, "train").disabled
 
 
-def test_tiny_real_training_completes_with_history(train_page):
+def test_tiny_real_training_completes_with_history(session, train_page):
+    jobs = session()
     at = train_page()
     at.number_input(key="train_size").set_value(64)
     at.number_input(key="val_size").set_value(32)
@@ -96,22 +99,17 @@ def test_tiny_real_training_completes_with_history(train_page):
     assert shown_config(at).train_size == 64
     button(at, "train").click().run()
     assert not at.exception
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        if any("Run finished" in s.value for s in at.success):
-            break
-        time.sleep(0.5)
-    else:
-        pytest.fail("the run did not finish in 120 s")
-    metrics = {m.label: m.value for m in at.metric}
-    assert {"mAP", "macro F1", "training time"} <= set(metrics)
-    # the run is kept in the session's run list
+    assert jobs.job is not None and jobs.job.join(120), "the run did not finish in 120 s"
+    at.run()  # the fragment shows the summary and collects the run
+    assert not at.exception, [e.value for e in at.exception]
     at.run()
-    tables = [df.value for df in at.dataframe]
-    runs = [t for t in tables if "rare-tag recall" in t.columns]
-    assert runs and len(runs[0]) == 1 and runs[0]["epochs"].iloc[0] == 2
+    # the run is kept in the session's run list, and the page shows its summary and row
+    assert len(jobs.runs) == 1
+    run = jobs.runs[0]
+    assert run.status == "finished" and len(run.epoch_history) == 2
+    assert [m.label for m in at.metric] == [h.label for h in run_summary.headlines(run)]
+    columns = list(runs_table(jobs.runs)[0])
+    assert [len(d.value) for d in at.dataframe if list(d.value.columns) == columns] == [1]
     assert not button(at, "train").disabled
 
 

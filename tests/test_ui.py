@@ -1,0 +1,30 @@
+"""The pure parts of mlc.ui that map loss parameters to widget keys (the rest is drawn; see tests/app)."""
+
+import pytest
+
+from mlc import losses, ui
+from mlc.loss_params import TAG_TABLE_PARAMS
+
+
+def test_keys_name_the_loss_and_the_parameter():
+    assert ui.loss_param_key("asl", "clip") == "loss_param_asl_clip"
+    assert ui.loss_param_key("asl", "clip", key_prefix="calc") == "calc_asl_clip"
+    assert len({ui.loss_param_key(loss, name) for loss in losses.LOSSES for name in losses.params(loss)}) == sum(
+        len(losses.params(loss)) for loss in losses.LOSSES
+    )
+
+
+@pytest.mark.parametrize("loss", list(losses.LOSSES))
+def test_state_shows_every_parameter_value_and_each_optional_switch(loss):
+    specs = {k: s for k, s in losses.params(loss).items() if k not in TAG_TABLE_PARAMS}
+    values = {k: (s.default if s.kind == "choice" else 0.5) for k, s in specs.items()}
+    state = ui.loss_param_state(loss, values)
+    for name, spec in specs.items():
+        assert state[ui.loss_param_key(loss, name)] == values[name]
+        if spec.optional:
+            assert state[ui.loss_param_key(loss, name) + "_on"] is True
+
+
+def test_an_optional_parameter_that_is_off_keeps_its_last_value():
+    state = ui.loss_param_state("focal", {"gamma": 2.0, "alpha": None})
+    assert state == {"loss_param_focal_gamma": 2.0, "loss_param_focal_alpha_on": False}
