@@ -1,6 +1,6 @@
 """Evaluating finished runs: one run in depth, why `accuracy` misleads, and runs side by side.
 
-Everything here is computed from what a :class:`~mlc.training.Run` keeps — its
+Everything here is computed from what a :class:`~mlc.runs.Run` keeps — its
 validation labels ``y`` (n, C) and sigmoid outputs ``p`` (n, C) — so no page
 ever re-runs a model to evaluate it. Decisions are ``p >= t`` per tag, exactly
 as :func:`mlc.metrics.report`.

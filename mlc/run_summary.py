@@ -1,6 +1,6 @@
 """What the pages say about a run: its headline numbers, its per-tag table, its rarest tag, names for it.
 
-Plain functions of a :class:`~mlc.training.Run` (read through its attributes
+Plain functions of a :class:`~mlc.runs.Run` (read through its attributes
 only, so nothing here imports TensorFlow): the Train page's summary, the
 pickers of the Predict and Runs pages and the names of downloaded files are
 built here, so they can be tested without a server.
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 if TYPE_CHECKING:
-    from mlc.training import Run
+    from mlc.runs import Run
 
 #: Columns of a per-tag table, and which of them are scores in [0, 1].
 PER_TAG_COLUMNS = ("tag", "support", "precision", "recall", "f1", "average_precision")

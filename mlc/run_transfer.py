@@ -29,7 +29,7 @@ from mlc import run_summary, runfiles
 if TYPE_CHECKING:
     from mlc.config import RunConfig
     from mlc.jobs import SessionJobs
-    from mlc.training import Run
+    from mlc.runs import Run
 
 
 #: The name of a bundle of every run of a session.

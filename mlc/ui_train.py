@@ -19,8 +19,8 @@ from mlc import charts, devices, losses, models, run_summary, share, train_form
 from mlc.config import LIMITS, LR_SCHEDULES, WEIGHT_RULES, RunConfig, fill_weights, tag_rows, tag_table_problems
 from mlc.hosting import HostSettings
 from mlc.jobs import MAX_RUNS_PER_SESSION, SessionJobs
+from mlc.runs import runs_table
 from mlc.states import JobState
-from mlc.training import runs_table
 from mlc.ui import (
     job_progress,
     loss_param_inputs,

@@ -10,7 +10,7 @@ import streamlit as st
 
 from mlc import run_transfer
 from mlc.config import RunConfig
-from mlc.training import runs_table
+from mlc.runs import runs_table
 from mlc.ui import ensure_app_navigation, host_settings, run_store, run_store_problem, session_jobs
 
 ensure_app_navigation()
