@@ -3,7 +3,8 @@
 Multi-label classification made tangible: learnable synthetic scenes
 (:mod:`mlc.data`), loss modes (:mod:`mlc.losses`), models (:mod:`mlc.models`),
 multi-label metrics (:mod:`mlc.metrics`) and one training engine
-(:mod:`mlc.training`). Nothing in this package imports Streamlit.
+(:mod:`mlc.training`). Only the UI glue (``mlc/ui.py`` and ``mlc/ui_*.py``)
+imports Streamlit; ``import mlc`` itself imports neither TensorFlow nor Streamlit.
 """
 
 __version__ = "0.1.0"

@@ -27,6 +27,18 @@ EPS = 1e-6
 
 
 # ---------------------------------------------------------------- shapes
+def framework_versions() -> dict[str, str]:
+    """The installed TensorFlow and Keras versions, which every lesson on the Learn page runs on.
+
+    >>> sorted(framework_versions())
+    ['keras', 'tensorflow']
+    """
+    import keras
+    import tensorflow as tf
+
+    return {"tensorflow": tf.__version__, "keras": keras.__version__}
+
+
 def layer_table(model_name: str, num_classes: int, image_size: int = 64) -> pd.DataFrame:
     """Every layer of the real model: name, type, output shape (batch as ``None``), parameters.
 

@@ -5,11 +5,9 @@ A thin view: each tab is drawn by mlc.ui_learn over mlc.lessons (computed
 explanations), mlc.pitfalls (live demos) and mlc.export (the script).
 """
 
-import keras
 import streamlit as st
-import tensorflow as tf
 
-from mlc import ui_learn
+from mlc import lessons, ui_learn
 from mlc.config import RunConfig
 from mlc.ui import ensure_app_navigation, session_jobs
 
@@ -18,10 +16,11 @@ ensure_app_navigation()
 jobs = session_jobs()
 train_config: RunConfig = st.session_state.get("train_config") or RunConfig()
 
+versions = lessons.framework_versions()
 st.title("Learn")
 st.caption(
-    f"The reference article's three recipes, made exact for the installed TensorFlow {tf.__version__} / "
-    f"Keras {keras.__version__}: every shape, value and error below comes from running the real thing."
+    f"The reference article's three recipes, made exact for the installed TensorFlow {versions['tensorflow']} / "
+    f"Keras {versions['keras']}: every shape, value and error below comes from running the real thing."
 )
 
 shapes_tab, activations_tab, calculator_tab, pitfalls_tab, code_tab = st.tabs(
