@@ -145,3 +145,14 @@ def test_every_part_measures_quick_and_fills_its_rows(part):
     json.dumps(results, default=float)
     rows = bench.format_table(results).splitlines()[2:]
     assert rows, f"{part} printed no row"
+
+
+def test_importing_the_suite_does_not_start_tensorflow():
+    """Parts import TensorFlow when they run, so ``import mlc.bench`` (and its table) stays cheap."""
+    import subprocess
+
+    script = "import sys, mlc.bench; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert proc.stdout.split() == ["False", "False"]
