@@ -36,6 +36,12 @@ SLOW = {
     "tests/test_training.py::test_same_seed_same_losses_different_seed_different": "three runs [5]",
     "tests/test_training.py::test_first_batch_loss_matches_an_independent_computation": "a run plus a reference [4]",
     "tests/test_training.py::test_eval_every_records_evaluations": "two epochs scored every 3 batches [4]",
+    "tests/test_training.py::test_extra_callbacks_run_after_the_engine_and_see_validation_scores": "two epochs [2]",
+    "tests/test_training.py::test_stop_event_from_another_thread_stops_after_that_batch": "a longer run, stopped [2]",
+    "tests/test_training.py::test_stop_event_from_a_watcher_thread_ends_within_one_batch": "a longer run, stopped [2]",
+    # a run per architecture (linear stays in the quick loop; tests/test_models.py builds each one)
+    "tests/test_training.py::test_every_model_trains[compact]": "a run [1.5]",
+    "tests/test_training.py::test_every_model_trains[seed_cnn]": "a run [1.5]",
     # each loss in a real run; bce stays in the quick loop, tests/test_losses.py checks every loss's values
     "tests/test_training.py::test_every_loss_trains[asl]": "a run [2]",
     "tests/test_training.py::test_every_loss_trains[focal]": "a run [2]",
