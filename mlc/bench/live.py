@@ -5,8 +5,8 @@ run (separate runs, alternating), and the step rate inside one long run in
 alternating windows with and without ticks (adjacent windows pair like with like
 while the machine drifts).
 
-The tick marshals charts with Streamlit's own code, so this is the one module
-outside the UI glue that imports Streamlit (lazily, inside :func:`page_tick`).
+The tick marshals charts with Streamlit's own code through the UI glue
+(:mod:`mlc.ui_marshal`, imported only when a tick runs).
 """
 
 from __future__ import annotations
@@ -33,13 +33,7 @@ def page_tick(job) -> float:
     import keras
 
     from mlc import charts
-
-    try:  # Streamlit's own marshalling of an Altair chart (private, so fall back to to_dict)
-        from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec as marshal
-    except ImportError:  # pragma: no cover
-
-        def marshal(chart):
-            return chart.to_dict()
+    from mlc.ui_marshal import vega_lite_spec as marshal
 
     t = time.perf_counter()
     snap = job.snapshot()
