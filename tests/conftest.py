@@ -31,7 +31,9 @@ SLOW = {
     "tests/test_cli.py::test_subprocess_multiworker_without_tf_config_exits_2_without_traceback": "a process [7]",
     "tests/test_devices.py::test_mirrored_training_over_two_logical_cpus": "a process training mirrored [12]",
     "tests/test_devices.py::test_multiworker_strategy_after_tensorflow_started_explains_the_order": "a process [6]",
+    "tests/test_runs.py::test_the_probe_sees_tensorflow_when_it_is_imported": "a process importing Keras [5]",
     # real training beyond one tiny run
+    "tests/test_multiworker.py::test_the_loop_trains_like_fit_on_one_replica": "two trainings compared [9]",
     "tests/test_training.py::test_valid_extremes_train_or_fail_with_a_message": "seven edge-config runs [2-5 each]",
     "tests/test_training.py::test_same_seed_same_losses_different_seed_different": "three runs [5]",
     "tests/test_training.py::test_first_batch_loss_matches_an_independent_computation": "a run plus a reference [4]",
@@ -62,6 +64,17 @@ SLOW = {
     "tests/app/test_train.py::test_tiny_real_training_completes_with_history": "trains on the page [5]",
     "tests/app/test_evaluate.py::test_soft_label_run_shows_strength_scatter_and_mae": "trains its own run [4]",
     "tests/app/test_runs.py::test_the_run_directory_keeps_runs_across_sessions": "trains, saves, reloads [7]",
+    # one more tiny run each, where a sibling test in the quick loop covers the same path with a run
+    "tests/test_cli.py::test_in_process_text_run_prints_the_table": "a run (the JSON run stays) [1.5]",
+    "tests/test_cli.py::test_failed_run_exits_1_and_still_reports_json": "a run, failing [1.5]",
+    "tests/test_cli.py::test_out_dir_that_cannot_be_written_exits_1": "a run, then the save error [1.5]",
+    "tests/test_training.py::test_given_splits_are_used": "a run on given splits [2]",
+    "tests/test_training.py::test_a_failing_extra_callback_fails_the_run_only": "a run, failing [2]",
+    "tests/test_jobs.py::test_nan_run_fails_with_message": "a job, failing (the plain job stays) [1.5]",
+    "tests/test_hosting.py::test_limits_are_enforced_server_side_not_only_in_widgets": "a job within limits [2]",
+    "tests/test_runfiles.py::test_tensorboard_event_files_are_written": "TensorBoard and a run [2]",
+    "tests/test_runfiles.py::test_reference_article_model_loads_through_the_logits_wrapper": "fits a model [1.5]",
+    "tests/test_data.py::test_every_default_tag_is_visible_in_colour_statistics": "4,000 scenes and a probe [2.5]",
     # live pitfall demos through the Learn page (tests/test_pitfalls.py runs each demo directly)
     "tests/app/test_learn.py::test_each_pitfall_runs_live[closure_loss_save_load]": "trains, saves, loads [5.5]",
     "tests/app/test_learn.py::test_each_pitfall_runs_live[softmax_bce]": "trains two models [4]",
