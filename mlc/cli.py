@@ -1,4 +1,4 @@
-"""Command line: ``python -m mlc train ...`` and ``python -m mlc bench ...``.
+"""Command line: ``mlc train ...`` and ``mlc bench ...`` (the same as ``python -m mlc ...``).
 
 The CLI is one of the two places (with the pages) that speaks to people:
 progress goes to stderr, results to stdout; ``--json`` prints exactly one JSON
@@ -65,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     from mlc import losses, models
 
     d = _defaults()
-    parser = argparse.ArgumentParser(prog="python -m mlc", description="Multi-label Lab command line")
+    # the installed console script is `mlc`; otherwise the commands run as `python -m mlc`
+    prog = "mlc" if os.path.basename(sys.argv[0]) == "mlc" else "python -m mlc"
+    parser = argparse.ArgumentParser(prog=prog, description="Multi-label Lab command line")
     sub = parser.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train one run and report validation metrics")
@@ -126,8 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--json", action="store_true", help="print one JSON object (config, history, report) on stdout")
 
-    b = sub.add_parser("bench", help="measure speed and time-to-quality side by side (see benchmarks/)")
+    b = sub.add_parser("bench", help="measure speed and time-to-quality side by side (see mlc.bench)")
     b.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    b.add_argument(
+        "--out",
+        default=None,
+        metavar="FILE",
+        help="also write the raw results as JSON to FILE, e.g. benchmarks/last-run.json (nothing is written otherwise)",
+    )
     b.add_argument("--quick", action="store_true", help="small sizes and one repeat: a smoke run, not a measurement")
     b.add_argument(
         "--only",
@@ -285,18 +293,29 @@ def format_run(run) -> str:
     return "\n".join(lines)
 
 
-def _benchmarks():
-    """The benchmark suite lives in ``benchmarks/`` next to the package (not installed with it)."""
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Measure the ``--only`` parts (default all), print the table (or one JSON object), write ``--out``."""
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
-    if not (root / "benchmarks" / "core.py").exists():
-        raise SystemExit("error: benchmarks/ not found; run from a checkout of the Multi-label Lab repository")
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    from benchmarks import core
+    from mlc import bench
 
-    return core
+    results = bench.run(
+        args.only,
+        quick=bool(args.quick),
+        repeats=args.repeats,
+        on_part=lambda name: print(f"[bench] {name} ...", file=sys.stderr, flush=True),
+    )
+    print(json.dumps(results, default=float) if args.json else bench.format_table(results))
+    if args.out:
+        out = Path(args.out)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(results, default=float, indent=1) + "\n")
+        except OSError as exc:
+            print(f"error: could not save to {args.out}: {exc}", file=sys.stderr)
+            return 1
+        print(f"saved {out}", file=sys.stderr)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -305,6 +324,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "train":
         return cmd_train(args)
     if args.command == "bench":
-        return _benchmarks().main(args)
+        return cmd_bench(args)
     parser.error(f"unknown command {args.command}")
     return 2

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Install everything the test suite needs, then run all of it (unit, AppTest,
-# slow real-training and browser tests). Extra arguments go to pytest.
+# Install everything the test suite needs, lint, then run all of it (unit, AppTest,
+# slow real-training, packaging and browser tests). Extra arguments go to pytest.
+# A lint or format error fails the command before any test runs.
+# The quick loop while editing: python3 -m pytest -m "not slow" (see pytest.ini).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,5 +18,10 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
 fi
 
 python3 -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+
+# Lint and format with the pinned Ruff (configured in pyproject.toml); --check never rewrites.
+python3 -m ruff check .
+python3 -m ruff format --check .
+
 export TF_CPP_MIN_LOG_LEVEL=2
 exec python3 -m pytest "$@"

@@ -399,3 +399,96 @@ def test_subprocess_multiworker_without_tf_config_exits_2_without_traceback():
     assert proc.stdout == "" and "Traceback" not in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "TF_CONFIG" in errors[0]
+
+
+# ---------------------------------------------------------------- bench
+def fake_scene_part(quick, repeats):
+    """Stands in for the ``data`` part: instant, fixed numbers in the real part's shape."""
+    return {"hard": {"images_per_s": 12345.0, "all": [12345.0]}, "soft": {"images_per_s": 6789.0, "all": [6789.0]}}
+
+
+@pytest.fixture
+def fake_data_part(monkeypatch):
+    from mlc import bench
+
+    monkeypatch.setitem(bench.PARTS, "data", fake_scene_part)
+
+
+@pytest.mark.parametrize("part", ["data", "throughput", "time_to_quality", "weighting", "memory", "live", "predict"])
+def test_every_benchmark_part_is_an_only_choice(part):
+    from mlc import bench
+
+    assert part in bench.PARTS
+    assert cli.build_parser().parse_args(["bench", "--only", part]).only == [part]
+
+
+def test_bench_only_names_are_the_parts(capsys):
+    from mlc import bench
+
+    with pytest.raises(SystemExit) as exc:
+        cli.build_parser().parse_args(["bench", "--only", "nope"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert all(part in err for part in bench.PARTS)
+
+
+def test_bench_prints_the_table_and_progress_goes_to_stderr(fake_data_part, capsys):
+    code = cli.main(["bench", "--quick", "--only", "data"])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert captured.out.splitlines() == [
+        "| measurement | reference / baseline | mlc | ratio / target |",
+        "|---|---|---|---|",
+        "| scene generation 64×64, images/s (hard labels) | — | 12,345 | target ≥ 10,000 |",
+        "| scene generation 64×64, images/s (soft labels) | — | 6,789 | target ≥ 5,000 |",
+    ]
+    assert captured.err.strip() == "[bench] data ..."
+
+
+def test_bench_json_prints_one_object(fake_data_part, capsys):
+    code = cli.main(["bench", "--quick", "--only", "data", "--json"])
+    assert code == 0
+    record = strict_json(capsys.readouterr().out)
+    assert record["quick"] is True and record["repeats"] == 1
+    assert record["data"]["hard"]["images_per_s"] == 12345.0
+
+
+def test_bench_out_writes_the_raw_results_where_asked(fake_data_part, tmp_path, capsys):
+    out = tmp_path / "sub" / "last-run.json"
+    code = cli.main(["bench", "--quick", "--only", "data", "--repeats", "2", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "scene generation" in captured.out  # the table still prints
+    assert f"saved {out}" in captured.err
+    record = strict_json(out.read_text())
+    assert record["repeats"] == 2 and record["data"]["soft"]["images_per_s"] == 6789.0
+
+
+def test_bench_without_out_writes_nothing(fake_data_part, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["bench", "--quick", "--only", "data"]) == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bench_out_that_cannot_be_written_exits_1_after_printing(fake_data_part, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    code = cli.main(["bench", "--quick", "--only", "data", "--out", str(blocker / "r.json")])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "scene generation" in captured.out
+    assert "error: could not save" in captured.err
+
+
+def test_bench_measures_for_real(capsys):
+    """The real ``data`` part (small sizes): positive rates in the table."""
+    assert cli.main(["bench", "--quick", "--only", "data", "--json"]) == 0
+    record = strict_json(capsys.readouterr().out)
+    assert record["data"]["hard"]["images_per_s"] > 0 and record["data"]["soft"]["images_per_s"] > 0
+
+
+def test_bench_help_names_out(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["bench", "--help"])
+    assert exc.value.code == 0
+    assert "--out FILE" in capsys.readouterr().out

@@ -35,6 +35,9 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/browser" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
+            # each journey starts a real server and browser (10-80 s): not in the quick loop
+            # (`-m "not slow"`); CI runs them all
+            item.add_marker(pytest.mark.slow)
 
 
 def _free_port() -> int:
