@@ -1,10 +1,10 @@
 """Streamlit helpers shared by the pages: cached sample scenes and how to draw them.
 
 With the page sections in ``mlc/ui_train.py``, ``mlc/ui_predict.py`` and
-``mlc/ui_learn.py`` (and ``mlc/ui_marshal.py`` for the benchmark), these are the only modules of :mod:`mlc` that import Streamlit
-(``tests/test_layering.py`` checks it); everything that is not about showing
-things in Streamlit lives in the other modules, so the library stays usable (and
-testable) without a server.
+``mlc/ui_learn.py`` (and ``mlc/ui_marshal.py`` for the benchmark), these are the
+only modules of :mod:`mlc` that import Streamlit (``tests/test_layering.py``
+checks it); everything that is not about showing things in Streamlit lives in the
+other modules, so the library stays usable (and testable) without a server.
 
 >>> tags_of([1.0, 0.0, 0.7], ["dog", "cat", "sky"])
 ['dog', 'sky']

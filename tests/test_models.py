@@ -9,8 +9,8 @@ import keras
 import numpy as np
 import pytest
 
-from mlc.bench import training_flops_per_sample
 from mlc import models
+from mlc.bench import training_flops_per_sample
 from mlc.data import MAX_CLASSES, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 from mlc.models import MODELS, build, with_probabilities
 
