@@ -29,7 +29,9 @@ itself appears as JSON in comments, so user text never becomes code.
 
 from __future__ import annotations
 
+import inspect
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -37,7 +39,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mlc import data, training
+from mlc import data, models, training
 from mlc.config import RunConfig
 
 __all__ = ["IMPORTS", "LOSS_CODE", "MODEL_CODE", "SCHEDULE_CODE", "keras_script", "loss_code", "model_code"]
@@ -55,63 +57,43 @@ import numpy as np
 from keras import layers, ops
 """
 
+
 # ---------------------------------------------------------------- models
-#: Model registry name -> code defining ``build_model(num_classes, image_size)`` (logits out).
-#: Must mirror :mod:`mlc.models` layer by layer (the tests copy weights across and compare outputs).
-MODEL_CODE: dict[str, str] = {
-    "seed_cnn": '''\
-def build_model(num_classes, image_size):
-    """The reference article's CNN: Conv32-Pool-Conv64-Pool-Flatten-Dense128-Dense C."""
-    return keras.Sequential(
-        [
-            keras.Input(shape=(image_size, image_size, 3)),
-            layers.Conv2D(32, (3, 3), activation="relu"),
-            layers.MaxPooling2D((2, 2)),
-            layers.Conv2D(64, (3, 3), activation="relu"),
-            layers.MaxPooling2D((2, 2)),
-            layers.Flatten(),
-            layers.Dense(128, activation="relu"),
-            layers.Dense(num_classes, name="logits"),  # one logit per tag, no activation
-        ],
-        name="seed_cnn",
-    )
-''',
-    "compact": '''\
-def conv_bn_relu(filters, kernel, strides=1, padding="same", name=""):
-    return [
-        layers.Conv2D(filters, kernel, strides=strides, padding=padding, use_bias=False, name=name),
-        layers.BatchNormalization(name=f"{name}_bn"),
-        layers.ReLU(name=f"{name}_relu"),
-    ]
+def _plain_args(header: str) -> str:
+    """``"filters: int, strides: int = 1"`` -> ``"filters, strides=1"`` (simple defaults only)."""
+    plain = []
+    for part in header.split(","):
+        name, _, rest = part.strip().partition(":")
+        default = rest.partition("=")[2].strip()
+        plain.append(f"{name}={default}" if default else name)
+    return ", ".join(plain)
 
 
-def build_model(num_classes, image_size):
-    """A 4x4 stride-4 'patchify' conv, two 3x3 convs with batch norm, global max pooling."""
-    return keras.Sequential(
-        [
-            keras.Input(shape=(image_size, image_size, 3)),
-            *conv_bn_relu(32, 4, strides=4, padding="valid", name="patchify"),
-            *conv_bn_relu(64, 3, name="conv1"),
-            *conv_bn_relu(64, 3, name="conv2"),
-            layers.GlobalMaxPooling2D(name="anywhere"),  # "is the shape anywhere?"
-            layers.Dense(num_classes, name="logits"),  # one logit per tag, no activation
-        ],
-        name="compact",
+def _plain_function(fn, name: str, doc: str = "") -> str:
+    """``fn``'s source as a plain function called ``name``: no decorator, no annotations, ``doc`` as docstring.
+
+    The exported script builds its model from the very source :mod:`mlc.models`
+    trains with, so the two cannot drift apart.
+    """
+    lines = inspect.getsource(fn).splitlines()
+    lines = lines[next(i for i, line in enumerate(lines) if line.startswith("def ")) :]
+    header = re.match(r"def \w+\((.*)\)( -> [^:]+)?:$", lines[0]).group(1)
+    body = [f'    """{doc}"""'] if doc else []
+    return "\n".join([f"def {name}({_plain_args(header)}):", *body, *lines[1:]]) + "\n"
+
+
+def _model_source(name: str) -> str:
+    builder = models.MODELS[name].builder
+    blocks = [b for b in models.BUILDING_BLOCKS if f"{b.__name__}(" in inspect.getsource(builder)]
+    doc = models.MODELS[name].summary.split(". ")[0].rstrip(".") + "."
+    return "\n\n".join(
+        [*(_plain_function(b, b.__name__) for b in blocks), _plain_function(builder, "build_model", doc)]
     )
-''',
-    "linear": '''\
-def build_model(num_classes, image_size):
-    """Baseline: logistic regression on raw pixels (Flatten -> Dense C)."""
-    return keras.Sequential(
-        [
-            keras.Input(shape=(image_size, image_size, 3)),
-            layers.Flatten(name="pixels"),
-            layers.Dense(num_classes, name="logits"),  # one logit per tag, no activation
-        ],
-        name="linear",
-    )
-''',
-}
+
+
+#: Model registry name -> code defining ``build_model(num_classes, image_size)`` (logits out),
+#: made from :mod:`mlc.models`' own source (the tests copy weights across and compare outputs).
+MODEL_CODE: dict[str, str] = {name: _model_source(name) for name in models.MODELS}
 
 # ---------------------------------------------------------------- losses
 _REGISTER = f"@keras.saving.register_keras_serializable(package={REGISTER_PACKAGE!r})"

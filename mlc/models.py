@@ -91,19 +91,23 @@ def seed_cnn(num_classes: int, image_size: int) -> keras.Model:
             layers.MaxPooling2D((2, 2)),
             layers.Flatten(),
             layers.Dense(128, activation="relu"),
-            layers.Dense(num_classes, name="logits"),
+            layers.Dense(num_classes, name="logits"),  # one logit per tag, no activation
         ],
         name="seed_cnn",
     )
 
 
-def _conv_bn_relu(filters: int, kernel: int, strides: int = 1, padding: str = "same", name: str = ""):
+def conv_bn_relu(filters: int, kernel: int, strides: int = 1, padding: str = "same", name: str = ""):
     # batch norm lets the rare tag's features form in a few epochs at a high learning rate
     return [
         layers.Conv2D(filters, kernel, strides=strides, padding=padding, use_bias=False, name=name),
         layers.BatchNormalization(name=f"{name}_bn"),
         layers.ReLU(name=f"{name}_relu"),
     ]
+
+
+#: Functions the builders call besides Keras (the exported script defines them too).
+BUILDING_BLOCKS: tuple[Callable, ...] = (conv_bn_relu,)
 
 
 @register(
@@ -115,11 +119,11 @@ def compact(num_classes: int, image_size: int) -> keras.Model:
     return keras.Sequential(
         [
             keras.Input(shape=(image_size, image_size, 3)),
-            *_conv_bn_relu(32, 4, strides=4, padding="valid", name="patchify"),
-            *_conv_bn_relu(64, 3, name="conv1"),
-            *_conv_bn_relu(64, 3, name="conv2"),
-            layers.GlobalMaxPooling2D(name="anywhere"),
-            layers.Dense(num_classes, name="logits"),
+            *conv_bn_relu(32, 4, strides=4, padding="valid", name="patchify"),
+            *conv_bn_relu(64, 3, name="conv1"),
+            *conv_bn_relu(64, 3, name="conv2"),
+            layers.GlobalMaxPooling2D(name="anywhere"),  # "is the shape anywhere?"
+            layers.Dense(num_classes, name="logits"),  # one logit per tag, no activation
         ],
         name="compact",
     )
@@ -135,7 +139,7 @@ def linear(num_classes: int, image_size: int) -> keras.Model:
         [
             keras.Input(shape=(image_size, image_size, 3)),
             layers.Flatten(name="pixels"),
-            layers.Dense(num_classes, name="logits"),
+            layers.Dense(num_classes, name="logits"),  # one logit per tag, no activation
         ],
         name="linear",
     )
