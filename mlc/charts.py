@@ -263,43 +263,23 @@ def pr_chart(curves: pd.DataFrame, points: pd.DataFrame, *, height: int = 320) -
     >>> [layer["mark"]["type"] for layer in pr_chart(c, p).to_dict()["layer"]]
     ['line', 'point']
     """
-    tags = list(dict.fromkeys(curves["tag"]))
-    colour = alt.Color("tag:N", sort=tags, legend=_TAG_LEGEND)
-    x = alt.X("recall:Q", scale=alt.Scale(domain=[0, 1]))
-    y = alt.Y("precision:Q", scale=alt.Scale(domain=[0, 1]))
-    lines = (
-        alt.Chart(curves)
-        .mark_line(interpolate="step-after", strokeWidth=2)
-        .encode(
-            x=x,
-            y=y,
-            color=colour,
-            order=alt.Order("recall:Q"),
-            tooltip=[
-                alt.Tooltip("tag:N"),
-                alt.Tooltip("threshold:Q", format=".3f"),
-                alt.Tooltip("recall:Q", format=".3f"),
-                alt.Tooltip("precision:Q", format=".3f"),
-            ],
-        )
+    return _curves_with_dots(
+        curves,
+        points,
+        x=alt.X("recall:Q", scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("precision:Q", scale=alt.Scale(domain=[0, 1])),
+        line={"interpolate": "step-after", "strokeWidth": 2},
+        order=alt.Order("recall:Q"),
+        line_tooltip=[_number("threshold"), _number("recall"), _number("precision")],
+        dot_tooltip=[
+            _number("threshold", title="current threshold"),
+            _number("recall"),
+            _number("precision"),
+            _number("f1"),
+        ],
+        height=height,
+        title="Precision–recall per tag (dot: current threshold)",
     )
-    dots = (
-        alt.Chart(points)
-        .mark_point(size=140, filled=True, stroke="black", strokeWidth=1)
-        .encode(
-            x=x,
-            y=y,
-            color=colour,
-            tooltip=[
-                alt.Tooltip("tag:N"),
-                alt.Tooltip("threshold:Q", format=".3f", title="current threshold"),
-                alt.Tooltip("recall:Q", format=".3f"),
-                alt.Tooltip("precision:Q", format=".3f"),
-                alt.Tooltip("f1:Q", format=".3f"),
-            ],
-        )
-    )
-    return (lines + dots).properties(height=height, title="Precision–recall per tag (dot: current threshold)")
 
 
 def sweep_chart(sweep: pd.DataFrame, points: pd.DataFrame, *, height: int = 320) -> alt.LayerChart:
@@ -311,37 +291,38 @@ def sweep_chart(sweep: pd.DataFrame, points: pd.DataFrame, *, height: int = 320)
     >>> sweep_chart(s, p).to_dict()["layer"][0]["encoding"]["x"]["field"]
     'threshold'
     """
-    tags = list(dict.fromkeys(sweep["tag"]))
-    colour = alt.Color("tag:N", sort=tags, legend=_TAG_LEGEND)
-    x = alt.X("threshold:Q", scale=alt.Scale(domain=[0, 1]))
-    y = alt.Y("f1:Q", title="F1", scale=alt.Scale(domain=[0, 1]))
+    return _curves_with_dots(
+        sweep,
+        points,
+        x=alt.X("threshold:Q", scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("f1:Q", title="F1", scale=alt.Scale(domain=[0, 1])),
+        line={"strokeWidth": 2},
+        line_tooltip=[_number("threshold", ".2f"), _number("f1"), _number("precision"), _number("recall")],
+        dot_tooltip=[_number("threshold"), _number("f1")],
+        height=height,
+        title="F1 against threshold per tag (dot: current threshold)",
+    )
+
+
+def _number(field: str, fmt: str = ".3f", **kwargs) -> alt.Tooltip:
+    return alt.Tooltip(f"{field}:Q", format=fmt, **kwargs)
+
+
+def _curves_with_dots(curves, points, *, x, y, line: dict, line_tooltip, dot_tooltip, height, title, order=None):
+    """Per-tag curves (colour = tag, in the curves' order) with each tag's current threshold as a ringed dot."""
+    colour = alt.Color("tag:N", sort=list(dict.fromkeys(curves["tag"])), legend=_TAG_LEGEND)
+    extra = {"order": order} if order is not None else {}
     lines = (
-        alt.Chart(sweep)
-        .mark_line(strokeWidth=2)
-        .encode(
-            x=x,
-            y=y,
-            color=colour,
-            tooltip=[
-                alt.Tooltip("tag:N"),
-                alt.Tooltip("threshold:Q", format=".2f"),
-                alt.Tooltip("f1:Q", format=".3f"),
-                alt.Tooltip("precision:Q", format=".3f"),
-                alt.Tooltip("recall:Q", format=".3f"),
-            ],
-        )
+        alt.Chart(curves)
+        .mark_line(**line)
+        .encode(x=x, y=y, color=colour, tooltip=[alt.Tooltip("tag:N"), *line_tooltip], **extra)
     )
     dots = (
         alt.Chart(points)
         .mark_point(size=140, filled=True, stroke="black", strokeWidth=1)
-        .encode(
-            x=x,
-            y=y,
-            color=colour,
-            tooltip=[alt.Tooltip("tag:N"), alt.Tooltip("threshold:Q", format=".3f"), alt.Tooltip("f1:Q", format=".3f")],
-        )
+        .encode(x=x, y=y, color=colour, tooltip=[alt.Tooltip("tag:N"), *dot_tooltip])
     )
-    return (lines + dots).properties(height=height, title="F1 against threshold per tag (dot: current threshold)")
+    return (lines + dots).properties(height=height, title=title)
 
 
 def history_chart(history: pd.DataFrame, series: str, *, height: int = 280) -> alt.Chart:

@@ -19,21 +19,12 @@ from mlc import losses, models
 from mlc.config import RunConfig
 from mlc.losses import LOSSES
 from mlc.models import MODELS
+from mlc.runs import BATCH_COLUMNS, EPOCH_COLUMNS
 from mlc.training import RUN_STATUSES, Progress, Run, check_batches, make_data, predict_probabilities, train
 
-EPOCH_KEYS = {
-    "epoch",
-    "loss",
-    "val_loss",
-    "macro_f1",
-    "micro_f1",
-    "map",
-    "mae",
-    "seconds",
-    "samples_per_second",
-    "elapsed",
-}
-BATCH_KEYS = {"epoch", "batch", "step", "loss", "seconds"}
+# the columns the run record declares (mlc.runs), checked against what training writes
+EPOCH_KEYS = set(EPOCH_COLUMNS)
+BATCH_KEYS = set(BATCH_COLUMNS)
 HAS_GPU = bool(tf.config.list_logical_devices("GPU"))
 
 
