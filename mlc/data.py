@@ -50,7 +50,9 @@ MAX_SAMPLES = 1_000_000
 #: The largest seed (seeds are 32-bit, as NumPy's SeedSequence entropy here).
 MAX_SEED = 2**32 - 1
 
-_CHUNK = 256  # scenes per painted chunk (one seeded generator each)
+#: Scenes per painted chunk: each chunk has its own seeded generator, so a split that
+#: keeps whole chunks regenerates exactly the same scenes (mlc.runrecords relies on it).
+CHUNK = 256
 
 
 # ---------------------------------------------------------------- validation
@@ -130,12 +132,12 @@ def make_dataset(
         raise ValueError(f"dtype must be 'float32' or 'uint8', got {dtype!r}")
     x = np.empty((n, spec.size, spec.size, 3), dtype)
     y = np.empty((n, spec.num_classes), np.float32)
-    starts = list(range(0, n, _CHUNK))
+    starts = list(range(0, n, CHUNK))
     seeds = np.random.SeedSequence(seed).spawn(len(starts))
 
     def render(k: int) -> None:
         lo = starts[k]
-        hi = min(lo + _CHUNK, n)
+        hi = min(lo + CHUNK, n)
         if dtype == "float32":
             paint_chunk(spec, np.random.default_rng(seeds[k]), x[lo:hi], y[lo:hi])
         else:

@@ -105,7 +105,7 @@ def import_val_size(config: RunConfig) -> int:
     >>> import_val_size(RunConfig(val_size=50_000, image_size=256))
     256
     """
-    chunk = data_mod._CHUNK  # whole generator chunks: the same scenes as the original split
+    chunk = data_mod.CHUNK  # whole generator chunks: the same scenes as the original split
     per_scene = config.image_size**2 * 3 * 4
     cap = min(MAX_IMPORT_VAL_SIZE, MAX_IMPORT_VAL_BYTES // per_scene)
     cap = max(chunk, cap // chunk * chunk)

@@ -28,7 +28,7 @@ from mlc.data import (
     resolve_classes,
 )
 
-CHUNK = 256  # samples per rendering chunk (mlc.data._CHUNK)
+CHUNK = 256  # samples per rendering chunk (mlc.data.CHUNK)
 IDX = {name: i for i, name in enumerate(DEFAULT_CLASSES)}
 
 

@@ -611,7 +611,7 @@ def test_without_json_or_config_the_default_config_is_assumed(saved):
 
 
 def test_import_caps_the_validation_scenes_at_a_prefix_of_the_original_split(monkeypatch):
-    assert runfiles.MAX_IMPORT_VAL_SIZE % data._CHUNK == 0
+    assert runfiles.MAX_IMPORT_VAL_SIZE % data.CHUNK == 0
     monkeypatch.setattr(runrecords, "MAX_IMPORT_VAL_SIZE", 256)  # where run_from_files reads it
     cfg = CFG.replace(val_size=300)
     n = runfiles.import_val_size(cfg)

@@ -40,7 +40,7 @@ def test_every_key_is_a_streamlit_option():
 
     from streamlit import config
 
-    options = config._config_options_template
+    options = config.get_config_options()
     data = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     for section, values in data.items():
         for key in values:
