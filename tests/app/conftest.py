@@ -58,12 +58,11 @@ def session(monkeypatch):
 
 @pytest.fixture
 def open_page():
-    """``open_page("pages/x.py", query={...})``: the app run once, switched to that page, without exceptions."""
+    """``open_page("pages/x.py", query={...})``: the app run straight into that page, without exceptions."""
 
     def open_(page: str, *, query: dict | None = None, timeout: float = 120) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=timeout)
-        at.run()
-        at.switch_page(page)
+        at.switch_page(page)  # before the first run: the entry point runs straight into the page
         for key, value in (query or {}).items():
             at.query_params[key] = value
         at.run()
@@ -71,3 +70,22 @@ def open_page():
         return at
 
     return open_
+
+
+@pytest.fixture(scope="session")
+def two_runs():
+    """Two small real runs (bce, and weighted_bce with positive-term weights), numbered 1 and 2.
+
+    Trained once for all the page tests that only need some finished runs (Predict, Evaluate).
+    """
+    from mlc.config import RunConfig
+    from mlc.training import train
+
+    tiny = RunConfig(epochs=2, train_size=256, val_size=128, batch_size=32)
+    runs = (
+        train(tiny),
+        train(tiny.replace(loss="weighted_bce", weights=(1.0, 9.0, 1.0, 1.0, 1.0), weighting="positive")),
+    )
+    for number, run in enumerate(runs, start=1):
+        run.number = number
+    return runs

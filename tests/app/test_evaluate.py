@@ -13,15 +13,9 @@ from mlc.training import train
 TINY = RunConfig(epochs=2, train_size=256, val_size=128, batch_size=32)
 
 
-@pytest.fixture(scope="module")
-def runs():
-    out = [
-        train(TINY),
-        train(TINY.replace(loss="weighted_bce", weights=(1.0, 9.0, 1.0, 1.0, 1.0), weighting="positive")),
-    ]
-    for number, run in enumerate(out, start=1):
-        run.number = number
-    return out
+@pytest.fixture
+def runs(two_runs):
+    return list(two_runs)
 
 
 @pytest.fixture

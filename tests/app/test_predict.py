@@ -18,13 +18,9 @@ from mlc.training import train
 TINY = RunConfig(epochs=2, train_size=256, val_size=128, batch_size=32)
 
 
-@pytest.fixture(scope="module")
-def runs():
-    first = train(TINY)
-    second = train(TINY.replace(loss="weighted_bce", weights=(1.0, 9.0, 1.0, 1.0, 1.0)))
-    for number, run in enumerate((first, second), start=1):
-        run.number = number
-    return first, second
+@pytest.fixture
+def runs(two_runs):
+    return two_runs
 
 
 @pytest.fixture
