@@ -150,9 +150,8 @@ def unbundle(
         problems += [f"{f}: listed in manifest.json but missing from the bundle" for f in order if f not in folders]
         runs: list[Run] = []
         for name in names:
-            members = folders[name]
             try:
-                run = _run_from_members(zf, members)
+                run = _run_from_members(zf, folders[name])
             except RunFileError as exc:
                 problems.append(f"{name}: {exc}")
                 continue

@@ -148,6 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: ``train`` flags that go to the :class:`RunConfig` field of the same name as they are.
+_SAME_NAME_FLAGS = (
+    "loss weighting model epochs batch_size train_size val_size soft_labels label_noise image_size seed device"
+).split()
+
+
 def config_from_args(args: argparse.Namespace):
     """The validated :class:`RunConfig` for ``train`` arguments (ValueError names the bad field)."""
     from mlc import data
@@ -161,23 +167,12 @@ def config_from_args(args: argparse.Namespace):
             raise ValueError("give either --weights or --auto-weights, not both")
         weights = derive_weights(args.auto_weights, prevalence, args.train_size)
     return RunConfig(
-        loss=args.loss,
         loss_params=dict(args.loss_params),
         classes=classes,
         prevalence=prevalence,
         weights=weights,
-        weighting=args.weighting,
-        model=args.model,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
         learning_rate=args.lr,
-        train_size=args.train_size,
-        val_size=args.val_size,
-        soft_labels=args.soft_labels,
-        label_noise=args.label_noise,
-        image_size=args.image_size,
-        seed=args.seed,
-        device=args.device,
+        **{name: getattr(args, name) for name in _SAME_NAME_FLAGS},
     )
 
 

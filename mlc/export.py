@@ -69,8 +69,8 @@ def _plain_args(header: str) -> str:
     return ", ".join(plain)
 
 
-def _plain_function(fn, name: str, doc: str = "") -> str:
-    """``fn``'s source as a plain function called ``name``: no decorator, no annotations, ``doc`` as docstring.
+def _plain_function(fn, name: str) -> str:
+    """``fn``'s source as a plain function called ``name``: no decorator, no annotations, its own docstring.
 
     The exported script builds its model from the very source :mod:`mlc.models`
     trains with, so the two cannot drift apart.
@@ -78,17 +78,13 @@ def _plain_function(fn, name: str, doc: str = "") -> str:
     lines = inspect.getsource(fn).splitlines()
     lines = lines[next(i for i, line in enumerate(lines) if line.startswith("def ")) :]
     header = re.match(r"def \w+\((.*)\)( -> [^:]+)?:$", lines[0]).group(1)
-    body = [f'    """{doc}"""'] if doc else []
-    return "\n".join([f"def {name}({_plain_args(header)}):", *body, *lines[1:]]) + "\n"
+    return "\n".join([f"def {name}({_plain_args(header)}):", *lines[1:]]) + "\n"
 
 
 def _model_source(name: str) -> str:
     builder = models.MODELS[name].builder
     blocks = [b for b in models.BUILDING_BLOCKS if f"{b.__name__}(" in inspect.getsource(builder)]
-    doc = models.MODELS[name].summary.split(". ")[0].rstrip(".") + "."
-    return "\n\n".join(
-        [*(_plain_function(b, b.__name__) for b in blocks), _plain_function(builder, "build_model", doc)]
-    )
+    return "\n\n".join([*(_plain_function(b, b.__name__) for b in blocks), _plain_function(builder, "build_model")])
 
 
 #: Model registry name -> code defining ``build_model(num_classes, image_size)`` (logits out),
@@ -404,7 +400,7 @@ def keras_script(config: RunConfig) -> str:
     Raises ValueError for a config whose model or loss has no export snippet.
 
     >>> script = keras_script(RunConfig(model="linear", lr_schedule="constant"))
-    >>> "name=\\"linear\\"" in script, "keras.optimizers.Adam(LEARNING_RATE)" in script
+    >>> 'logits_model("linear"' in script, "keras.optimizers.Adam(LEARNING_RATE)" in script
     (True, True)
     """
     if not isinstance(config, RunConfig):

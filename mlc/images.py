@@ -91,13 +91,7 @@ class ImageDecodeError(ValueError):
 
 
 # ---------------------------------------------------------------- public API
-def decode(
-    data: bytes,
-    *,
-    size: int = 64,
-    max_bytes: int = MAX_BYTES,
-    max_pixels: int = MAX_PIXELS,
-) -> np.ndarray:
+def decode(data: bytes, *, size: int = 64, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Decode image file bytes into a model input.
 
     Returns float32 of shape (size, size, 3) in [0, 1], C-contiguous: the first
@@ -125,11 +119,7 @@ def decode(
 
 
 def preview(
-    data: bytes,
-    *,
-    max_side: int = 512,
-    max_bytes: int = MAX_BYTES,
-    max_pixels: int = MAX_PIXELS,
+    data: bytes, *, max_side: int = 512, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS
 ) -> np.ndarray:
     """The image "as uploaded", for display: uint8 (h, w, 3), aspect kept.
 

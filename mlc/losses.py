@@ -122,7 +122,71 @@ def _check_weight_count(weights: Sequence[float], logits) -> None:
         )
 
 
-# ---------------------------------------------------------------- pure elementwise loss functions
+# ---------------------------------------------------------------- the registry and the wrappers' base
+
+
+def _loss_class(name: str, cls: Any) -> type:
+    if not (isinstance(cls, type) and issubclass(cls, MultiLabelLoss)):
+        raise TypeError(f"@register({name!r}) needs a MultiLabelLoss subclass, got {cls!r}.")
+    cls.registry_name = name
+    return cls
+
+
+#: Registry name -> registered, serialisable :class:`keras.losses.Loss` class.
+LOSSES: Registry[type[keras.losses.Loss]] = Registry("loss", example="bce", make=_loss_class)
+
+
+def register(name: str) -> Callable[[type], type]:
+    """Class decorator: add a :class:`MultiLabelLoss` subclass to ``LOSSES`` (a name is registered once).
+
+    Sets ``cls.registry_name = name``. Combine it with
+    ``@keras.saving.register_keras_serializable(package="mlc")`` so models
+    compiled with the loss survive ``model.save`` / ``load_model``.
+    """
+    return LOSSES.register(name)
+
+
+class MultiLabelLoss(keras.losses.Loss):
+    """Base for the registered wrappers around the pure loss functions.
+
+    Subclasses set ``function`` (the pure elementwise loss), ``param_specs``,
+    ``description`` and ``formula``, and an ``__init__`` that names the loss'
+    parameters (a loss without parameters needs none) and passes them on as
+    keywords with Keras' ``name``, ``reduction`` and ``dtype``. ``call`` returns the mean of the
+    elementwise loss over the tag axis, shape ``(B,)``; ``get_config`` holds
+    only plain floats/lists/strings, so the loss round-trips through
+    ``from_config`` and ``model.save`` / ``keras.models.load_model``.
+    """
+
+    registry_name: str = ""
+    description: str = ""
+    formula: str = ""
+    param_specs: dict[str, ParamSpec] = {}
+    function: Callable  # set by every subclass: staticmethod(the pure loss function)
+
+    def __init__(self, *, name=None, reduction="sum_over_batch_size", dtype=None, **loss_params):
+        super().__init__(name=name or self.registry_name, reduction=reduction, dtype=dtype)
+        check_names(self.registry_name, self.param_specs, loss_params)
+        self.loss_params = validate(self.param_specs, loss_params)
+
+    def elementwise(self, y_true, logits):
+        """Elementwise losses, same shape as ``logits`` (``(B, C)``)."""
+        return type(self).function(y_true, logits, **self.loss_params)
+
+    def call(self, y_true, y_pred):
+        return ops.mean(self.elementwise(y_true, y_pred), axis=-1)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({k: list(v) if isinstance(v, list) else v for k, v in self.loss_params.items()})
+        return config
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.loss_params.items())
+        return f"{type(self).__name__}({args})"
+
+
+# ---------------------------------------------------------------- losses: pure function, then its Keras wrapper
 
 # The signatures' defaults are the declared ones (mlc.loss_params), never a second copy.
 _WEIGHTING = declared.WEIGHTED_BCE["weighting"].default
@@ -141,6 +205,21 @@ def bce(y_true, logits):
     """
     y_true, logits = _prepare(y_true, logits)
     return ops.binary_crossentropy(y_true, logits, from_logits=True)
+
+
+@register("bce")
+@keras.saving.register_keras_serializable(package="mlc")
+class BCELoss(MultiLabelLoss):
+    """Registered wrapper of :func:`bce`; ``call`` returns shape ``(B,)``.
+
+    >>> float(BCELoss()([[1.0, 0.0]], [[0.0, 0.0]]))
+    0.6931...
+    """
+
+    description = "Sigmoid binary cross-entropy: every tag is its own yes/no question."
+    formula = "l = -[y·log σ(z) + (1-y)·log(1-σ(z))]"
+    param_specs = declared.BCE
+    function = staticmethod(bce)
 
 
 def weighted_bce(y_true, logits, weights, weighting: str = _WEIGHTING):
@@ -174,6 +253,27 @@ def weighted_bce(y_true, logits, weights, weighting: str = _WEIGHTING):
     return ops.where(is_one, ce, weighted)
 
 
+@register("weighted_bce")
+@keras.saving.register_keras_serializable(package="mlc")
+class WeightedBCELoss(MultiLabelLoss):
+    """Registered wrapper of :func:`weighted_bce`; ``call`` returns ``(B,)``.
+
+    >>> loss = WeightedBCELoss([2.0, 1.0], weighting="tag")
+    >>> float(loss([[1.0, 0.0]], [[0.0, 0.0]]))  # (2·0.693 + 0.693) / 2
+    1.0397...
+    """
+
+    description = (
+        "BCE with a weight per tag: 'tag' scales a tag's whole BCE, 'positive' only its y=1 term (pos_weight)."
+    )
+    formula = "tag: l = -w_c·[y·log σ(z) + (1-y)·log(1-σ(z))];  positive: l = -[w_c·y·log σ(z) + (1-y)·log(1-σ(z))]"
+    param_specs = declared.WEIGHTED_BCE
+    function = staticmethod(weighted_bce)
+
+    def __init__(self, weights: Sequence[float], weighting: str = _WEIGHTING, **keras_kwargs):
+        super().__init__(weights=weights, weighting=weighting, **keras_kwargs)
+
+
 def mse(y_true, logits):
     """Squared error of the sigmoid probability, elementwise, shape ``(B, C)``.
 
@@ -184,6 +284,22 @@ def mse(y_true, logits):
     """
     y_true, logits = _prepare(y_true, logits)
     return ops.square(ops.sigmoid(logits) - y_true)
+
+
+@register("mse")
+@keras.saving.register_keras_serializable(package="mlc")
+class MSELoss(MultiLabelLoss):
+    """Registered wrapper of :func:`mse`; ``call`` returns ``(B,)``.
+
+    >>> loss = MSELoss()
+    >>> round(float(loss([[0.8, 0.0]], [[0.0, 0.0]])), 4)  # a soft target 0.8: ((0.5 - 0.8)² + 0.5²) / 2
+    0.17
+    """
+
+    description = "Squared error between the sigmoid probability and a (soft) target in [0, 1]."
+    formula = "l = (σ(z) - y)²"
+    param_specs = declared.MSE
+    function = staticmethod(mse)
 
 
 def focal(y_true, logits, gamma: float = _GAMMA, alpha: float | None = _ALPHA):
@@ -207,6 +323,26 @@ def focal(y_true, logits, gamma: float = _GAMMA, alpha: float | None = _ALPHA):
     if alpha is not None:
         loss = loss * (y_true * alpha + (1.0 - y_true) * (1.0 - alpha))
     return loss
+
+
+@register("focal")
+@keras.saving.register_keras_serializable(package="mlc")
+class FocalLoss(MultiLabelLoss):
+    """Registered wrapper of :func:`focal`; ``call`` returns ``(B,)``.
+
+    >>> FocalLoss(gamma=1.0, alpha=0.25).get_config()["alpha"]
+    0.25
+    """
+
+    description = (
+        "Focal loss: BCE scaled by (1 - p_t)^γ so easy, well-classified elements count less (Lin et al. 2017)."
+    )
+    formula = "l = α_t·(1-p_t)^γ·BCE(y, z),  p_t = y·p + (1-y)·(1-p),  α_t = y·α + (1-y)·(1-α) (1 if α is None)"
+    param_specs = declared.FOCAL
+    function = staticmethod(focal)
+
+    def __init__(self, gamma: float = _GAMMA, alpha: float | None = _ALPHA, **keras_kwargs):
+        super().__init__(gamma=gamma, alpha=alpha, **keras_kwargs)
 
 
 def asl(y_true, logits, gamma_pos: float = _GAMMA_POS, gamma_neg: float = _GAMMA_NEG, clip: float = _CLIP):
@@ -236,160 +372,6 @@ def asl(y_true, logits, gamma_pos: float = _GAMMA_POS, gamma_neg: float = _GAMMA
     return -y_true * pos_factor * log_p - (1.0 - y_true) * neg_factor * log_one_minus_pm
 
 
-# ---------------------------------------------------------------- registry and Keras wrappers
-
-
-def _loss_class(name: str, cls: Any) -> type:
-    if not (isinstance(cls, type) and issubclass(cls, MultiLabelLoss)):
-        raise TypeError(f"@register({name!r}) needs a MultiLabelLoss subclass, got {cls!r}.")
-    cls.registry_name = name
-    return cls
-
-
-#: Registry name -> registered, serialisable :class:`keras.losses.Loss` class.
-LOSSES: Registry[type[keras.losses.Loss]] = Registry("loss", example="bce", make=_loss_class)
-
-
-def register(name: str) -> Callable[[type], type]:
-    """Class decorator: add a :class:`MultiLabelLoss` subclass to ``LOSSES`` (a name is registered once).
-
-    Sets ``cls.registry_name = name``. Combine it with
-    ``@keras.saving.register_keras_serializable(package="mlc")`` so models
-    compiled with the loss survive ``model.save`` / ``load_model``.
-    """
-    return LOSSES.register(name)
-
-
-class MultiLabelLoss(keras.losses.Loss):
-    """Base for the registered wrappers around the pure loss functions.
-
-    Subclasses set ``function`` (the pure elementwise loss), ``param_specs``,
-    ``description`` and ``formula``. ``call`` returns the mean of the
-    elementwise loss over the tag axis, shape ``(B,)``; ``get_config`` holds
-    only plain floats/lists/strings, so the loss round-trips through
-    ``from_config`` and ``model.save`` / ``keras.models.load_model``.
-    """
-
-    registry_name: str = ""
-    description: str = ""
-    formula: str = ""
-    param_specs: dict[str, ParamSpec] = {}
-    function: Callable = staticmethod(bce)
-
-    def __init__(self, loss_params: dict, name=None, reduction="sum_over_batch_size", dtype=None):
-        super().__init__(name=name or self.registry_name, reduction=reduction, dtype=dtype)
-        self.loss_params = validate(self.param_specs, loss_params)
-
-    def elementwise(self, y_true, logits):
-        """Elementwise losses, same shape as ``logits`` (``(B, C)``)."""
-        return type(self).function(y_true, logits, **self.loss_params)
-
-    def call(self, y_true, y_pred):
-        return ops.mean(self.elementwise(y_true, y_pred), axis=-1)
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update({k: list(v) if isinstance(v, list) else v for k, v in self.loss_params.items()})
-        return config
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.loss_params.items())
-        return f"{type(self).__name__}({args})"
-
-
-@register("bce")
-@keras.saving.register_keras_serializable(package="mlc")
-class BCELoss(MultiLabelLoss):
-    """Registered wrapper of :func:`bce`; ``call`` returns shape ``(B,)``.
-
-    >>> float(BCELoss()([[1.0, 0.0]], [[0.0, 0.0]]))
-    0.6931...
-    """
-
-    description = "Sigmoid binary cross-entropy: every tag is its own yes/no question."
-    formula = "l = -[y·log σ(z) + (1-y)·log(1-σ(z))]"
-    param_specs = declared.BCE
-    function = staticmethod(bce)
-
-    def __init__(self, *, name=None, reduction="sum_over_batch_size", dtype=None):
-        super().__init__({}, name=name, reduction=reduction, dtype=dtype)
-
-
-@register("weighted_bce")
-@keras.saving.register_keras_serializable(package="mlc")
-class WeightedBCELoss(MultiLabelLoss):
-    """Registered wrapper of :func:`weighted_bce`; ``call`` returns ``(B,)``.
-
-    >>> loss = WeightedBCELoss([2.0, 1.0], weighting="tag")
-    >>> float(loss([[1.0, 0.0]], [[0.0, 0.0]]))  # (2·0.693 + 0.693) / 2
-    1.0397...
-    """
-
-    description = (
-        "BCE with a weight per tag: 'tag' scales a tag's whole BCE, 'positive' only its y=1 term (pos_weight)."
-    )
-    formula = "tag: l = -w_c·[y·log σ(z) + (1-y)·log(1-σ(z))];  positive: l = -[w_c·y·log σ(z) + (1-y)·log(1-σ(z))]"
-    param_specs = declared.WEIGHTED_BCE
-    function = staticmethod(weighted_bce)
-
-    def __init__(
-        self,
-        weights: Sequence[float],
-        weighting: str = _WEIGHTING,
-        *,
-        name=None,
-        reduction="sum_over_batch_size",
-        dtype=None,
-    ):
-        super().__init__({"weights": weights, "weighting": weighting}, name=name, reduction=reduction, dtype=dtype)
-
-
-@register("mse")
-@keras.saving.register_keras_serializable(package="mlc")
-class MSELoss(MultiLabelLoss):
-    """Registered wrapper of :func:`mse`; ``call`` returns ``(B,)``.
-
-    >>> float(MSELoss()([[1.0, 0.0]], [[0.0, 0.0]]))
-    0.25
-    """
-
-    description = "Squared error between the sigmoid probability and a (soft) target in [0, 1]."
-    formula = "l = (σ(z) - y)²"
-    param_specs = declared.MSE
-    function = staticmethod(mse)
-
-    def __init__(self, *, name=None, reduction="sum_over_batch_size", dtype=None):
-        super().__init__({}, name=name, reduction=reduction, dtype=dtype)
-
-
-@register("focal")
-@keras.saving.register_keras_serializable(package="mlc")
-class FocalLoss(MultiLabelLoss):
-    """Registered wrapper of :func:`focal`; ``call`` returns ``(B,)``.
-
-    >>> FocalLoss(gamma=1.0, alpha=0.25).get_config()["alpha"]
-    0.25
-    """
-
-    description = (
-        "Focal loss: BCE scaled by (1 - p_t)^γ so easy, well-classified elements count less (Lin et al. 2017)."
-    )
-    formula = "l = α_t·(1-p_t)^γ·BCE(y, z),  p_t = y·p + (1-y)·(1-p),  α_t = y·α + (1-y)·(1-α) (1 if α is None)"
-    param_specs = declared.FOCAL
-    function = staticmethod(focal)
-
-    def __init__(
-        self,
-        gamma: float = _GAMMA,
-        alpha: float | None = _ALPHA,
-        *,
-        name=None,
-        reduction="sum_over_batch_size",
-        dtype=None,
-    ):
-        super().__init__({"gamma": gamma, "alpha": alpha}, name=name, reduction=reduction, dtype=dtype)
-
-
 @register("asl")
 @keras.saving.register_keras_serializable(package="mlc")
 class AsymmetricLoss(MultiLabelLoss):
@@ -408,21 +390,9 @@ class AsymmetricLoss(MultiLabelLoss):
     function = staticmethod(asl)
 
     def __init__(
-        self,
-        gamma_pos: float = _GAMMA_POS,
-        gamma_neg: float = _GAMMA_NEG,
-        clip: float = _CLIP,
-        *,
-        name=None,
-        reduction="sum_over_batch_size",
-        dtype=None,
+        self, gamma_pos: float = _GAMMA_POS, gamma_neg: float = _GAMMA_NEG, clip: float = _CLIP, **keras_kwargs
     ):
-        super().__init__(
-            {"gamma_pos": gamma_pos, "gamma_neg": gamma_neg, "clip": clip},
-            name=name,
-            reduction=reduction,
-            dtype=dtype,
-        )
+        super().__init__(gamma_pos=gamma_pos, gamma_neg=gamma_neg, clip=clip, **keras_kwargs)
 
 
 def params(name: str) -> dict[str, ParamSpec]:

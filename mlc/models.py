@@ -76,25 +76,31 @@ def with_probabilities(model: keras.Model) -> keras.Model:
     return keras.Model(inputs, outputs, name=f"{model.name}_probabilities")
 
 
+def logits_model(name: str, num_classes: int, image_size: int, body: list) -> keras.Sequential:
+    """Input (B, image_size, image_size, 3) -> the body layers -> one logit per tag (B, num_classes), no activation."""
+    inputs = keras.Input(shape=(image_size, image_size, 3))
+    return keras.Sequential([inputs, *body, layers.Dense(num_classes, name="logits")], name=name)
+
+
+# mlc.export copies the builders' source, docstrings included, into the exported script.
 @register(
     "seed_cnn",
     "The reference article's CNN: Conv32-Pool-Conv64-Pool-Flatten-Dense128-Dense C "
     "(about 116 MFLOP per training sample at 64x64).",
 )
 def seed_cnn(num_classes: int, image_size: int) -> keras.Model:
-    return keras.Sequential(
-        [
-            keras.Input(shape=(image_size, image_size, 3)),
-            layers.Conv2D(32, (3, 3), activation="relu"),
-            layers.MaxPooling2D((2, 2)),
-            layers.Conv2D(64, (3, 3), activation="relu"),
-            layers.MaxPooling2D((2, 2)),
-            layers.Flatten(),
-            layers.Dense(128, activation="relu"),
-            layers.Dense(num_classes, name="logits"),  # one logit per tag, no activation
-        ],
-        name="seed_cnn",
-    )
+    """The reference article's CNN. Shapes at 64x64: (B, 64, 64, 3) -> conv (B, 62, 62, 32) -> pool (B, 31, 31, 32)
+    -> conv (B, 29, 29, 64) -> pool (B, 14, 14, 64) -> flatten (B, 12544) -> dense (B, 128) -> logits (B, C).
+    """
+    body = [
+        layers.Conv2D(32, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+    ]
+    return logits_model("seed_cnn", num_classes, image_size, body)
 
 
 def conv_bn_relu(filters: int, kernel: int, strides: int = 1, padding: str = "same", name: str = ""):
@@ -107,7 +113,7 @@ def conv_bn_relu(filters: int, kernel: int, strides: int = 1, padding: str = "sa
 
 
 #: Functions the builders call besides Keras (the exported script defines them too).
-BUILDING_BLOCKS: tuple[Callable, ...] = (conv_bn_relu,)
+BUILDING_BLOCKS: tuple[Callable, ...] = (conv_bn_relu, logits_model)
 
 
 @register(
@@ -116,17 +122,16 @@ BUILDING_BLOCKS: tuple[Callable, ...] = (conv_bn_relu,)
     "global max pooling (position-independent 'is it anywhere?' features, few FLOPs).",
 )
 def compact(num_classes: int, image_size: int) -> keras.Model:
-    return keras.Sequential(
-        [
-            keras.Input(shape=(image_size, image_size, 3)),
-            *conv_bn_relu(32, 4, strides=4, padding="valid", name="patchify"),
-            *conv_bn_relu(64, 3, name="conv1"),
-            *conv_bn_relu(64, 3, name="conv2"),
-            layers.GlobalMaxPooling2D(name="anywhere"),  # "is the shape anywhere?"
-            layers.Dense(num_classes, name="logits"),  # one logit per tag, no activation
-        ],
-        name="compact",
-    )
+    """A 4x4 stride-4 'patchify' conv, two 3x3 convs with batch norm, global max pooling. Shapes at 64x64:
+    (B, 64, 64, 3) -> patchify (B, 16, 16, 32) -> conv1, conv2 (B, 16, 16, 64) -> max (B, 64) -> logits (B, C).
+    """
+    body = [
+        *conv_bn_relu(32, 4, strides=4, padding="valid", name="patchify"),
+        *conv_bn_relu(64, 3, name="conv1"),
+        *conv_bn_relu(64, 3, name="conv2"),
+        layers.GlobalMaxPooling2D(name="anywhere"),  # "is the shape anywhere?"
+    ]
+    return logits_model("compact", num_classes, image_size, body)
 
 
 @register(
@@ -135,11 +140,5 @@ def compact(num_classes: int, image_size: int) -> keras.Model:
     "object that may be anywhere, which is why the CNNs exist.",
 )
 def linear(num_classes: int, image_size: int) -> keras.Model:
-    return keras.Sequential(
-        [
-            keras.Input(shape=(image_size, image_size, 3)),
-            layers.Flatten(name="pixels"),
-            layers.Dense(num_classes, name="logits"),  # one logit per tag, no activation
-        ],
-        name="linear",
-    )
+    """Baseline: logistic regression on raw pixels, (B, S, S, 3) -> flatten (B, 3*S*S) -> logits (B, C)."""
+    return logits_model("linear", num_classes, image_size, [layers.Flatten(name="pixels")])

@@ -73,13 +73,17 @@ PITFALLS: Registry[Pitfall] = Registry(
     "pitfall",
     example="labels_shape",
     make=lambda name, run, *, title, explanation, wrong_code, fix_code: Pitfall(
-        name, title, explanation.strip(), wrong_code.strip(), fix_code.strip(), run
+        name, title, " ".join(explanation.split()), wrong_code.strip(), fix_code.strip(), run
     ),
 )
 
 
 def register(name: str, *, title: str, explanation: str, wrong_code: str, fix_code: str):
-    """Decorator: add ``run() -> Demo`` to :data:`PITFALLS` under ``name`` with its texts."""
+    """Decorator: add ``run() -> Demo`` to :data:`PITFALLS` under ``name`` with its texts.
+
+    ``explanation`` is one paragraph of prose: its line breaks (wrapped in the source) become single spaces.
+    The code texts keep their lines; only their surrounding blank lines are stripped.
+    """
     return PITFALLS.register(name, title=title, explanation=explanation, wrong_code=wrong_code, fix_code=fix_code)
 
 

@@ -49,12 +49,11 @@ __all__ = ["Demo", "PITFALLS", "Pitfall", "WeightedBCE", "register"]
 @register(
     "labels_shape",
     title="Labels of shape (N,) for a model with C outputs",
-    explanation=(
-        "A multi-label model has one output per tag, so the targets must be a multi-hot matrix of shape "
-        "(N, C): one row per sample, a 0/1 column per tag. Keras 3 refuses class ids of shape (N,) for "
-        "binary_crossentropy with a ValueError about ranks (and (N, 1) with one about shapes); it does not "
-        "one-hot them for you."
-    ),
+    explanation="""
+A multi-label model has one output per tag, so the targets must be a multi-hot matrix of shape (N, C): one row
+per sample, a 0/1 column per tag. Keras 3 refuses class ids of shape (N,) for binary_crossentropy with a
+ValueError about ranks (and (N, 1) with one about shapes); it does not one-hot them for you.
+""",
     wrong_code="""
 model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="sigmoid")])
 model.compile(optimizer="adam", loss="binary_crossentropy")
@@ -97,13 +96,12 @@ def _labels_shape() -> Demo:
 @register(
     "softmax_bce",
     title="Softmax outputs with binary cross-entropy",
-    explanation=(
-        "Softmax makes the tags compete: its outputs sum to 1, so two present tags can never both be above "
-        "0.5. Worse, Keras 3 on TensorFlow hides it during training: binary_crossentropy picks up the logits "
-        "cached on a softmax output and computes a sigmoid BCE from them, so fit() reports exactly the loss of "
-        "the sigmoid model while the model you predict with outputs softmax probabilities. Use a sigmoid per "
-        "tag (or logits and from_logits=True)."
-    ),
+    explanation="""
+Softmax makes the tags compete: its outputs sum to 1, so two present tags can never both be above 0.5. Worse,
+Keras 3 on TensorFlow hides it during training: binary_crossentropy picks up the logits cached on a softmax
+output and computes a sigmoid BCE from them, so fit() reports exactly the loss of the sigmoid model while the
+model you predict with outputs softmax probabilities. Use a sigmoid per tag (or logits and from_logits=True).
+""",
     wrong_code="""
 model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="softmax")])
 model.compile(optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy")
@@ -157,12 +155,12 @@ def _softmax_bce() -> Demo:
 @register(
     "class_weight_multihot",
     title="fit(class_weight=...) with multi-hot targets",
-    explanation=(
-        "class_weight is made for single-label data. With (N, C) multi-hot targets Keras 3 silently turns it "
-        "into one weight per sample, the weight of argmax(y): the first present tag only, and tag 0's weight "
-        "for a sample with no tag at all. Training is identical to sample_weight=w[argmax(y)]. Put per-tag "
-        "weights inside the loss instead (a weighted BCE, or pos_weight for the positive term only)."
-    ),
+    explanation="""
+class_weight is made for single-label data. With (N, C) multi-hot targets Keras 3 silently turns it into one
+weight per sample, the weight of argmax(y): the first present tag only, and tag 0's weight for a sample with
+no tag at all. Training is identical to sample_weight=w[argmax(y)]. Put per-tag weights inside the loss
+instead (a weighted BCE, or pos_weight for the positive term only).
+""",
     wrong_code="""
 model.compile(optimizer="sgd", loss=keras.losses.BinaryCrossentropy(from_logits=True))
 model.fit(x, y, class_weight={0: 1.0, 1: 3.0, 2: 10.0})  # y: (N, 3) multi-hot
@@ -248,13 +246,13 @@ def _resolved_metric_names(model: keras.Model) -> list[str]:
 @register(
     "accuracy_is_argmax",
     title="metrics=['accuracy'] on a multi-label model",
-    explanation=(
-        "With more than one output, Keras 3 resolves 'accuracy' to categorical accuracy: it asks whether the "
-        "top-scoring tag equals argmax(y), the first present tag. A model that gets every tag right scores "
-        "far below 1, and the number means nothing for multi-label data. binary_accuracy is honest per "
-        "cell but flatters a model that predicts nothing: on sparse tags all-zeros scores high. Report "
-        "per-tag precision/recall/F1 (and mAP) instead."
-    ),
+    explanation="""
+With more than one output, Keras 3 resolves 'accuracy' to categorical accuracy: it asks whether the
+top-scoring tag equals argmax(y), the first present tag. A model that gets every tag right scores far below 1,
+and the number means nothing for multi-label data. binary_accuracy is honest per cell but flatters a model
+that predicts nothing: on sparse tags all-zeros scores high. Report per-tag precision/recall/F1 (and mAP)
+instead.
+""",
     wrong_code="""
 model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
 model.evaluate(x, y)  # 'accuracy' here is CategoricalAccuracy
@@ -317,11 +315,11 @@ def _accuracy_is_argmax() -> Demo:
 @register(
     "f1_without_threshold",
     title="keras.metrics.F1Score() without a threshold",
-    explanation=(
-        "F1Score's default threshold=None is single-label behaviour: the highest-scoring tag of each sample "
-        "counts as predicted and every other tag as absent, so a sample can never have two tags. "
-        "For multi-label outputs pass a float threshold, e.g. F1Score(threshold=0.5)."
-    ),
+    explanation="""
+F1Score's default threshold=None is single-label behaviour: the highest-scoring tag of each sample counts as
+predicted and every other tag as absent, so a sample can never have two tags. For multi-label outputs pass a
+float threshold, e.g. F1Score(threshold=0.5).
+""",
     wrong_code="""
 f1 = keras.metrics.F1Score(average="macro")  # threshold=None: argmax, one tag per sample
 f1.update_state(y, probabilities)
@@ -369,13 +367,12 @@ class WeightedBCE(keras.losses.Loss):
 @register(
     "closure_loss_save_load",
     title="A loss made by a closure does not survive save / load",
-    explanation=(
-        "model.save() stores a plain function loss only by its name ('loss'); the weights captured by the "
-        "closure are not saved at all. keras.saving.load_model() then fails with a TypeError (Could not "
-        "locate function 'loss'). A keras.losses.Loss subclass registered with "
-        "@keras.saving.register_keras_serializable and a get_config() of plain lists loads back with its "
-        "weights."
-    ),
+    explanation="""
+model.save() stores a plain function loss only by its name ('loss'); the weights captured by the closure are
+not saved at all. keras.saving.load_model() then fails with a TypeError (Could not locate function 'loss'). A
+keras.losses.Loss subclass registered with @keras.saving.register_keras_serializable and a get_config() of
+plain lists loads back with its weights.
+""",
     wrong_code="""
 def make_loss(weights):
     def loss(y_true, logits):

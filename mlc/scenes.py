@@ -202,12 +202,23 @@ def _house(u, v, variant):
     return [body, roof, door]
 
 
+_HOUSE_COLOURS = (  # walls, roof, door and window; each part picks its own
+    _rgb("#e8dcc0", "#c4a484", "#f2f0e6", "#b5523b", "#e0c068"),
+    _rgb("#8b2e2e", "#5a3a2a", "#555560", "#9c4a1a", "#2f4f6f"),
+    _rgb("#3b2a1e", "#2a2a35", "#4a3020", "#202830", "#3a2418"),
+)
+
+
 def _tree(u, v, variant):
     trunk = _box(u, v, -0.07, 0.07, 0.1, 0.5)
     round_top = _ellipse(u, v, 0.0, -0.12, 0.33, 0.32)
     pine = (v > -0.5) & (v < 0.2) & (np.abs(u) < 0.34 * (v + 0.5) / 0.7)
     canopy = np.where(variant[:, None, None] < 0.5, round_top, pine)
     return [trunk, canopy, np.zeros_like(trunk)]
+
+
+# trunk, canopy (the empty third part takes the last); each part picks its own
+_TREE_COLOURS = (_rgb("#6b4423", "#5a3a1e", "#7a5230"), _rgb("#1f6b2a", "#2e8b35", "#3f7f1f", "#1d5b3a", "#5a8f25"))
 
 
 def _dog(u, v, variant):
@@ -218,6 +229,13 @@ def _dog(u, v, variant):
     tail = (np.abs((u - 0.4) + 0.45 * (v + 0.1)) < 0.035) & (v > -0.26) & (v < 0.02)
     ear = _ellipse(u, v, -0.22, -0.08, 0.05, 0.12)
     return [body | legs | tail, head, ear]
+
+
+_DOG_COLOURS = (  # body, head, ear; one choice row for all three (matching tones)
+    _rgb("#a0662e", "#d2a679", "#6b4226", "#c8862e", "#b8582a"),
+    _rgb("#93582a", "#c49668", "#5e3a20", "#b87828", "#a84e22"),
+    _rgb("#4a2c14", "#7a5030", "#2a180c", "#5a3410", "#3a2a1c"),
+)
 
 
 def _cat(u, v, variant):
@@ -234,50 +252,23 @@ def _cat(u, v, variant):
     return [body | tail, head | ears, eyes]
 
 
-#: How each of the article's tags is drawn (sky is the background, not an icon).
+_CAT_COLOURS = (  # body, head, eyes; one choice row for all three
+    _rgb("#e08a2e", "#8a8f9a", "#2a2a2a", "#eeeae0", "#d8b890"),
+    _rgb("#d07a20", "#7a7f8a", "#222222", "#e2ded4", "#c8a880"),
+    _rgb("#3cc850", "#e8d030", "#3cc850", "#30a0e0", "#e8d030"),
+)
+
+
+#: How each of the article's tags is drawn (sky is the background, not an icon); each one's masks and
+#: part colours stand together above.
 ICONS: dict[str, Icon] = {
-    "house": Icon(
-        "house",
-        (20, 30),
-        0,
-        _house,
-        (
-            _rgb("#e8dcc0", "#c4a484", "#f2f0e6", "#b5523b", "#e0c068"),
-            _rgb("#8b2e2e", "#5a3a2a", "#555560", "#9c4a1a", "#2f4f6f"),
-            _rgb("#3b2a1e", "#2a2a35", "#4a3020", "#202830", "#3a2418"),
-        ),
-        shared_choice=False,
-    ),
-    "tree": Icon(
-        "tree",
-        (18, 30),
-        1,
-        _tree,
-        (_rgb("#6b4423", "#5a3a1e", "#7a5230"), _rgb("#1f6b2a", "#2e8b35", "#3f7f1f", "#1d5b3a", "#5a8f25")),
-        shared_choice=False,
-    ),
-    "dog": Icon(
-        "dog",
-        (20, 30),
-        2,
-        _dog,
-        (
-            _rgb("#a0662e", "#d2a679", "#6b4226", "#c8862e", "#b8582a"),
-            _rgb("#93582a", "#c49668", "#5e3a20", "#b87828", "#a84e22"),
-            _rgb("#4a2c14", "#7a5030", "#2a180c", "#5a3410", "#3a2a1c"),
-        ),
-    ),
-    "cat": Icon(
-        "cat",
-        (20, 29),
-        3,
-        _cat,
-        (
-            _rgb("#e08a2e", "#8a8f9a", "#2a2a2a", "#eeeae0", "#d8b890"),
-            _rgb("#d07a20", "#7a7f8a", "#222222", "#e2ded4", "#c8a880"),
-            _rgb("#3cc850", "#e8d030", "#3cc850", "#30a0e0", "#e8d030"),
-        ),
-    ),
+    icon.name: icon
+    for icon in (
+        Icon("house", (20, 30), 0, _house, _HOUSE_COLOURS, shared_choice=False),
+        Icon("tree", (18, 30), 1, _tree, _TREE_COLOURS, shared_choice=False),
+        Icon("dog", (20, 30), 2, _dog, _DOG_COLOURS),
+        Icon("cat", (20, 29), 3, _cat, _CAT_COLOURS),
+    )
 }
 
 

@@ -361,6 +361,10 @@ def test_classes_and_pure_functions_validate_too():
         losses.WeightedBCELoss([1.0], weighting="negative")
     with pytest.raises(ValueError, match="gamma must be"):
         losses.focal([[1.0]], [[0.0]], gamma=-1.0)
+    with pytest.raises(ValueError, match="unknown parameter 'gamma' for loss 'bce'; it accepts: no parameters"):
+        losses.BCELoss(gamma=1.0)
+    with pytest.raises(ValueError, match="unknown parameter 'gama' for loss 'focal'"):
+        losses.FocalLoss(gama=1.0)
 
 
 def test_weight_count_must_match_the_number_of_tags():

@@ -43,6 +43,7 @@ def test_entry_is_complete_and_its_code_parses(name):
     assert pitfall.name == name
     assert 10 < len(pitfall.title) < 80
     assert 80 < len(pitfall.explanation) < 700  # a few sentences in plain words
+    assert pitfall.explanation == " ".join(pitfall.explanation.split())  # one paragraph, as shown
     for code in (pitfall.wrong_code, pitfall.fix_code):
         assert code and code == code.strip()
         compile(code, f"<{name}>", "exec")
