@@ -55,6 +55,15 @@ class HostSettings:
     run_dir: str | None = None
     #: Write TensorBoard logs for runs into the run directory.
     tensorboard: bool = False
+    #: Where trainings run: ``processes`` (a pool of worker processes beside the server, the default)
+    #: or ``threads`` (inside the server, as the CLI does; for a laptop or tests).
+    trainer: str = "processes"
+    #: Runs one worker process serves before it is replaced by a fresh one (its memory goes back to the system).
+    worker_runs: int = 20
+    #: A Dask scheduler address (``tcp://host:8786``): trainings run on that cluster instead (see the README).
+    cluster: str | None = None
+    #: Seconds a visitor's runs and job are kept after their last tab closed (a reload finds them again).
+    visitor_grace_seconds: int = 900
 
 
 #: Field -> environment variable.
@@ -68,8 +77,12 @@ RANGES: dict[str, tuple[int, int]] = {
     "max_concurrent_trainings": (1, 64),
     "max_images": (1, 1000),
     "max_runs": (1, 256),
+    "worker_runs": (1, 10_000),
+    "visitor_grace_seconds": (0, 7 * 24 * 3600),
 }
 _SWITCHES = ("workshop_mode", "tensorboard")
+#: Settings with a fixed set of values -> the values.
+CHOICES: dict[str, tuple[str, ...]] = {"trainer": ("processes", "threads")}
 _DEFAULTS = HostSettings()
 
 
@@ -128,6 +141,8 @@ def _parse(name: str, raw: Any, source: str) -> Any:
         return checks.whole_text(raw, source, *RANGES[name])
     if name in _SWITCHES:
         return checks.boolean_text(raw, source)
+    if name in CHOICES:
+        return checks.one_of(str(raw).strip().lower(), source, CHOICES[name])
     return str(raw).strip()
 
 

@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING
 from mlc import checks, hosting, states
 from mlc.config import RunConfig
 from mlc.hosting import HostSettings, check_config
+from mlc.progress import Progress
 from mlc.runs import Run
-from mlc.training import Progress, train
 
 if TYPE_CHECKING:
     from mlc.runfiles import RunStore
@@ -151,9 +151,23 @@ class JobSnapshot:
         return self.state.in_line
 
 
+def train(config: RunConfig, **kwargs) -> Run:
+    """:func:`mlc.training.train`, imported on first use (this module imports no TensorFlow)."""
+    from mlc.training import train as engine
+
+    return engine(config, **kwargs)
+
+
 @dataclass
 class TrainingJob:
-    """One run trained on a worker thread; start it, poll :meth:`snapshot`, :meth:`stop` it."""
+    """One run trained from a watcher thread; start it, poll :meth:`snapshot`, :meth:`stop` it.
+
+    The thread runs ``trainer`` (:func:`mlc.training.train` in this process by
+    default; a :class:`mlc.job_wire.RemoteTrainer` trains in a worker process or
+    on a cluster and only waits here). A trainer whose ``reports_queue`` is true
+    is also given ``on_wait(position)``: its engine keeps its own waiting line,
+    shown like the server's.
+    """
 
     config: RunConfig
     slots: TrainingSlots | None = None
@@ -171,6 +185,7 @@ class TrainingJob:
         self._epochs: list[dict] = []
         self._thread: threading.Thread | None = None
         self._started_at: float | None = None
+        self._remote_position: int | None = None  # place in a remote engine's line (reports_queue trainers)
 
     # -- control (any thread)
     def start(self) -> TrainingJob:
@@ -199,6 +214,7 @@ class TrainingJob:
     def snapshot(self) -> JobSnapshot:
         with self._lock:
             in_queue = self.slots is not None and self.state is states.JobState.WAITING
+            position = self.slots.position(self.id) if in_queue else None
             return JobSnapshot(
                 id=self.id,
                 state=self.state,
@@ -206,16 +222,26 @@ class TrainingJob:
                 progress=self._progress,
                 batch_history=list(self._batches),
                 epoch_history=list(self._epochs),
-                queue_position=self.slots.position(self.id) if in_queue else None,
+                queue_position=position if position is not None else self._remote_position,
                 run=self.run,
                 message=self.message,
                 elapsed=0.0 if self._started_at is None else time.perf_counter() - self._started_at,
             )
 
     # -- worker thread
+    def _on_wait(self, position: int | None) -> None:
+        """A remote engine's news: waiting at ``position`` in its line, or (None) under way."""
+        with self._lock:
+            self._remote_position = position
+            if self.state in (states.JobState.RUNNING, states.JobState.WAITING):
+                self.state = states.JobState.WAITING if position is not None else states.JobState.RUNNING
+
     def _on_progress(self, p: Progress) -> None:
         with self._lock:
             self._progress = p
+            self._remote_position = None
+            if self.state is states.JobState.WAITING:
+                self.state = states.JobState.RUNNING
             if p.phase == "batch":
                 self._batches.append({"step": (p.epoch - 1) * p.batches + p.batch, "epoch": p.epoch, "loss": p.loss})
             elif p.phase == "epoch" and p.val is not None:
@@ -235,7 +261,8 @@ class TrainingJob:
                     self._set(states.JobState.STOPPED, "stopped while waiting for a free training slot")
                     return
             self._set(states.JobState.RUNNING)
-            run = self.trainer(self.config, on_progress=self._on_progress, stop_event=self._stop)
+            extra = {"on_wait": self._on_wait} if getattr(self.trainer, "reports_queue", False) else {}
+            run = self.trainer(self.config, on_progress=self._on_progress, stop_event=self._stop, **extra)
             state = ended_state(run.status)
             with self._lock:
                 self.run = run
@@ -281,8 +308,11 @@ class SessionJobs:
         max_runs: int = MAX_RUNS_PER_SESSION,
         settings: HostSettings | None = None,
         store: RunStore | None = None,
+        trainer: Callable[..., Run] | None = None,
     ):
         self.slots = slots
+        #: What :meth:`start` trains with unless told otherwise: in this process, or a pool or cluster trainer.
+        self.trainer = trainer or train
         self.settings = settings
         self.store = store  # an optional run directory: finished runs are saved there too
         self.max_runs = settings.max_runs if settings is not None else max_runs
@@ -294,7 +324,7 @@ class SessionJobs:
         self.load_problems: list[str] = []  # runs in the run directory that could not be read
         self.closed = False
 
-    def start(self, config: RunConfig, trainer: Callable[..., Run] = train) -> TrainingJob:
+    def start(self, config: RunConfig, trainer: Callable[..., Run] | None = None) -> TrainingJob:
         """Start training ``config`` in the background.
 
         Raises ValueError when the config is over the server's limits (checked here,
@@ -308,6 +338,7 @@ class SessionJobs:
                 raise RuntimeError("this session has ended")
             if self.job is not None and self.job.alive:
                 raise RuntimeError("a training is already running in this session; stop it first")
+            trainer = trainer or self.trainer
             if self.store is not None and self.store.tensorboard and trainer is train:
                 log_dir = str(self.store.tensorboard_dir(config))
                 trainer = functools.partial(train, callbacks=[_tensorboard(log_dir)])

@@ -38,7 +38,6 @@ import math
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -48,6 +47,7 @@ from mlc import checks, data, devices, metrics, models
 from mlc.checks import first_line
 from mlc.config import RunConfig
 from mlc.multiworker import fit_multiworker
+from mlc.progress import Progress  # noqa: F401 (re-exported: it lived here)
 from mlc.runs import RUN_STATUSES, Run, runs_table  # noqa: F401 (re-exported: they lived here)
 from mlc.states import RunStatus, StopReason
 
@@ -55,37 +55,6 @@ from mlc.states import RunStatus, StopReason
 VAL_SEED_OFFSET = 1_000_003
 #: A run's message when the device ran out of memory.
 OUT_OF_MEMORY = "out of memory on the chosen device; lower the batch size, the image size or the train size"
-
-
-@dataclass(frozen=True)
-class Progress:
-    """A snapshot sent to ``on_progress``: where training is and how it goes.
-
-    ``phase`` is ``"data"`` (generating scenes), ``"batch"``, ``"epoch"`` (after
-    validation) or ``"done"``. ``epoch`` counts from 1; ``batch`` is the batch
-    within the epoch (1..batches).
-    """
-
-    phase: str
-    epoch: int
-    epochs: int
-    batch: int
-    batches: int
-    elapsed: float  # seconds since training started (data generation excluded)
-    loss: float | None = None
-    val: dict | None = None  # the epoch's validation summary (phase "epoch")
-
-    @property
-    def fraction(self) -> float:
-        """Share of all batches done, in [0, 1]."""
-        total = self.epochs * self.batches
-        return 0.0 if total == 0 else max(0.0, min(1.0, ((self.epoch - 1) * self.batches + self.batch) / total))
-
-    @property
-    def eta(self) -> float | None:
-        """Seconds left at the current pace, or None before the first batch."""
-        f = self.fraction
-        return None if f <= 0 else self.elapsed * (1 - f) / f
 
 
 def make_data(
