@@ -272,3 +272,59 @@ def test_a_closed_session_lets_its_models_and_data_be_freed():
     session.close(timeout=60)
     gc.collect()
     assert [r() for r in refs] == [None, None]
+
+
+class QueueingTrainer:
+    """A trainer whose engine keeps its own line: waits at place 2, then 1, then trains one batch."""
+
+    reports_queue = True
+
+    def __init__(self):
+        self.go = threading.Event()
+        self.finish = threading.Event()
+
+    def __call__(self, config, *, on_progress, stop_event, on_wait):
+        from mlc.progress import Progress
+
+        on_wait(2)
+        self.go.wait(10)
+        on_wait(1)
+        self.finish.wait(10)
+        on_wait(None)
+        on_progress(Progress("batch", 1, 1, 1, 1, 0.1, 0.5))
+        return Run(config=config, status=states.RunStatus.FINISHED)
+
+
+def test_a_remote_engines_line_shows_as_waiting_with_its_place():
+    trainer = QueueingTrainer()
+    session = SessionJobs(trainer=trainer)  # no server slots: the engine queues
+    job = session.start(TINY)
+    assert wait_for(lambda: job.snapshot().queue_position == 2)
+    assert job.snapshot().state is states.JobState.WAITING
+    trainer.go.set()
+    assert wait_for(lambda: job.snapshot().queue_position == 1)
+    trainer.finish.set()
+    assert job.join(10)
+    snap = job.snapshot()
+    assert snap.state is states.JobState.FINISHED and snap.queue_position is None and len(snap.batch_history) == 1
+
+
+def test_the_session_trainer_is_used_unless_start_names_another():
+    calls = []
+
+    def fake(config, *, on_progress, stop_event):
+        calls.append(config.epochs)
+        return Run(config=config, status=states.RunStatus.FINISHED)
+
+    session = SessionJobs(trainer=fake)
+    session.start(TINY).join(10)
+    assert calls == [1]
+
+
+def test_importing_jobs_does_not_start_the_engine():
+    import subprocess
+    import sys
+
+    code = "import sys, mlc.jobs; print('mlc.training' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
