@@ -95,7 +95,8 @@ def _batch(b):
 
 def test_events_become_progress_calls_and_the_payload_a_run():
     run = _record_run()
-    engine = FakeEngine([Outcome(position=2), Outcome(events=[_batch(1), _batch(2)]), Outcome(payload=run_payload(run))])
+    outcomes = [Outcome(position=2), Outcome(events=[_batch(1), _batch(2)]), Outcome(payload=run_payload(run))]
+    engine = FakeEngine(outcomes)
     seen, waits = [], []
     back = engine(TINY, on_progress=seen.append, on_wait=waits.append)
     assert [p.batch for p in seen] == [1, 2] and back.id == run.id
@@ -112,7 +113,9 @@ def test_a_lost_training_is_a_failed_run_with_the_engines_line():
 def test_a_submit_that_fails_is_a_failed_run_not_an_exception():
     run = FakeEngine([Outcome()], fail_submit="cluster at tcp://nowhere:1 is unreachable")(TINY)
     assert run.status == RunStatus.FAILED
-    assert run.message == "the training could not be started: ConnectionError: cluster at tcp://nowhere:1 is unreachable"
+    assert run.message == (
+        "the training could not be started: ConnectionError: cluster at tcp://nowhere:1 is unreachable"
+    )
 
 
 def test_a_misbehaving_engine_fails_the_run_in_one_line():
