@@ -1,6 +1,9 @@
 """The visitor registry: keys, tabs attaching and detaching, the grace period, the bound, release once."""
 
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -301,3 +304,10 @@ def test_settings_are_checked():
         Visitors(FakeJobs, grace_seconds=-1)
     with pytest.raises(ValueError, match="max_visitors"):
         Visitors(FakeJobs, max_visitors=0)
+
+
+def test_the_module_imports_without_tensorflow_keras_or_streamlit():
+    code = "import sys, mlc.visitors; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True).stdout
+    assert not set(out.split()) & {"tensorflow", "keras", "streamlit"}
