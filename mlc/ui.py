@@ -214,7 +214,7 @@ def visitor_key() -> str | None:
     """This session's visitor key: kept from earlier in the session, else the browser's cookie, else a new one.
 
     A new key (or one the cookie did not carry) is written to the browser's cookie
-    by a script in the sidebar, so a reload or a second tab finds the same runs.
+    by a hidden script on the page, so a reload or a second tab finds the same runs.
     None without a real browser server (AppTest): the session keeps its own runs.
     """
     from streamlit.runtime import Runtime
@@ -225,8 +225,14 @@ def visitor_key() -> str | None:
     key = visitors.valid_key(state.get(VISITOR_KEY_STATE)) or visitors.key_from(st.context.cookies)
     key = state[VISITOR_KEY_STATE] = key or visitors.new_key()
     if visitors.key_from(st.context.cookies) != key:  # this connection did not bring it: store it
-        st.sidebar.html(visitors.cookie_script(key), width="content", unsafe_allow_javascript=True)
+        st.html(_HIDE_COOKIE_SCRIPT + visitors.cookie_script(key), unsafe_allow_javascript=True)
     return key
+
+
+#: The cookie script's element takes no room on the page (hidden elements leave no gap).
+_HIDE_COOKIE_SCRIPT = (
+    f'<style>[data-testid="stElementContainer"]:has(script[{visitors.SCRIPT_MARK}]) {{display: none}}</style>'
+)
 
 
 @st.cache_resource(scope="session", on_release=lambda tab: tab.leave(), show_spinner=False)

@@ -51,6 +51,8 @@ KEY_BYTES = 32
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
 #: Visitors held at once by default (open tabs beyond it are kept; idle ones past it are released).
 MAX_VISITORS = 64
+#: Attribute of the cookie's ``<script>`` element (the page hides the element that holds it).
+SCRIPT_MARK = "data-mlc-visitor"
 #: How long the browser keeps the cookie (seconds): the server forgets a key much sooner (the grace period).
 COOKIE_MAX_AGE = 30 * 24 * 3600
 
@@ -111,7 +113,8 @@ def cookie_script(key: str, max_age: int = COOKIE_MAX_AGE) -> str:
     if not isinstance(max_age, int) or max_age < 1:
         raise ValueError(f"max_age must be a whole number of seconds from 1, got {max_age!r}")
     cookie = f"{COOKIE}={key}; Path=/; Max-Age={max_age}; SameSite=Strict"
-    return f"<script>document.cookie = '{cookie}' + (location.protocol === 'https:' ? '; Secure' : '');</script>"
+    secure = "(location.protocol === 'https:' ? '; Secure' : '')"
+    return f"<script {SCRIPT_MARK}>document.cookie = '{cookie}' + {secure};</script>"
 
 
 @dataclass

@@ -48,7 +48,7 @@ def test_the_key_comes_from_its_cookie_only():
 def test_the_cookie_script_is_same_site_site_wide_and_expires():
     key = visitors.new_key()
     script = visitors.cookie_script(key, max_age=3600)
-    assert script.startswith("<script>") and script.endswith("</script>")
+    assert script.startswith(f"<script {visitors.SCRIPT_MARK}>") and script.endswith("</script>")
     assert f"{visitors.COOKIE}={key}; Path=/; Max-Age=3600; SameSite=Strict" in script
     assert "'; Secure'" in script  # added when the page is served over https
 
