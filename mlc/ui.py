@@ -18,13 +18,14 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from mlc import devices, inference, losses
+from mlc import devices, inference, losses, visitors
 from mlc.data import make_dataset, resolve_classes
 from mlc.hosting import HostSettings, read_settings
 from mlc.inference import Item
 from mlc.jobs import JobSnapshot, SessionJobs, TrainingSlots, freeze_startup_objects
 from mlc.loss_params import TAG_TABLE_PARAMS
 from mlc.states import JobState
+from mlc.visitors import SessionTab, Visitors, VisitorTab
 
 #: Scenes are 64x64; drawn at this factor so each pixel stays a crisp square
 #: (the browser would blur a small image it has to stretch).
@@ -184,11 +185,10 @@ def run_store_problem() -> str | None:
     return _RUN_STORE_PROBLEMS[-1] if _RUN_STORE_PROBLEMS else None
 
 
-@st.cache_resource(scope="session", on_release=lambda jobs: jobs.close(), show_spinner=False)
-def session_jobs() -> SessionJobs:
-    """This visitor's job and runs; released (job stopped, models dropped) when they leave.
+def new_session_jobs() -> SessionJobs:
+    """A fresh job-and-runs holder for one visitor (the one place a SessionJobs is made for the pages).
 
-    With a run directory, the session starts with the runs saved there (newest kept).
+    With a run directory, it starts with the runs saved there (newest kept).
     """
     host = host_settings()
     jobs = SessionJobs(training_slots(), settings=host, store=run_store())
@@ -198,6 +198,61 @@ def session_jobs() -> SessionJobs:
             jobs.add(run)
         jobs.load_problems = problems
     return jobs
+
+
+@st.cache_resource(show_spinner=False)
+def visitor_registry() -> Visitors:
+    """Every visitor's jobs by visitor key, server-wide; released ``MLC_VISITOR_GRACE_SECONDS`` after their last tab."""
+    return Visitors(new_session_jobs, grace_seconds=host_settings().visitor_grace_seconds)
+
+
+#: Session-state slot of this session's visitor key (server side; the browser holds it in a cookie).
+VISITOR_KEY_STATE = "_mlc_visitor_key"
+
+
+def visitor_key() -> str | None:
+    """This session's visitor key: kept from earlier in the session, else the browser's cookie, else a new one.
+
+    A new key (or one the cookie did not carry) is written to the browser's cookie
+    by a hidden script on the page, so a reload or a second tab finds the same runs.
+    None without a real browser server (AppTest): the session keeps its own runs.
+    """
+    from streamlit.runtime import Runtime
+
+    if not (Runtime.exists() and type(Runtime.instance()) is Runtime):
+        return None
+    state = st.session_state
+    key = visitors.valid_key(state.get(VISITOR_KEY_STATE)) or visitors.key_from(st.context.cookies)
+    key = state[VISITOR_KEY_STATE] = key or visitors.new_key()
+    if visitors.key_from(st.context.cookies) != key:  # this connection did not bring it: store it
+        st.html(_HIDE_COOKIE_SCRIPT + visitors.cookie_script(key), unsafe_allow_javascript=True)
+    return key
+
+
+#: The cookie script's element takes no room on the page (hidden elements leave no gap).
+_HIDE_COOKIE_SCRIPT = (
+    f'<style>[data-testid="stElementContainer"]:has(script[{visitors.SCRIPT_MARK}]) {{display: none}}</style>'
+)
+
+
+@st.cache_resource(scope="session", on_release=lambda tab: tab.leave(), show_spinner=False)
+def _session_tab(key: str | None) -> VisitorTab | SessionTab:
+    if key is None:
+        return SessionTab(new_session_jobs())
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    return VisitorTab(visitor_registry(), key, get_script_run_ctx().session_id)
+
+
+def session_jobs() -> SessionJobs:
+    """This visitor's job and runs, shared by their tabs and kept across a reload.
+
+    A session that ends (tab closed or reloaded) only detaches: the runs and a
+    running job are released ``MLC_VISITOR_GRACE_SECONDS`` after the visitor's last
+    tab closed (:mod:`mlc.visitors`). Without a browser (AppTest) they are the
+    session's own and released when it ends.
+    """
+    return _session_tab(visitor_key()).jobs
 
 
 #: Session-state keys of the loss-parameter inputs start with this.
