@@ -64,6 +64,9 @@ class HostSettings:
     cluster: str | None = None
     #: Seconds a visitor's runs and job are kept after their last tab closed (a reload finds them again).
     visitor_grace_seconds: int = 900
+    #: Seconds a training goes on after its visitor's last tab closed (a reload within it finds it running);
+    #: then it stops and frees its slot. The finished runs stay for ``visitor_grace_seconds``.
+    job_grace_seconds: int = 60
 
 
 #: Field -> environment variable.
@@ -79,6 +82,7 @@ RANGES: dict[str, tuple[int, int]] = {
     "max_runs": (1, 256),
     "worker_runs": (1, 10_000),
     "visitor_grace_seconds": (0, 7 * 24 * 3600),
+    "job_grace_seconds": (0, 7 * 24 * 3600),
 }
 _SWITCHES = ("workshop_mode", "tensorboard")
 #: Settings with a fixed set of values -> the values.

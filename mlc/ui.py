@@ -203,7 +203,10 @@ def new_session_jobs() -> SessionJobs:
 @st.cache_resource(show_spinner=False)
 def visitor_registry() -> Visitors:
     """Every visitor's jobs by visitor key, server-wide; released ``MLC_VISITOR_GRACE_SECONDS`` after their last tab."""
-    return Visitors(new_session_jobs, grace_seconds=host_settings().visitor_grace_seconds)
+    host = host_settings()
+    return Visitors(
+        new_session_jobs, grace_seconds=host.visitor_grace_seconds, job_grace_seconds=host.job_grace_seconds
+    )
 
 
 #: Session-state slot of this session's visitor key (server side; the browser holds it in a cookie).

@@ -7,7 +7,10 @@ here, server-wide, under a *visitor key* their browser keeps in a cookie
 session :meth:`Visitors.attach`-es to its key and :meth:`Visitors.detach`-es when
 it ends; once a visitor has no tab left, their jobs are released
 (:meth:`~mlc.jobs.SessionJobs.close`: job stopped, models dropped) ``grace_seconds``
-later unless a tab comes back (0 = at once). At most ``max_visitors`` are held: a
+later unless a tab comes back (0 = at once). A training still running goes on
+only ``job_grace_seconds`` after the last tab left (long enough for a reload to
+find it running), then it is stopped, so a visitor who left frees their training
+slot soon; the finished runs stay for the whole grace. At most ``max_visitors`` are held: a
 newcomer past that releases the visitor idle the longest first (visitors with an
 open tab are never released, so the bound is on idle ones beyond the open tabs).
 
@@ -122,6 +125,7 @@ class _Visitor:
     jobs: Closable
     tabs: set[str] = field(default_factory=set)
     idle_since: float | None = None  # clock time the last tab left; None while a tab is open
+    job_stopped: bool = False  # the running job was stopped after job_grace_seconds idle
 
 
 class Visitors:
@@ -139,6 +143,7 @@ class Visitors:
         factory: Callable[[], Closable],
         *,
         grace_seconds: float = 900,
+        job_grace_seconds: float = 60,
         max_visitors: int = MAX_VISITORS,
         clock: Callable[[], float] = time.monotonic,
         background: bool = True,
@@ -147,8 +152,11 @@ class Visitors:
             raise ValueError(f"grace_seconds must be 0 or more seconds, got {grace_seconds!r}")
         if not isinstance(max_visitors, int) or max_visitors < 1:
             raise ValueError(f"max_visitors must be a whole number from 1, got {max_visitors!r}")
+        if not job_grace_seconds >= 0:
+            raise ValueError(f"job_grace_seconds must be 0 or more seconds, got {job_grace_seconds!r}")
         self.factory = factory
         self.grace_seconds = grace_seconds
+        self.job_grace_seconds = min(job_grace_seconds, grace_seconds)
         self.max_visitors = max_visitors
         self._clock = clock
         self._background = background
@@ -208,7 +216,7 @@ class Visitors:
         visitor = self._held[key]
         visitor.tabs.add(session_id)
         if visitor.idle_since is not None:  # back within the grace period: the sweeper recomputes
-            visitor.idle_since = None
+            visitor.idle_since, visitor.job_stopped = None, False
             self._cond.notify_all()
         return visitor.jobs
 
@@ -234,15 +242,26 @@ class Visitors:
         self._release(released)
 
     def sweep(self) -> int:
-        """Release every visitor idle for at least the grace period; returns how many."""
+        """Release every visitor idle for at least the grace period; returns how many.
+
+        Visitors idle for at least ``job_grace_seconds`` have their running job stopped (once).
+        """
         with self._cond:
             now = self._clock()
+            to_stop = []
+            for v in self._held.values():
+                if v.idle_since is not None and not v.job_stopped and now - v.idle_since >= self.job_grace_seconds:
+                    v.job_stopped = True
+                    to_stop.append(v.jobs)
             due = [
                 key
                 for key, v in self._held.items()
                 if v.idle_since is not None and now - v.idle_since >= self.grace_seconds
             ]
             released = [self._held.pop(key).jobs for key in due]
+        for jobs in to_stop:
+            if jobs not in released:
+                getattr(jobs, "stop", lambda: None)()  # asks only: the job ends after its batch
         self._release(released)
         return len(released)
 
@@ -266,10 +285,14 @@ class Visitors:
 
     def _seconds_to_next(self) -> float | None:
         """Under the lock: seconds until the next idle visitor is due (None: nobody idle)."""
-        starts = [v.idle_since for v in self._held.values() if v.idle_since is not None]
-        if not starts:
+        due = [
+            v.idle_since + (self.grace_seconds if v.job_stopped else self.job_grace_seconds)
+            for v in self._held.values()
+            if v.idle_since is not None
+        ]
+        if not due:
             return None
-        return max(0.0, min(starts) + self.grace_seconds - self._clock())
+        return max(0.0, min(due) - self._clock())
 
     def _start_sweeper(self) -> None:
         """Under the lock: the background sweeper, started on the first idle visitor."""
@@ -346,10 +369,14 @@ class FakeClock:
 
 
 class FakeJobs:
-    """Stands in for a SessionJobs in tests and examples: counts :meth:`close` calls."""
+    """Stands in for a SessionJobs in tests and examples: counts :meth:`stop` and :meth:`close` calls."""
 
     def __init__(self):
         self.close_calls = 0
+        self.stop_calls = 0
+
+    def stop(self) -> None:
+        self.stop_calls += 1
 
     @property
     def closed(self) -> bool:

@@ -311,3 +311,37 @@ def test_the_module_imports_without_tensorflow_keras_or_streamlit():
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True).stdout
     assert not set(out.split()) & {"tensorflow", "keras", "streamlit"}
+
+
+def test_a_running_job_stops_after_the_job_grace_but_the_runs_stay_for_the_whole_grace():
+    from mlc.visitors import FakeClock, FakeJobs, Visitors, new_key
+
+    clock = FakeClock()
+    visitors = Visitors(FakeJobs, grace_seconds=900, job_grace_seconds=60, clock=clock, background=False)
+    key = new_key()
+    jobs = visitors.attach(key, "tab")
+    visitors.detach(key, "tab")
+    clock.advance(59)
+    assert visitors.sweep() == 0 and jobs.stop_calls == 0
+    clock.advance(2)
+    assert visitors.sweep() == 0 and jobs.stop_calls == 1 and not jobs.closed
+    clock.advance(100)
+    assert visitors.sweep() == 0 and jobs.stop_calls == 1  # stopped once, runs still held
+    assert visitors.attach(key, "tab-2") is jobs
+    visitors.detach(key, "tab-2")
+    clock.advance(900)
+    assert visitors.sweep() == 1 and jobs.closed
+
+
+def test_a_reload_within_the_job_grace_does_not_stop_the_job():
+    from mlc.visitors import FakeClock, FakeJobs, Visitors, new_key
+
+    clock = FakeClock()
+    visitors = Visitors(FakeJobs, grace_seconds=900, job_grace_seconds=60, clock=clock, background=False)
+    key = new_key()
+    jobs = visitors.attach(key, "tab")
+    visitors.detach(key, "tab")
+    clock.advance(5)
+    visitors.attach(key, "tab-2")
+    clock.advance(120)
+    assert visitors.sweep() == 0 and jobs.stop_calls == 0
