@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from mlc import devices, inference, losses
+from mlc import inference, loss_params
 from mlc.data import make_dataset, resolve_classes
 from mlc.hosting import HostSettings, read_settings
 from mlc.inference import Item
@@ -219,7 +219,7 @@ def loss_param_state(loss: str, params: dict, key_prefix: str = LOSS_PARAM_PREFI
     >>> loss_param_state("focal", {"gamma": 1.0, "alpha": None})
     {'loss_param_focal_gamma': 1.0, 'loss_param_focal_alpha_on': False}
     """
-    specs = losses.params(loss)
+    specs = loss_params.params(loss)
     state = {}
     for name, value in params.items():
         key = loss_param_key(loss, name, key_prefix)
@@ -236,7 +236,7 @@ def loss_param_inputs(loss: str, key_prefix: str = LOSS_PARAM_PREFIX) -> dict:
     Returns ``{param: value}`` for :class:`~mlc.config.RunConfig` ``loss_params``.
     """
     values = {}
-    for name, spec in losses.params(loss).items():
+    for name, spec in loss_params.params(loss).items():
         if name in TAG_TABLE_PARAMS:
             continue  # edited in the tags table
         key = loss_param_key(loss, name, key_prefix)
@@ -333,6 +333,8 @@ def gallery(
 def job_progress(snap: JobSnapshot) -> None:
     """A job's state in one element: its place in line, data generation, or a progress bar
     with device, epoch/batch, the latest loss and the time left. Nothing once it has ended."""
+    from mlc import devices  # imports TensorFlow; a job exists only once training has begun
+
     cfg, p = snap.config, snap.progress
     state = JobState(snap.state)
     if state.in_line:
