@@ -282,7 +282,9 @@ LOSS_INFO: dict[str, LossInfo] = {
         "tag: l = -w_c·[y·log σ(z) + (1-y)·log(1-σ(z))];  positive: l = -[w_c·y·log σ(z) + (1-y)·log(1-σ(z))]",
         WEIGHTED_BCE,
     ),
-    "mse": LossInfo("Squared error between the sigmoid probability and a (soft) target in [0, 1].", "l = (σ(z) - y)²", MSE),
+    "mse": LossInfo(
+        "Squared error between the sigmoid probability and a (soft) target in [0, 1].", "l = (σ(z) - y)²", MSE
+    ),
     "focal": LossInfo(
         "Focal loss: BCE scaled by (1 - p_t)^γ so easy, well-classified elements count less (Lin et al. 2017).",
         "l = α_t·(1-p_t)^γ·BCE(y, z),  p_t = y·p + (1-y)·(1-p),  α_t = y·α + (1-y)·(1-α) (1 if α is None)",
@@ -348,7 +350,7 @@ def check_loss(name: str, loss_params: Mapping[str, Any]) -> dict[str, Any]:
     >>> check_loss("weighted_bce", {"weighting": "tag"})
     Traceback (most recent call last):
     ...
-    ValueError: loss 'weighted_bce' needs 'weights': One non-negative weight per tag. e.g. get('weighted_bce', weights=[1.0, 1.0, 1.0, 1.0, 1.0]).
+    ValueError: loss 'weighted_bce' needs 'weights': One non-negative weight per tag. e.g. get('weighted_bce', ...).
     """
     if not (isinstance(name, str) and name in LOSS_INFO):
         from mlc import losses  # a registered loss may check more in its __init__: build it
