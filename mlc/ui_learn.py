@@ -16,7 +16,6 @@ from mlc.jobs import SessionJobs
 from mlc.pitfalls import PITFALLS
 from mlc.ui import layer_table, pitfall_demo, upscale
 
-
 #: The page's tabs in order; only the open one is drawn (each switch reruns the page).
 TABS = ("Shapes", "Sigmoid vs softmax", "Loss calculator", "Pitfalls, live", "Code for your run")
 
