@@ -15,6 +15,13 @@ browser is asked to open the address.
 * **warm**: after every page has been opened once (and TensorFlow warmed up), each
   page is opened by a new visitor (a new browser context), rounds alternating
   over the pages; medians per page. Target: <= 1 s.
+* **floor**: the same visit to a one-line Streamlit app (``st.title``) served the same way,
+  alternated with the pages: what loading Streamlit's frontend alone costs on this machine
+  now (on a busy shared machine this alone can exceed the target). The table gives each
+  page's median beside it and the difference.
+
+``--app-dir`` measures another checkout of the app (e.g. an older commit unpacked with
+``git archive``), for before/after figures taken side by side.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -73,10 +81,10 @@ def stop(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-def cold_start(browser, log: Path) -> dict:
+def cold_start(browser, log: Path, app_dir: Path = ROOT) -> dict:
     """Start a server; seconds to health and from health to the first page settled."""
     t = time.perf_counter()
-    proc, url = start_server({}, log)
+    proc, url = start_server({}, log, cwd=app_dir)
     healthy = time.perf_counter() - t
     try:
         first = visit(browser, url + "/")
@@ -85,41 +93,59 @@ def cold_start(browser, log: Path) -> dict:
     return {"health_s": round(healthy, 2), "first_page_s": round(first, 2)}
 
 
-def warm_pages(browser, url: str, rounds: int, pages=PAGES, warm_wait: float = WARM_WAIT) -> dict[str, list[float]]:
-    """Every page opened once, a pause for TensorFlow, then ``rounds`` new visitors per page."""
+def warm_pages(
+    browser, url: str, rounds: int, pages=PAGES, warm_wait: float = WARM_WAIT, floor_url: str | None = None
+) -> dict[str, list[float]]:
+    """Every page opened once, a pause for TensorFlow, then ``rounds`` new visitors per page
+    (and per round one visit of ``floor_url``, the one-line app, as ``"floor"``)."""
     for name in pages:
         visit(browser, f"{url}/{name}")
+    if floor_url:
+        visit(browser, floor_url)
     time.sleep(warm_wait)
     times: dict[str, list[float]] = {name or "home": [] for name in pages}
+    if floor_url:
+        times["floor"] = []
     for _ in range(rounds):
         for name in pages:
             times[name or "home"].append(round(visit(browser, f"{url}/{name}"), 2))
+            if floor_url:
+                times["floor"].append(round(visit(browser, floor_url), 2))
     return times
 
 
-def run(cold: int = 3, warm: int = 3, url: str | None = None, pages=PAGES) -> dict:
+FLOOR_APP = 'import streamlit as st\n\nst.title("Floor")\n'
+
+
+def run(
+    cold: int = 3, warm: int = 3, url: str | None = None, pages=PAGES, app_dir: Path = ROOT, floor: bool = True
+) -> dict:
     """Measure; returns ``{"cold": [...], "warm": {page: [seconds]}, "medians": {...}}``."""
     from playwright.sync_api import sync_playwright
 
     log = ROOT / "artifacts" / "pages-server.log"
     log.parent.mkdir(exist_ok=True)
-    result: dict = {"cold": [], "warm": {}}
-    with sync_playwright() as p:
+    result: dict = {"cold": [], "warm": {}, "app_dir": str(app_dir)}
+    with sync_playwright() as p, tempfile.TemporaryDirectory() as floor_dir:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        servers = []
         try:
             if url is None:
                 for _ in range(cold):
-                    result["cold"].append(cold_start(browser, log))
+                    result["cold"].append(cold_start(browser, log, app_dir))
             if warm:
-                proc = None
+                floor_url = None
+                if floor:
+                    (Path(floor_dir) / "streamlit_app.py").write_text(FLOOR_APP)
+                    proc, floor_url = start_server({}, log.with_name("pages-floor.log"), cwd=Path(floor_dir))
+                    servers.append(proc)
                 if url is None:
-                    proc, url = start_server({}, log)
-                try:
-                    result["warm"] = warm_pages(browser, url, warm, pages)
-                finally:
-                    if proc is not None:
-                        stop(proc)
+                    proc, url = start_server({}, log, cwd=app_dir)
+                    servers.append(proc)
+                result["warm"] = warm_pages(browser, url, warm, pages, floor_url=floor_url)
         finally:
+            for proc in servers:
+                stop(proc)
             browser.close()
     medians = {"cold_first_page_s": None, "cold_health_s": None}
     if result["cold"]:
@@ -139,12 +165,17 @@ def format_table(r: dict) -> str:
         ("cold server: health answers after start", s(m["cold_health_s"]), len(r["cold"])),
         ("cold server: first page settled after health (target ≤ 3 s)", s(m["cold_first_page_s"]), len(r["cold"])),
     ]
-    rows += [
-        (f"warm server, new visitor: {page} settled (target ≤ 1 s)", s(m[f"warm_{page}_s"]), len(v))
-        for page, v in r["warm"].items()
-        if v
-    ]
-    lines = ["| measurement (median) | value | rounds |", "|---|---|---|"]
+    floor = m.get("warm_floor_s")
+    for page, v in r["warm"].items():
+        if not v:
+            continue
+        value = m[f"warm_{page}_s"]
+        if page == "floor":
+            rows.append(("warm: the one-line app settled (Streamlit's frontend alone)", s(value), len(v)))
+            continue
+        over = "" if floor is None else f" (+{value - floor:.2f})"
+        rows.append((f"warm server, new visitor: {page} settled (target ≤ 1 s)", s(value) + over, len(v)))
+    lines = ["| measurement (median; + = over the one-line app) | value | rounds |", "|---|---|---|"]
     lines += [f"| {k} | {v} | {n} |" for k, v, n in rows]
     return "\n".join(lines)
 
@@ -155,9 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warm", type=int, default=3, help="warm rounds over every page (default 3)")
     parser.add_argument("--url", default=None, help="an already running server (warm figures only)")
     parser.add_argument("--pages", nargs="*", default=list(PAGES), help="page paths ('' is home)")
+    parser.add_argument("--app-dir", type=Path, default=ROOT, help="the checkout whose app to serve")
+    parser.add_argument("--no-floor", action="store_true", help="skip the one-line app")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
-    result = run(args.cold, args.warm, args.url, tuple(args.pages))
+    result = run(args.cold, args.warm, args.url, tuple(args.pages), args.app_dir.resolve(), not args.no_floor)
     print(json.dumps(result) if args.json else format_table(result))
     return 0
 
