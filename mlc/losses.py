@@ -30,7 +30,9 @@ The registry is the single source of truth for UI, CLI and configs:
 >>> elementwise("bce", [[1.0, 0.0]], [[0.0, 0.0]]).round(4).tolist()
 [[0.6931, 0.6931]]
 
-Each parameter (default, range, help, hint) is declared once in :mod:`mlc.loss_params`;
+Each parameter (default, range, help, hint) is declared once in :mod:`mlc.loss_params`, and so
+are each built-in loss's description and formula (``LOSS_INFO``): configs and the home page
+read them there without importing Keras (this module does);
 per-tag weights from prevalence (:func:`inverse_frequency_weights`, ...) come from
 :mod:`mlc.class_weights`. Both are re-exported here.
 """

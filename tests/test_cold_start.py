@@ -57,7 +57,10 @@ def test_what_the_home_page_reads_loads_no_tensorflow():
     assert heavy_after(code) == []
 
 
-@pytest.mark.parametrize("module", ["mlc.config", "mlc.models", "mlc.loss_params", "mlc.jobs", "mlc.inference"])
+@pytest.mark.parametrize(
+    "module",
+    ["mlc.config", "mlc.models", "mlc.loss_params", "mlc.jobs", "mlc.inference", "mlc.lessons", "mlc.rerun_clock"],
+)
 def test_the_modules_under_the_home_page_load_no_tensorflow(module):
     assert heavy_after(f"import {module}") == []
 
