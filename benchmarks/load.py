@@ -242,7 +242,9 @@ def run_load(sessions: int = 8, url: str | None = None, timeout: float = 300.0) 
                 proc.kill()
     latencies = [v for r in results for v in r["latencies_ms"]]
     # the server's own clock: full script runs of the Train page while the sessions drove it
-    server = log_summary(read_log(rerun_log, since=driving)).get("train", {}) if rerun_log else {}
+    records = read_log(rerun_log, since=driving) if rerun_log else []
+    server = log_summary(records).get("train", {})
+    cpu = log_summary(records, field="cpu_seconds").get("train", {})
     return {
         "sessions": sessions,
         "completed": sum(r["completed"] for r in results),
@@ -256,6 +258,8 @@ def run_load(sessions: int = 8, url: str | None = None, timeout: float = 300.0) 
         "server_rerun_ms_p50": _ms(server.get("p50")),
         "server_rerun_ms_p95": _ms(server.get("p95")),
         "server_rerun_samples": server.get("count", 0),
+        "server_rerun_cpu_ms_p50": _ms(cpu.get("p50")),
+        "server_rerun_cpu_ms_p95": _ms(cpu.get("p95")),
         "wall_seconds": round(time.perf_counter() - started, 1),
     }
 
@@ -279,6 +283,10 @@ def format_table(r: dict) -> str:
         ("page rerun latency while training, p95", ms(r["rerun_latency_ms_p95"])),
         ("server-side rerun (script start to finish) while training, p50", ms(r.get("server_rerun_ms_p50"))),
         ("server-side rerun (script start to finish) while training, p95", ms(r.get("server_rerun_ms_p95"))),
+        (
+            "CPU time of those reruns' script thread, p50 / p95",
+            f"{ms(r.get('server_rerun_cpu_ms_p50'))} / {ms(r.get('server_rerun_cpu_ms_p95'))}",
+        ),
         ("wall time", f"{r['wall_seconds']} s"),
     ]
     lines = ["| measurement | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]

@@ -3,8 +3,10 @@
 The app's entry point times every full script run (not fragment ticks) with the
 server-wide :data:`CLOCK` (see :func:`mlc.ui.run_page`). With the environment
 variable ``MLC_RERUN_LOG=<file>`` set, each run also appends one JSON line
-``{"page": ..., "seconds": ..., "outcome": ..., "t": <unix time>}`` to that file,
-which ``benchmarks/load.py`` reads back for its server-side percentiles.
+``{"page": ..., "seconds": ..., "cpu_seconds": ..., "outcome": ..., "t": <unix time>}``
+to that file, which ``benchmarks/load.py`` reads back for its server-side percentiles.
+``cpu_seconds`` is the CPU time of the script's own thread: the work of the run, where
+``seconds`` also holds the time it waited for a core or for the interpreter's lock.
 ``outcome`` is ``"ok"``, ``"rerun"`` (``st.rerun`` ended the run early),
 ``"stop"`` (``st.stop``, or a newer rerun request) or ``"error"``.
 
@@ -92,7 +94,7 @@ class RerunClock:
         """
         return cls(size, environ.get(LOG_ENV, "").strip() or None)
 
-    def record(self, page: str, seconds: float, outcome: str = "ok") -> None:
+    def record(self, page: str, seconds: float, outcome: str = "ok", cpu_seconds: float | None = None) -> None:
         """Keep one run's duration (and append its JSON line to the log file, if any)."""
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
@@ -100,7 +102,10 @@ class RerunClock:
         with self._lock:
             self._runs.append((page, seconds))
             if self.log_path is not None:
-                line = json.dumps({"page": page, "seconds": round(seconds, 6), "outcome": outcome, "t": time.time()})
+                entry = {"page": page, "seconds": round(seconds, 6), "outcome": outcome, "t": time.time()}
+                if cpu_seconds is not None:
+                    entry["cpu_seconds"] = round(float(cpu_seconds), 6)
+                line = json.dumps(entry)
                 with self.log_path.open("a") as out:  # one write per line: lines from threads never interleave
                     out.write(line + "\n")
 
@@ -114,7 +119,7 @@ class RerunClock:
         >>> clock.pages()
         ['learn']
         """
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         outcome = "error"
         try:
             yield
@@ -123,7 +128,7 @@ class RerunClock:
             outcome = _outcome_of(exc)
             raise
         finally:
-            self.record(page, time.perf_counter() - start, outcome)
+            self.record(page, time.perf_counter() - start, outcome, time.thread_time() - cpu)
 
     def durations(self, page: str | None = None) -> list[float]:
         """Kept durations in seconds, oldest first (only ``page``'s when given)."""
@@ -175,8 +180,11 @@ def read_log(path: str | os.PathLike, since: float | None = None) -> list[dict]:
     return records
 
 
-def log_summary(records: Iterable[Mapping], outcomes: Iterable[str] = ("ok",)) -> dict[str, dict]:
-    """:func:`summarize` of logged runs with one of ``outcomes``: ``{"all": ..., <page>: ...}``.
+def log_summary(
+    records: Iterable[Mapping], outcomes: Iterable[str] = ("ok",), field: str = "seconds"
+) -> dict[str, dict]:
+    """:func:`summarize` of logged runs with one of ``outcomes``: ``{"all": ..., <page>: ...}``;
+    ``field="cpu_seconds"`` summarises the script threads' CPU time instead (runs without it left out).
 
     >>> log_summary([{"page": "train", "seconds": 0.2, "outcome": "ok"},
     ...              {"page": "train", "seconds": 9.0, "outcome": "rerun"}])["train"]["count"]
@@ -186,9 +194,9 @@ def log_summary(records: Iterable[Mapping], outcomes: Iterable[str] = ("ok",)) -
     by_page: dict[str, list[float]] = collections.defaultdict(list)
     every: list[float] = []
     for r in records:
-        if r.get("outcome", "ok") in keep:
-            by_page[str(r.get("page"))].append(float(r["seconds"]))
-            every.append(float(r["seconds"]))
+        if r.get("outcome", "ok") in keep and isinstance(r.get(field), (int, float)):
+            by_page[str(r.get("page"))].append(float(r[field]))
+            every.append(float(r[field]))
     return {"all": summarize(every), **{page: summarize(v) for page, v in by_page.items()}}
 
 

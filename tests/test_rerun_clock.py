@@ -122,3 +122,14 @@ def test_log_summary_is_per_page_and_keeps_only_the_asked_outcomes():
     summary = log_summary(records)
     assert summary["all"]["count"] == 3 and summary["train"]["max"] == 0.3 and summary["home"]["p50"] == 0.2
     assert log_summary(records, outcomes=("ok", "stop"))["train"]["count"] == 3
+
+
+def test_the_log_holds_the_script_threads_cpu_time_and_summarises_it(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    clock = RerunClock(log_path=path)
+    with clock.timing("train"):
+        sum(i * i for i in range(200_000))  # some work of this thread's own
+    clock.record("train", 0.5)  # a run recorded without it
+    first, second = read_log(path)
+    assert 0 < first["cpu_seconds"] <= first["seconds"] + 0.05 and "cpu_seconds" not in second
+    assert log_summary(read_log(path), field="cpu_seconds")["train"]["count"] == 1
