@@ -6,6 +6,8 @@ Run with:  streamlit run streamlit_app.py
 
 import streamlit as st
 
+from mlc.ui import run_page
+
 st.set_page_config(page_title="Multi-label Lab", page_icon=":material/label:", layout="wide")
 
 PAGES = [
@@ -17,4 +19,5 @@ PAGES = [
     st.Page("pages/runs.py", title="Runs & files", icon=":material/folder_open:"),
 ]
 
-st.navigation(PAGES).run()
+# timed by the server's rerun clock (MLC_RERUN_LOG); TensorFlow warms up after the first page
+run_page(st.navigation(PAGES))

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlc import DEFAULT_CLASSES, checks, data, losses, models
+from mlc import DEFAULT_CLASSES, checks, class_weights, data, loss_params, models
 
 #: Inclusive ranges of the numeric fields. The hosted app may cap them lower.
 LIMITS: dict[str, tuple[float, float]] = {
@@ -38,7 +38,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "image_size": (data.MIN_IMAGE_SIZE, data.MAX_IMAGE_SIZE),
     "seed": (0, data.MAX_SEED),
 }
-WEIGHTINGS = losses.WEIGHTINGS
+WEIGHTINGS = loss_params.WEIGHTINGS
 #: "cosine" decays the learning rate to 5 % over the run (steadier final epochs); "constant" keeps it.
 LR_SCHEDULES: tuple[str, ...] = ("cosine", "constant")
 _DEVICE = re.compile(r"^(cpu|gpu:\d{1,2}|mirrored|multiworker)$")
@@ -80,8 +80,8 @@ class RunConfig:
         for step in (_tag_fields, _choice_fields, _number_fields, _loss_param_fields):
             for name, value in step(self).items():
                 object.__setattr__(self, name, value)  # frozen: the canonical values are set once, here
-        # constructing the loss validates its parameters with the registry's own messages
-        losses.get(self.loss, **self.loss_kwargs())
+        # the loss's parameters, checked as mlc.losses.get would (same messages) without importing Keras
+        loss_params.check_loss(self.loss, self.loss_kwargs())
 
     # ------------------------------------------------------------ derived
     @property
@@ -90,7 +90,7 @@ class RunConfig:
 
     def loss_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :func:`mlc.losses.get` (tag-table params added where the loss takes them)."""
-        accepted = losses.params(self.loss)
+        accepted = loss_params.params(self.loss)
         kwargs = {k: v for k, v in self.loss_params.items()}
         if "weights" in accepted:
             kwargs["weights"] = list(self.weights)
@@ -100,6 +100,8 @@ class RunConfig:
 
     def make_loss(self):
         """The configured :class:`keras.losses.Loss` (expects logits)."""
+        from mlc import losses  # imports Keras: only training needs the loss object
+
         return losses.get(self.loss, **self.loss_kwargs())
 
     def replace(self, **changes: Any) -> RunConfig:
@@ -181,7 +183,7 @@ def _choice_fields(cfg: RunConfig) -> dict[str, Any]:
             f"got {cfg.device!r}"
         )
     return {
-        "loss": checks.one_of(cfg.loss, "loss", losses.LOSSES),
+        "loss": checks.one_of(cfg.loss, "loss", loss_params.loss_names()),
         "model": checks.one_of(cfg.model, "model", models.MODELS),
         "weighting": checks.one_of(cfg.weighting, "weighting", WEIGHTINGS),
         "lr_schedule": checks.one_of(cfg.lr_schedule, "lr_schedule", LR_SCHEDULES),
@@ -296,11 +298,11 @@ def derive_weights(rule: str, prevalence, train_size: int) -> list[float]:
     [1.0, 19.0]
     """
     if rule == "inverse":
-        return losses.inverse_frequency_weights(prevalence)
+        return class_weights.inverse_frequency_weights(prevalence)
     if rule == "balanced":
-        return losses.class_balanced_weights(prevalence, train_size)
+        return class_weights.class_balanced_weights(prevalence, train_size)
     if rule == "ratio":
-        return losses.positive_weights(prevalence)
+        return class_weights.positive_weights(prevalence)
     if rule == "ones":
         return [1.0] * len(prevalence)
     raise ValueError(f"weight rule must be one of: {', '.join(WEIGHT_RULES)}; got {rule!r}")

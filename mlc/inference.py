@@ -36,7 +36,6 @@ import pandas as pd
 
 from mlc import data, images, metrics
 from mlc.runs import Run
-from mlc.training import predict_probabilities
 
 #: Most images one request may hold (uploads plus samples): bounds a visitor's work and memory.
 MAX_IMAGES = 64
@@ -185,6 +184,8 @@ class ProbabilityCache:
         with self._lock:
             missing = [it for it in items if (run.id, it.key) not in self._store]
         if missing:
+            from mlc.training import predict_probabilities  # imports TensorFlow: only when a model runs
+
             size = run.config.image_size
             wrong = [it.name for it in missing if it.pixels.shape != (size, size, 3)]
             if wrong:
@@ -202,6 +203,8 @@ class ProbabilityCache:
             for it in items:
                 row = self._store.get((run.id, it.key))
                 if row is None:  # evicted between the two locks by a huge request: compute it alone
+                    from mlc.training import predict_probabilities
+
                     row = predict_probabilities(run.model, it.pixels[None])[0]
                 out.append(row)
         return np.stack(out).astype(np.float32)

@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlc import losses, models
+from mlc import models
 from mlc.config import RunConfig
 from mlc.data import make_dataset
+from mlc.loss_params import loss_info, loss_names
 
 #: Probabilities are clipped into [EPS, 1 - EPS] before turning them into logits.
 EPS = 1e-6
@@ -235,6 +236,8 @@ def loss_table(
     pc = np.clip(p, EPS, 1 - EPS)
     z = np.log(pc / (1 - pc))
     table = pd.DataFrame({"tag": [str(r.get("tag", "")) for r in rows], "target": y, "probability": p, "logit": z})
+    from mlc import losses  # imports Keras: the values come from the classes training uses
+
     totals = {}
     overrides = dict(loss_params or {})
     for name in losses.LOSSES:
@@ -280,11 +283,12 @@ def loss_modes() -> pd.DataFrame:
     >>> loss_modes().columns.tolist()
     ['Mode', 'What it does', 'Per tag and scene (z = logit, y = target)']
     """
+    names = loss_names()  # the registry's words without importing Keras (the home page shows them)
     return pd.DataFrame(
         {
-            "Mode": [f"`{name}`" for name in losses.LOSSES],
-            "What it does": [cls.description for cls in losses.LOSSES.values()],
-            "Per tag and scene (z = logit, y = target)": [cls.formula for cls in losses.LOSSES.values()],
+            "Mode": [f"`{name}`" for name in names],
+            "What it does": [loss_info(name).description for name in names],
+            "Per tag and scene (z = logit, y = target)": [loss_info(name).formula for name in names],
         }
     )
 

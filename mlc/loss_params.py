@@ -17,6 +17,7 @@ ValueError: gamma must be a finite number >= 0, got -1. Use 0 for plain BCE or a
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -257,3 +258,104 @@ ASL: dict[str, ParamSpec] = {
 
 #: Parameters the Train page edits in its tags table, not as loss inputs.
 TAG_TABLE_PARAMS = ("weights", "weighting")
+
+
+# ---------------------------------------------------------------- the built-in losses, without Keras
+class LossInfo(NamedTuple):
+    """What the UI shows of a built-in loss, readable without importing Keras (:mod:`mlc.losses`
+    builds its registered classes' ``description``, ``formula`` and ``param_specs`` from these)."""
+
+    description: str
+    formula: str
+    params: dict[str, ParamSpec]
+
+
+#: Built-in loss name -> :class:`LossInfo`, in the order :data:`mlc.losses.LOSSES` registers them.
+LOSS_INFO: dict[str, LossInfo] = {
+    "bce": LossInfo(
+        "Sigmoid binary cross-entropy: every tag is its own yes/no question.",
+        "l = -[y·log σ(z) + (1-y)·log(1-σ(z))]",
+        BCE,
+    ),
+    "weighted_bce": LossInfo(
+        "BCE with a weight per tag: 'tag' scales a tag's whole BCE, 'positive' only its y=1 term (pos_weight).",
+        "tag: l = -w_c·[y·log σ(z) + (1-y)·log(1-σ(z))];  positive: l = -[w_c·y·log σ(z) + (1-y)·log(1-σ(z))]",
+        WEIGHTED_BCE,
+    ),
+    "mse": LossInfo(
+        "Squared error between the sigmoid probability and a (soft) target in [0, 1].", "l = (σ(z) - y)²", MSE
+    ),
+    "focal": LossInfo(
+        "Focal loss: BCE scaled by (1 - p_t)^γ so easy, well-classified elements count less (Lin et al. 2017).",
+        "l = α_t·(1-p_t)^γ·BCE(y, z),  p_t = y·p + (1-y)·(1-p),  α_t = y·α + (1-y)·(1-α) (1 if α is None)",
+        FOCAL,
+    ),
+    "asl": LossInfo(
+        "Asymmetric loss: separate focusing for positives and negatives, and a "
+        "probability shift that drops easy negatives (Ridnik et al. 2021).",
+        "l = -y·(1-p)^γ+·log p - (1-y)·p_m^γ-·log(1-p_m),  p = σ(z),  p_m = max(p - clip, 0)",
+        ASL,
+    ),
+}
+
+
+def _registered():
+    """:mod:`mlc.losses` when something imported it (a loss registered there is known then), else None."""
+    return sys.modules.get("mlc.losses")
+
+
+def loss_names() -> list[str]:
+    """Every loss a config may name: the built-in ones, and any registered since in :mod:`mlc.losses`.
+
+    >>> loss_names()[:2]
+    ['bce', 'weighted_bce']
+    """
+    losses = _registered()
+    return list(losses.LOSSES) if losses is not None else list(LOSS_INFO)
+
+
+def loss_info(name: str) -> LossInfo:
+    """The :class:`LossInfo` of loss ``name`` (a loss registered in :mod:`mlc.losses` included).
+
+    >>> loss_info("mse").formula
+    'l = (σ(z) - y)²'
+    >>> loss_info("foo")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown loss 'foo'; choose one of: bce, weighted_bce, mse, focal, asl
+    """
+    if isinstance(name, str) and name in LOSS_INFO:
+        return LOSS_INFO[name]
+    from mlc import losses  # not a built-in: only the registry (which imports Keras) can know it
+
+    cls = losses.LOSSES.lookup(name)
+    return LossInfo(cls.description, cls.formula, dict(cls.param_specs))
+
+
+def params(name: str) -> dict[str, ParamSpec]:
+    """Parameter specs of loss ``name``: ``{param: ParamSpec}`` (:func:`mlc.losses.params`, without Keras).
+
+    >>> list(params("focal"))
+    ['gamma', 'alpha']
+    """
+    return dict(loss_info(name).params)
+
+
+def check_loss(name: str, loss_params: Mapping[str, Any]) -> dict[str, Any]:
+    """Refuse what :func:`mlc.losses.get` would refuse (an unknown or missing parameter, a bad value),
+    with the same messages, without building the Keras loss; returns the normalised values.
+
+    >>> check_loss("asl", {"clip": 0})
+    {'clip': 0.0}
+    >>> check_loss("weighted_bce", {"weighting": "tag"})
+    Traceback (most recent call last):
+    ...
+    ValueError: loss 'weighted_bce' needs 'weights': One non-negative weight per tag. e.g. get('weighted_bce', ...).
+    """
+    if not (isinstance(name, str) and name in LOSS_INFO):
+        from mlc import losses  # a registered loss may check more in its __init__: build it
+
+        return dict(losses.get(name, **loss_params).loss_params)
+    specs = LOSS_INFO[name].params
+    check_names(name, specs, loss_params)
+    return validate(specs, loss_params)

@@ -30,7 +30,9 @@ The registry is the single source of truth for UI, CLI and configs:
 >>> elementwise("bce", [[1.0, 0.0]], [[0.0, 0.0]]).round(4).tolist()
 [[0.6931, 0.6931]]
 
-Each parameter (default, range, help, hint) is declared once in :mod:`mlc.loss_params`;
+Each parameter (default, range, help, hint) is declared once in :mod:`mlc.loss_params`, and so
+are each built-in loss's description and formula (``LOSS_INFO``): configs and the home page
+read them there without importing Keras (this module does);
 per-tag weights from prevalence (:func:`inverse_frequency_weights`, ...) come from
 :mod:`mlc.class_weights`. Both are re-exported here.
 """
@@ -216,9 +218,8 @@ class BCELoss(MultiLabelLoss):
     0.6931...
     """
 
-    description = "Sigmoid binary cross-entropy: every tag is its own yes/no question."
-    formula = "l = -[y·log σ(z) + (1-y)·log(1-σ(z))]"
-    param_specs = declared.BCE
+    # the words and parameters are declared once, in mlc.loss_params (readable without Keras)
+    description, formula, param_specs = declared.LOSS_INFO["bce"]
     function = staticmethod(bce)
 
 
@@ -263,11 +264,8 @@ class WeightedBCELoss(MultiLabelLoss):
     1.0397...
     """
 
-    description = (
-        "BCE with a weight per tag: 'tag' scales a tag's whole BCE, 'positive' only its y=1 term (pos_weight)."
-    )
-    formula = "tag: l = -w_c·[y·log σ(z) + (1-y)·log(1-σ(z))];  positive: l = -[w_c·y·log σ(z) + (1-y)·log(1-σ(z))]"
-    param_specs = declared.WEIGHTED_BCE
+    # the words and parameters are declared once, in mlc.loss_params (readable without Keras)
+    description, formula, param_specs = declared.LOSS_INFO["weighted_bce"]
     function = staticmethod(weighted_bce)
 
     def __init__(self, weights: Sequence[float], weighting: str = _WEIGHTING, **keras_kwargs):
@@ -296,9 +294,8 @@ class MSELoss(MultiLabelLoss):
     0.17
     """
 
-    description = "Squared error between the sigmoid probability and a (soft) target in [0, 1]."
-    formula = "l = (σ(z) - y)²"
-    param_specs = declared.MSE
+    # the words and parameters are declared once, in mlc.loss_params (readable without Keras)
+    description, formula, param_specs = declared.LOSS_INFO["mse"]
     function = staticmethod(mse)
 
 
@@ -334,11 +331,8 @@ class FocalLoss(MultiLabelLoss):
     0.25
     """
 
-    description = (
-        "Focal loss: BCE scaled by (1 - p_t)^γ so easy, well-classified elements count less (Lin et al. 2017)."
-    )
-    formula = "l = α_t·(1-p_t)^γ·BCE(y, z),  p_t = y·p + (1-y)·(1-p),  α_t = y·α + (1-y)·(1-α) (1 if α is None)"
-    param_specs = declared.FOCAL
+    # the words and parameters are declared once, in mlc.loss_params (readable without Keras)
+    description, formula, param_specs = declared.LOSS_INFO["focal"]
     function = staticmethod(focal)
 
     def __init__(self, gamma: float = _GAMMA, alpha: float | None = _ALPHA, **keras_kwargs):
@@ -381,12 +375,8 @@ class AsymmetricLoss(MultiLabelLoss):
     4.0
     """
 
-    description = (
-        "Asymmetric loss: separate focusing for positives and negatives, and a "
-        "probability shift that drops easy negatives (Ridnik et al. 2021)."
-    )
-    formula = "l = -y·(1-p)^γ+·log p - (1-y)·p_m^γ-·log(1-p_m),  p = σ(z),  p_m = max(p - clip, 0)"
-    param_specs = declared.ASL
+    # the words and parameters are declared once, in mlc.loss_params (readable without Keras)
+    description, formula, param_specs = declared.LOSS_INFO["asl"]
     function = staticmethod(asl)
 
     def __init__(

@@ -16,12 +16,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import keras
-from keras import layers
-
 from mlc import checks
 from mlc.data import MAX_CLASSES, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
+from mlc.lazy import lazy_module
 from mlc.registry import Registry
+
+# Keras (and TensorFlow) load when a model is first built, not on import: the home page
+# reads the registry's names and summaries, and must not wait seconds for TensorFlow.
+keras = lazy_module("keras")
+layers = lazy_module("keras.layers")
 
 
 @dataclass(frozen=True)

@@ -13,17 +13,20 @@ other modules, so the library stays usable (and testable) without a server.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Sequence
 
 import numpy as np
 import streamlit as st
 
-from mlc import devices, inference, losses, visitors
+from mlc import inference, loss_params, visitors
 from mlc.data import make_dataset, resolve_classes
 from mlc.hosting import HostSettings, read_settings
 from mlc.inference import Item
 from mlc.jobs import JobSnapshot, SessionJobs, TrainingSlots, freeze_startup_objects
 from mlc.loss_params import TAG_TABLE_PARAMS
+from mlc.rerun_clock import CLOCK, RerunClock
 from mlc.states import JobState
 from mlc.visitors import SessionTab, Visitors, VisitorTab
 
@@ -108,15 +111,73 @@ def ensure_app_navigation() -> None:
     who opens a page link. Switching it off and rerunning hands the request to
     the entry point, which then shows the intended page.
     """
-    from streamlit.runtime import Runtime
     from streamlit.runtime.pages_manager import PagesManager
 
     # AppTest (a mocked Runtime) resets the flag before every run and drives pages
     # itself; the legacy mode only matters under a real server
-    real_server = Runtime.exists() and type(Runtime.instance()) is Runtime
-    if real_server and PagesManager.uses_pages_directory:
+    if _real_server() and PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+def _real_server() -> bool:
+    """True under ``streamlit run`` (AppTest mocks the Runtime and drives pages itself)."""
+    from streamlit.runtime import Runtime
+
+    return Runtime.exists() and type(Runtime.instance()) is Runtime
+
+
+# ---------------------------------------------------------------- the page run: timed; TensorFlow warmed up
+#: Seconds the warm-up waits after the first page run before importing TensorFlow: that page's
+#: images go out first (the import holds the interpreter's lock for seconds on end).
+WARMUP_DELAY = 1.0
+
+
+def warm_up_tensorflow(delay: float = WARMUP_DELAY) -> None:
+    """Import TensorFlow, Keras and what the Train, Predict and Learn pages use, start the TensorFlow
+    runtime and run a tiny model once, then freeze the imported objects (:func:`freeze_startup_objects`).
+
+    The home page imports none of this (it shows in well under a second on a cold server);
+    a server runs this once in the background after its first page (:func:`run_page`), so a
+    visitor who moves on to Train finds TensorFlow loaded. Never raises: a page that needs
+    TensorFlow imports it itself, and says what went wrong.
+    """
+    time.sleep(delay)
+    try:
+        import mlc.ui_learn  # noqa: F401 (imported to warm up: export, pitfalls, losses, charts)
+        import mlc.ui_predict  # noqa: F401
+        import mlc.ui_train  # noqa: F401 (devices, losses, models, train_form)
+        from mlc import devices, evaluation, models, training  # noqa: F401
+
+        devices.list_devices()  # starts the TensorFlow runtime
+        model = models.build("linear", 2, image_size=16)
+        model(np.zeros((1, 16, 16, 3), np.float32))  # the first eager call loads kernels
+        training.predict_probabilities(model, np.zeros((1, 16, 16, 3), np.float32))
+    except Exception:  # noqa: S110 (best effort: the page that needs it will import and report)
+        pass
+    freeze_startup_objects()
+
+
+@st.cache_resource(show_spinner=False)
+def _tensorflow_warmup() -> threading.Thread:
+    """The server's one warm-up thread (:func:`warm_up_tensorflow`), started on first call."""
+    thread = threading.Thread(target=warm_up_tensorflow, name="mlc-tensorflow-warmup", daemon=True)
+    thread.start()
+    return thread
+
+
+def run_page(page, clock: RerunClock = CLOCK) -> None:
+    """Run the page ``st.navigation`` chose, timed by ``clock`` (:mod:`mlc.rerun_clock`), then make sure
+    the server's TensorFlow warm-up has started (under a real server only, not under AppTest).
+
+    The entry point's only call: ``run_page(st.navigation(PAGES))``.
+    """
+    try:
+        with clock.timing(page.url_path or "home"):
+            page.run()
+    finally:
+        if _real_server():
+            _tensorflow_warmup()
 
 
 # ---------------------------------------------------------------- training sessions
@@ -277,7 +338,7 @@ def loss_param_state(loss: str, params: dict, key_prefix: str = LOSS_PARAM_PREFI
     >>> loss_param_state("focal", {"gamma": 1.0, "alpha": None})
     {'loss_param_focal_gamma': 1.0, 'loss_param_focal_alpha_on': False}
     """
-    specs = losses.params(loss)
+    specs = loss_params.params(loss)
     state = {}
     for name, value in params.items():
         key = loss_param_key(loss, name, key_prefix)
@@ -294,7 +355,7 @@ def loss_param_inputs(loss: str, key_prefix: str = LOSS_PARAM_PREFIX) -> dict:
     Returns ``{param: value}`` for :class:`~mlc.config.RunConfig` ``loss_params``.
     """
     values = {}
-    for name, spec in losses.params(loss).items():
+    for name, spec in loss_params.params(loss).items():
         if name in TAG_TABLE_PARAMS:
             continue  # edited in the tags table
         key = loss_param_key(loss, name, key_prefix)
@@ -391,6 +452,8 @@ def gallery(
 def job_progress(snap: JobSnapshot) -> None:
     """A job's state in one element: its place in line, data generation, or a progress bar
     with device, epoch/batch, the latest loss and the time left. Nothing once it has ended."""
+    from mlc import devices  # imports TensorFlow; a job exists only once training has begun
+
     cfg, p = snap.config, snap.progress
     state = JobState(snap.state)
     if state.in_line:

@@ -16,6 +16,35 @@ from mlc.jobs import SessionJobs
 from mlc.pitfalls import PITFALLS
 from mlc.ui import layer_table, pitfall_demo, upscale
 
+#: The page's tabs in order; only the open one is drawn (each switch reruns the page).
+TABS = ("Shapes", "Sigmoid vs softmax", "Loss calculator", "Pitfalls, live", "Code for your run")
+
+
+def learn_tabs(train_config: RunConfig, jobs: SessionJobs) -> None:
+    """The page's :data:`TABS`; only the selected one runs (``st.session_state["learn_tab"]`` is its label).
+
+    Drawing all five on every run made the page's first paint wait for the loss calculator,
+    two charts, every pitfall's code and the exported script, most of it out of sight.
+    """
+    draw = {
+        "Shapes": lambda: shapes_tab(train_config),
+        "Sigmoid vs softmax": lambda: activations_tab(train_config),
+        "Loss calculator": lambda: calculator_tab(train_config),
+        "Pitfalls, live": pitfalls_tab,
+        "Code for your run": lambda: code_tab(train_config, jobs),
+    }
+    for label, tab in zip(TABS, st.tabs(TABS, key="learn_tab", on_change="rerun")):
+        if tab.open:
+            with tab:
+                draw[label]()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def loss_table(rows: list[dict], weighting: str):
+    """:func:`mlc.lessons.loss_table` of the calculator's rows, computed once per table for every visitor
+    (each loss runs as TensorFlow ops: a tenth of a second or more)."""
+    return lessons.loss_table(rows, weighting=weighting)
+
 
 def shapes_tab(train_config: RunConfig) -> None:
     """The real model's layers, the arrays fit sees, and one scene's multi-hot target."""
@@ -96,7 +125,7 @@ def calculator_tab(train_config: RunConfig) -> None:
         state["calculator_version"] = version + 1
         st.rerun()
     try:
-        table, totals = lessons.loss_table(edited.to_dict("records"), weighting=weighting)
+        table, totals = loss_table(edited.to_dict("records"), weighting)
     except ValueError as exc:
         st.error(f"{exc}. Fix the cell, or reset the table.", icon=":material/error:")
     else:

@@ -23,16 +23,4 @@ st.caption(
     f"Keras {versions['keras']}: every shape, value and error below comes from running the real thing."
 )
 
-shapes_tab, activations_tab, calculator_tab, pitfalls_tab, code_tab = st.tabs(
-    ["Shapes", "Sigmoid vs softmax", "Loss calculator", "Pitfalls, live", "Code for your run"]
-)
-with shapes_tab:
-    ui_learn.shapes_tab(train_config)
-with activations_tab:
-    ui_learn.activations_tab(train_config)
-with calculator_tab:
-    ui_learn.calculator_tab(train_config)
-with pitfalls_tab:
-    ui_learn.pitfalls_tab()
-with code_tab:
-    ui_learn.code_tab(train_config, jobs)
+ui_learn.learn_tabs(train_config, jobs)

@@ -81,3 +81,60 @@ def test_concrete_defaults_and_name_checks():
 def test_as_number_takes_real_numbers_only():
     assert as_number(3) == 3.0 and as_number(float("inf")) == math.inf
     assert [as_number(v) for v in (True, "2", b"2", None, [1], object())] == [None] * 6
+
+
+# ---------------------------------------------------------------- the built-in losses without Keras
+def test_the_words_and_params_of_every_registered_loss_are_declared_here():
+    from mlc.loss_params import LOSS_INFO, loss_names
+
+    assert list(LOSS_INFO) == list(losses.LOSSES) == loss_names()
+    for name, info in LOSS_INFO.items():
+        cls = losses.LOSSES[name]
+        assert (cls.description, cls.formula, cls.param_specs) == tuple(info)
+        assert losses.describe(name) == f"{info.description} Formula: {info.formula}"
+
+
+@pytest.mark.parametrize("name, key, spec", DECLARED, ids=IDS)
+def test_check_loss_refuses_what_the_loss_refuses_with_the_same_message(name, key, spec):
+    from mlc.loss_params import check_loss
+
+    bad = {**losses.defaults(name), key: {"per_tag": [-1.0], "choice": "nope", "float": -1.0}[spec.kind]}
+    with pytest.raises(ValueError) as by_loss:
+        losses.get(name, **bad)
+    with pytest.raises(ValueError) as by_check:
+        check_loss(name, bad)
+    assert str(by_check.value) == str(by_loss.value)
+
+
+@pytest.mark.parametrize("name", list(losses.LOSSES))
+def test_check_loss_keeps_what_the_loss_keeps(name):
+    from mlc.loss_params import check_loss
+
+    given = losses.defaults(name, n_tags=3)
+    assert check_loss(name, given) == losses.get(name, **given).loss_params
+
+
+def test_check_loss_refuses_an_unknown_name_or_parameter_as_get_does():
+    from mlc.loss_params import check_loss
+
+    for name, given in [("focal", {"gama": 2.0}), ("weighted_bce", {}), ("nope", {})]:
+        with pytest.raises(ValueError) as by_loss:
+            losses.get(name, **given)
+        with pytest.raises(ValueError) as by_check:
+            check_loss(name, given)
+        assert str(by_check.value) == str(by_loss.value)
+
+
+def test_a_loss_registered_later_is_known_through_the_registry(monkeypatch):
+    from mlc import loss_params
+
+    monkeypatch.setattr(losses, "LOSSES", losses.LOSSES.copy())
+
+    @losses.register("halved_bce")
+    class HalvedBCE(losses.BCELoss):
+        description = "half of it"
+
+    assert "halved_bce" in loss_params.loss_names()
+    assert loss_params.loss_info("halved_bce").description == "half of it"
+    assert loss_params.params("halved_bce") == {}
+    assert loss_params.check_loss("halved_bce", {}) == {}

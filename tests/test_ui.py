@@ -28,3 +28,46 @@ def test_state_shows_every_parameter_value_and_each_optional_switch(loss):
 def test_an_optional_parameter_that_is_off_keeps_its_last_value():
     state = ui.loss_param_state("focal", {"gamma": 2.0, "alpha": None})
     assert state == {"loss_param_focal_gamma": 2.0, "loss_param_focal_alpha_on": False}
+
+
+# ---------------------------------------------------------------- the page run
+class FakePage:
+    """What run_page needs of ``st.navigation``'s page: its address and ``run``."""
+
+    def __init__(self, url_path: str, error: Exception | None = None):
+        self.url_path, self.error, self.ran = url_path, error, 0
+
+    def run(self):
+        self.ran += 1
+        if self.error is not None:
+            raise self.error
+
+
+def test_run_page_runs_the_page_once_and_times_it(tmp_path):
+    from mlc.rerun_clock import RerunClock, read_log
+
+    clock = RerunClock(log_path=tmp_path / "runs.jsonl")
+    home, train = FakePage(""), FakePage("train")
+    ui.run_page(home, clock)
+    ui.run_page(train, clock)
+    assert home.ran == train.ran == 1
+    assert clock.pages() == ["home", "train"]
+    assert [(r["page"], r["outcome"]) for r in read_log(tmp_path / "runs.jsonl")] == [("home", "ok"), ("train", "ok")]
+
+
+def test_a_failing_page_is_timed_and_its_error_goes_through():
+    from mlc.rerun_clock import RerunClock
+
+    clock = RerunClock()
+    with pytest.raises(KeyError):
+        ui.run_page(FakePage("learn", KeyError("x")), clock)
+    assert len(clock.durations("learn")) == 1
+
+
+def test_no_warm_up_outside_a_real_server(monkeypatch):
+    from mlc.rerun_clock import RerunClock
+
+    started = []
+    monkeypatch.setattr(ui, "_tensorflow_warmup", lambda: started.append(1))
+    ui.run_page(FakePage(""), RerunClock())
+    assert not started  # tests (and AppTest) import TensorFlow themselves, when they need it

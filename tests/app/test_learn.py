@@ -1,5 +1,8 @@
 """AppTest of the Learn page: every section renders, the loss calculator agrees with
-mlc.losses and refuses bad cells, each pitfall runs live, the script is the export's."""
+mlc.losses and refuses bad cells, each pitfall runs live, the script is the export's.
+
+Only the open tab runs; a test opens one as a click would, through its session-state key.
+"""
 
 import math
 
@@ -12,7 +15,16 @@ from mlc.pitfalls import PITFALLS
 
 @pytest.fixture
 def learn_page(open_page):
-    return lambda: open_page("pages/learn.py")
+    """``learn_page(tab=None)``: the page opened, on ``tab`` (a label of ui_learn.TABS) when given."""
+
+    def make(tab=None):
+        at = open_page("pages/learn.py")
+        if tab is not None:
+            at.session_state["learn_tab"] = tab
+            at.run()
+        return at
+
+    return make
 
 
 def test_every_section_renders(learn_page):
@@ -29,20 +41,33 @@ def test_every_section_renders(learn_page):
     config = RunConfig()
     assert any(t.equals(lessons.layer_table(config.model, config.num_classes, config.image_size)) for t in shown)
     assert any(t.equals(lessons.tensor_shapes(config)) for t in shown)
-    assert len(at.get("vega_lite_chart")) == 2  # target vectors, sigmoid vs softmax
+    assert len(at.get("vega_lite_chart")) == 1  # the target vector
+    assert not at.expander and not at.metric and not at.code  # the other tabs have not run
+    assert not at.error
+    at.session_state["learn_tab"] = "Sigmoid vs softmax"
+    at.run()
+    assert len(at.get("vega_lite_chart")) == 1 and not at.dataframe  # only the open tab
+    at.session_state["learn_tab"] = "Pitfalls, live"
+    at.run()
     assert len(at.expander) == len(PITFALLS)
     assert not at.error
 
 
-def test_softmax_sums_to_one_sigmoid_does_not(learn_page):
+def test_a_new_visitor_runs_only_the_first_tab(learn_page):
     at = learn_page()
+    assert at.session_state["learn_tab"] == "Shapes"
+    assert [t.value for t in at.title] == ["Learn"] and at.dataframe and not at.metric
+
+
+def test_softmax_sums_to_one_sigmoid_does_not(learn_page):
+    at = learn_page("Sigmoid vs softmax")
     at.slider(key="logit_0").set_value(6.0).run()
     text = next(m.value for m in at.markdown if m.value.startswith("Sum over tags"))
     assert "softmax **1.000**" in text and "sigmoid **1.000**" not in text
 
 
 def test_loss_calculator_agrees_with_the_loss_classes(learn_page):
-    at = learn_page()
+    at = learn_page("Loss calculator")
     totals = {m.label: float(m.value) for m in at.metric if m.label in losses.LOSSES}
     assert set(totals) == set(losses.LOSSES)
     # the first default row is a confident hit, p = 0.9 on a present tag
@@ -53,7 +78,7 @@ def test_loss_calculator_agrees_with_the_loss_classes(learn_page):
 
 @pytest.mark.parametrize("name", list(PITFALLS))
 def test_each_pitfall_runs_live(name, learn_page):
-    at = learn_page()
+    at = learn_page("Pitfalls, live")
     at.button(key=f"pitfall_{name}").click().run()
     assert not at.exception, [e.value for e in at.exception]
     demo = PITFALLS[name].run()
@@ -63,7 +88,7 @@ def test_each_pitfall_runs_live(name, learn_page):
 
 
 def test_code_is_the_export_of_the_train_page_config(learn_page):
-    at = learn_page()
+    at = learn_page("Code for your run")
     code = [c.value for c in at.code if c.language == "python" and "def main" in c.value]
     assert code == [export.keras_script(RunConfig()).rstrip("\n")]
     at.session_state["train_config"] = RunConfig(loss="focal", model="seed_cnn")

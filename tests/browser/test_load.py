@@ -23,3 +23,6 @@ def test_three_sessions_train_and_one_is_refused_with_a_message(browser):  # bro
     assert out.returncode == 0
     assert result["completed"] == 2 and result["refused_with_message"] == 1
     assert result["server_peak_rss_mib"] > 0 and result["latency_samples"] > 0
+    # the server's own clock (MLC_RERUN_LOG) saw the Train page's reruns, and their CPU time
+    assert result["server_rerun_samples"] > 0 and result["server_rerun_ms_p95"] >= result["server_rerun_ms_p50"] > 0
+    assert 0 < result["server_rerun_cpu_ms_p50"] <= result["server_rerun_cpu_ms_p95"]
