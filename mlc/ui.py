@@ -184,14 +184,29 @@ def run_store_problem() -> str | None:
     return _RUN_STORE_PROBLEMS[-1] if _RUN_STORE_PROBLEMS else None
 
 
+@st.cache_resource(show_spinner=False)
+def server_trainer():
+    """Where this server's trainings run (:func:`mlc.trainers.make_trainer`), made once for every visitor.
+
+    By default a pool of warm worker processes (``MLC_TRAINER``, ``MLC_WORKER_RUNS``); None trains in
+    this process. Made at the first visitor's first page, so its workers import TensorFlow before Train.
+    """
+    from mlc.trainers import make_trainer
+
+    return make_trainer(host_settings())
+
+
 @st.cache_resource(scope="session", on_release=lambda jobs: jobs.close(), show_spinner=False)
 def session_jobs() -> SessionJobs:
     """This visitor's job and runs; released (job stopped, models dropped) when they leave.
 
-    With a run directory, the session starts with the runs saved there (newest kept).
+    With a run directory, the session starts with the runs saved there (newest kept). A cluster
+    keeps its own waiting line, so its jobs skip the server's slots.
     """
     host = host_settings()
-    jobs = SessionJobs(training_slots(), settings=host, store=run_store())
+    trainer = server_trainer()
+    slots = None if getattr(trainer, "reports_queue", False) else training_slots()
+    jobs = SessionJobs(slots, settings=host, store=run_store(), trainer=trainer)
     if jobs.store is not None:
         saved, problems = jobs.store.load_all(limit=host.max_runs)
         for run in saved:
