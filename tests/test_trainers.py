@@ -43,6 +43,7 @@ def test_a_cluster_wins_over_the_trainer_setting(monkeypatch, mode):
     assert trainer == ("cluster", "tcp://scheduler:8786") and made == ["tcp://scheduler:8786"]
 
 
+@pytest.mark.slow  # a fresh Python process that imports Keras (through mlc.config)
 def test_choosing_a_trainer_imports_nothing_heavy_beyond_the_run_config():
     """``mlc.config`` itself brings Keras (the losses); the pool and the choice add no TF module or Streamlit."""
     script = (
