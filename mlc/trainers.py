@@ -6,11 +6,15 @@
   each replaced after ``MLC_WORKER_RUNS`` runs.
 * ``MLC_TRAINER=threads``: in the server's own process, on a thread (``None``:
   :class:`mlc.jobs.SessionJobs` then trains with :func:`mlc.training.train`).
+  ``MLC_TENSORBOARD=1`` trains there too: its logs are written by a Keras callback
+  that :class:`~mlc.jobs.SessionJobs` adds to in-process trainings only.
 
 No TensorFlow here (the workers import it).
 
 >>> from mlc.hosting import HostSettings
 >>> make_trainer(HostSettings(trainer="threads")) is None
+True
+>>> make_trainer(HostSettings(tensorboard=True)) is None
 True
 """
 
@@ -28,7 +32,7 @@ def make_trainer(settings: HostSettings) -> Callable[..., Run] | None:
         from mlc.cluster import ClusterTrainer  # its client library only where a cluster is used
 
         return ClusterTrainer(settings.cluster)
-    if settings.trainer == "threads":
+    if settings.trainer == "threads" or settings.tensorboard:
         return None
     from mlc.trainpool import PoolTrainer, WorkerPool
 

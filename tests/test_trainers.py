@@ -25,6 +25,11 @@ def test_threads_train_in_the_server():
     assert make_trainer(settings_from({"MLC_TRAINER": "threads"})) is None
 
 
+def test_tensorboard_logs_keep_trainings_in_the_server(monkeypatch):
+    monkeypatch.setattr(trainpool, "WorkerPool", FakePool)
+    assert make_trainer(settings_from({"MLC_RUN_DIR": "/tmp/runs", "MLC_TENSORBOARD": "1"})) is None
+
+
 def test_processes_are_the_default_a_pool_sized_by_the_settings(monkeypatch):
     monkeypatch.setattr(trainpool, "WorkerPool", FakePool)
     trainer = make_trainer(settings_from({"MLC_MAX_CONCURRENT_TRAININGS": "3", "MLC_WORKER_RUNS": "7"}))
