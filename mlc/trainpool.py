@@ -114,20 +114,20 @@ def _worker_main(conn) -> None:
     conn.send(("ready", None, os.getpid()))
     while (item := runs.get()) is not None:
         run_id, (record, serve_name), stop = item
+        send = functools.partial(_send_events, conn, run_id)
         try:
-            send = functools.partial(_send_events, conn, run_id)
-            payload = _resolve(serve_name)(record, send, stop)
-            conn.send(("done", run_id, payload))
-        except (EOFError, OSError, BrokenPipeError):
-            return  # the server went away
+            message = ("done", run_id, _resolve(serve_name)(record, send, stop))
         except Exception as exc:  # the serving function raised: this run fails, the worker serves on
-            try:
-                conn.send(("error", run_id, f"training failed: {checks.first_line(exc, 300)}"))
-            except OSError:
-                return
+            message = ("error", run_id, f"training failed: {checks.first_line(exc, 300)}")
         finally:
             with lock:
                 stops.pop(run_id, None)
+        try:
+            conn.send(message)
+        except OSError:
+            return  # the server went away
+        except Exception as exc:  # the payload would not pickle: say so in one line instead
+            conn.send(("error", run_id, f"the training's result could not be sent: {checks.first_line(exc, 300)}"))
 
 
 # ---------------------------------------------------------------- server side
