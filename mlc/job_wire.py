@@ -55,7 +55,8 @@ def run_payload(run: Run) -> dict[str, Any]:
     numbers, bytes and NumPy arrays.
     """
     model = None
-    if run.model is not None:
+    # a failed run's model is not shipped: it may hold NaN weights, which loading it back rightly refuses
+    if run.model is not None and run.status != RunStatus.FAILED:
         from mlc.modelfiles import model_file  # TensorFlow: only where a model exists
 
         model = model_file(run)

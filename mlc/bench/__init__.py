@@ -20,16 +20,18 @@ and reports medians, because a shared 2-core machine is noisy:
 6. ``live``: training samples/s of a Train-page job polled by 1 s chart ticks vs headless.
 7. ``predict``: ms per image on the Predict page's path (decode + one direct model
    call) vs decode + ``model.predict``, for a small PNG scene and a 1600×1200 JPEG.
+8. ``pool``: a visitor's wait (submit → run in hand) over the run's own training
+   seconds, through a warm worker process vs in-process.
 
 The suite is part of the installed package (it needs nothing from a checkout):
 :func:`run` measures and returns one JSON-ready dict, :func:`format_table`
 turns it into the Markdown table the README quotes. Modules, by what they
 measure: :mod:`~mlc.bench.training` (parts 1, 2, 5), :mod:`~mlc.bench.scenes`
 (3), :mod:`~mlc.bench.memory` (4), :mod:`~mlc.bench.live` (6),
-:mod:`~mlc.bench.predict` (7); :mod:`~mlc.bench.table` formats.
+:mod:`~mlc.bench.predict` (7), :mod:`~mlc.bench.pool` (8); :mod:`~mlc.bench.table` formats.
 
 >>> list(PARTS)
-['data', 'throughput', 'time_to_quality', 'weighting', 'memory', 'live', 'predict']
+['data', 'throughput', 'time_to_quality', 'weighting', 'memory', 'live', 'predict', 'pool']
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from collections.abc import Callable, Iterable
 
 from mlc.bench.live import bench_live, bench_live_windows
 from mlc.bench.memory import bench_memory
+from mlc.bench.pool import bench_pool
 from mlc.bench.predict import bench_predict
 from mlc.bench.scenes import bench_data
 from mlc.bench.table import format_table
@@ -63,6 +66,7 @@ PARTS: dict[str, Callable[[bool, int], dict]] = {
     "memory": bench_memory,
     "live": bench_live,
     "predict": bench_predict,
+    "pool": bench_pool,
 }
 
 
@@ -101,6 +105,7 @@ __all__ = [
     "bench_live",
     "bench_live_windows",
     "bench_memory",
+    "bench_pool",
     "bench_predict",
     "bench_throughput",
     "bench_time_to_quality",

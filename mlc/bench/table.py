@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mlc.bench.pool import pool_rows
 from mlc.bench.training import TARGET_MAP
 
 
@@ -74,4 +75,6 @@ def format_table(results: dict) -> str:
                 f"| rare tag `{w['rare_tag']}` ({w['rare_positives']} val positives), {name} | recall@0.5 {row['recall']:.3f} "  # noqa: E501
                 f"| precision {row['precision']:.3f}, AP {row['average_precision']:.3f} | mAP {row['map']:.3f} |"
             )
+    if "pool" in results:
+        lines.extend(pool_rows(results["pool"]))
     return "\n".join(lines)
