@@ -35,6 +35,7 @@ training (``job``): ``mlc-train-{job}`` (the task), ``mlc-progress-{job}``
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
@@ -158,11 +159,13 @@ def train_on_worker(config_record: Mapping[str, Any], job: str, every: float = B
         pass
     else:
         return run_payload(lost_run(_config_or_default(config_record), WORKER_LOST))
-    mark.set(get_worker().address, timeout=CALL_SECONDS)
+    worker = get_worker()
+    mark.set(worker.address, timeout=CALL_SECONDS)
     queue = Queue(PROGRESS_PREFIX + job, client=client)  # the client made it first: one more reference
     stop, done = threading.Event(), threading.Event()
+    abandoned = functools.partial(_abandoned, worker, TASK_PREFIX + job)
     watcher = threading.Thread(
-        target=_watch_stop, args=(Event(STOP_PREFIX + job, client=client), stop, done), daemon=True
+        target=_watch_stop, args=(Event(STOP_PREFIX + job, client=client), stop, done, abandoned), daemon=True
     )
     watcher.start()
 
@@ -178,15 +181,28 @@ def train_on_worker(config_record: Mapping[str, Any], job: str, every: float = B
         done.set()
 
 
-def _watch_stop(event: Any, stop: threading.Event, done: threading.Event) -> None:
-    """Set ``stop`` once the cluster event is set; end when training does (``done``)."""
+def _watch_stop(event: Any, stop: threading.Event, done: threading.Event, abandoned=lambda: False) -> None:
+    """Set ``stop`` once the cluster event is set or nobody wants the result; end when training does (``done``)."""
     while not done.is_set():
         try:
-            if event.wait(timeout=STOP_WAIT_SECONDS):
+            if event.wait(timeout=STOP_WAIT_SECONDS) or abandoned():
                 stop.set()
                 return
         except Exception:  # the scheduler did not answer this time: look again shortly
             done.wait(STOP_WAIT_SECONDS)
+
+
+def _abandoned(worker: Any, key: str) -> bool:
+    """Whether the scheduler let go of this task while it runs (its web server went away, or it was cancelled).
+
+    A thread cannot be killed, so Dask lets a released task run to its end; this
+    training stops after the current batch instead and frees the worker.
+    """
+    try:
+        ts = worker.state.tasks.get(key)
+    except Exception:  # a Dask without this state: keep training
+        return False
+    return ts is None or ts.state in ("cancelled", "released", "forgotten")
 
 
 def _config_or_default(record: Mapping[str, Any]) -> RunConfig:
@@ -397,7 +413,7 @@ class ClusterTrainer(RemoteTrainer):
         return None
 
     def _gone(self, exc: BaseException) -> str:
-        return f"the cluster at {self.address} stopped answering ({first_line(exc, 160)}); train again"
+        return f"the cluster at {self.address} stopped answering ({type(exc).__name__}); train again"
 
     def _error_line(self, handle: ClusterHandle) -> str:
         try:

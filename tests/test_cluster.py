@@ -253,6 +253,36 @@ def test_a_worker_killed_mid_run_fails_that_run_and_the_cluster_carries_on(addre
 
 
 @pytest.mark.slow
+def test_a_second_attempt_of_a_started_training_fails_at_once(address):
+    """What a worker does when Dask runs a training again after its first worker died: no second training."""
+    from distributed import Variable
+
+    client = cluster.shared_client(address)
+    job = f"{time.time_ns()}-rerun"
+    Variable(cluster.STARTED_PREFIX + job, client=client).set("tcp://127.0.0.1:1")  # the first attempt's mark
+    work = cluster.by_name("mlc.cluster", "train_on_worker")
+    future = client.submit(work, TINY.to_dict(), job, key=cluster.TASK_PREFIX + job, pure=False)
+    run = run_from_payload(future.result(timeout=BOOT_SECONDS))
+    assert (run.status, run.message, run.batch_history) == ("failed", WORKER_LOST, [])
+    Variable(cluster.STARTED_PREFIX + job, client=client).delete()
+
+
+@pytest.mark.slow
+def test_a_training_nobody_waits_for_any_more_stops_and_frees_its_worker(address):
+    """A web server that goes away releases its tasks; Dask cannot kill the thread, so the training stops itself."""
+    client = cluster.shared_client(address)
+    trainer = ClusterTrainer(address)
+    handle = trainer.submit(LONG)
+    assert wait_for(lambda: trainer.poll(handle, 0.2).events or handle.started)
+    trainer.release(handle)  # cancels the task, as a closed client would
+
+    def executing(dask_worker):
+        return dask_worker.state.executing_count
+
+    assert wait_for(lambda: sum(client.run(executing).values()) == 0, timeout=60)
+
+
+@pytest.mark.slow
 def test_an_unreachable_cluster_fails_the_run_with_one_line():
     job = train("tcp://127.0.0.1:8639", TINY, connect_seconds=2)
     assert job.join(timeout=60)
