@@ -92,8 +92,7 @@ def test_events_are_made_plain_for_the_queue():
 def test_the_task_function_names_the_worker_function_as_text():
     import pickle
 
-    import cloudpickle
-
+    cloudpickle = pytest.importorskip("cloudpickle")  # comes with distributed
     work = cluster.by_name("mlc.cluster", "train_on_worker")
     blob = cloudpickle.dumps(work)
     assert b"train_on_worker" in blob and pickle.loads(blob).__name__ == "train_on_worker"
@@ -112,6 +111,14 @@ def test_mlc_cluster_imports_no_dask_until_used():
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.stdout.split() == ["False", "False"], out.stderr[-2000:]
+
+
+def test_the_cluster_extra_pins_what_the_tests_run_with():
+    import tomllib
+
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["cluster"]
+    dev = (ROOT / "requirements-dev.txt").read_text().split()
+    assert sorted(extra) == ["dask==2026.8.0", "distributed==2026.8.0"] and set(extra) <= set(dev)
 
 
 def test_a_training_stopped_in_line_ends_stopped():
@@ -138,7 +145,7 @@ def address(tmp_path_factory):
         with open(logs / f"{name}.log", "wb") as log:
             procs.append(
                 subprocess.Popen(
-                    ["dask", *args],
+                    [sys.executable, "-m", "dask", *args],  # `dask scheduler`, `dask worker` of this Python
                     cwd=logs,
                     env={**env, **extra},
                     stdout=log,
