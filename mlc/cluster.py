@@ -305,6 +305,8 @@ class ClusterHandle:
     stopped_in_line: bool = False
     position: int | None = None
     checked_at: float = field(default=-math.inf)
+    seen: bool = False  # the scheduler has listed the task (a new graph reaches it after a moment)
+    submitted_at: float = field(default_factory=time.monotonic)
 
     @property
     def key(self) -> str:
@@ -400,9 +402,11 @@ class ClusterTrainer(RemoteTrainer):
             return self._gone(exc)
         mine = next((row for row in rows if row[0] == handle.key), None)
         if mine is None:
-            if handle.future.done():
-                return None  # ended between the status check and this look: the next poll reads it
+            arriving = not handle.seen and time.monotonic() - handle.submitted_at < self.call_seconds
+            if handle.future.done() or arriving:
+                return None  # ended since the status check, or not registered yet: the next look tells
             return f"the cluster at {self.address} no longer knows this training (was its scheduler restarted?)"
+        handle.seen = True
         _, state, started_on, processing_on = mine
         if lost_after_start(state, started_on, processing_on):
             handle.future.cancel()

@@ -106,6 +106,7 @@ def test_without_distributed_the_trainer_says_how_to_install_it(monkeypatch):
     assert "\n" not in str(err.value) and "mlc[cluster]" in str(err.value) and "MLC_CLUSTER" in str(err.value)
 
 
+@pytest.mark.slow  # a fresh Python that imports TensorFlow (through mlc.config)
 def test_mlc_cluster_imports_no_dask_until_used():
     code = "import sys, mlc.cluster; print('distributed' in sys.modules, 'dask' in sys.modules)"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -131,14 +132,10 @@ def test_a_training_stopped_in_line_ends_stopped():
 # -- slow: a real cluster ----------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def address(tmp_path_factory):
-    """A scheduler (without mlc on its path: it needs none) and two one-thread workers, killed at the end."""
-    pytest.importorskip("distributed")
-    logs = tmp_path_factory.mktemp("dask")
+def start_cluster(logs: Path, port: int, workers: int) -> list[subprocess.Popen]:
+    """A scheduler (without mlc on its path: it needs none) and one-thread workers, each its own process group."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(TF_CPP_MIN_LOG_LEVEL="2", DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION="1.0")
-    addr = f"tcp://127.0.0.1:{PORT}"
     procs = []
 
     def spawn(name, *args, **extra):
@@ -154,21 +151,33 @@ def address(tmp_path_factory):
                 )
             )
 
-    spawn("scheduler", "scheduler", "--host", "127.0.0.1", "--port", str(PORT), "--no-dashboard")
-    worker = ("worker", addr, "--nthreads", "1", "--nworkers", "1", "--no-dashboard")
-    for i in range(2):
+    spawn("scheduler", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard")
+    worker = ("worker", f"tcp://127.0.0.1:{port}", "--nthreads", "1", "--nworkers", "1", "--no-dashboard")
+    for i in range(workers):
         spawn(f"worker{i}", *worker, PYTHONPATH=str(ROOT))
+    return procs
+
+
+def kill(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def address(tmp_path_factory):
+    """A scheduler and two one-thread workers for the module, killed at the end."""
+    pytest.importorskip("distributed")
+    addr = f"tcp://127.0.0.1:{PORT}"
+    procs = start_cluster(tmp_path_factory.mktemp("dask"), PORT, workers=2)
     try:
-        client = cluster.shared_client(addr, timeout=60)
-        client.wait_for_workers(2, timeout=BOOT_SECONDS)
+        cluster.shared_client(addr, timeout=60).wait_for_workers(2, timeout=BOOT_SECONDS)
         yield addr
     finally:
-        for proc in procs:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait(timeout=30)
+        kill(procs)
 
 
 def train(address, config, **kwargs):
@@ -287,6 +296,25 @@ def test_a_training_nobody_waits_for_any_more_stops_and_frees_its_worker(address
         return dask_worker.state.executing_count
 
     assert wait_for(lambda: sum(client.run(executing).values()) == 0, timeout=60)
+
+
+@pytest.mark.slow
+def test_a_scheduler_gone_mid_run_fails_the_run_with_one_line(tmp_path):
+    """Its own cluster (one worker), whose scheduler is killed while a training runs: no hung job."""
+    pytest.importorskip("distributed")
+    port = PORT + 1
+    procs = start_cluster(tmp_path, port, workers=1)
+    try:
+        addr = f"tcp://127.0.0.1:{port}"
+        cluster.shared_client(addr, timeout=60).wait_for_workers(1, timeout=BOOT_SECONDS)
+        job = train(addr, LONG)
+        assert wait_for(lambda: len(job.snapshot().batch_history) >= 3)
+        os.killpg(procs[0].pid, signal.SIGKILL)
+        assert job.join(timeout=120)
+        snap = job.snapshot()
+        assert snap.state is states.JobState.FAILED and "\n" not in snap.message and addr in snap.message
+    finally:
+        kill(procs)
 
 
 @pytest.mark.slow
