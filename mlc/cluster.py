@@ -2,8 +2,8 @@
 
 :class:`ClusterTrainer` is a :class:`mlc.job_wire.RemoteTrainer`: the web
 server sends the config record only; a cluster worker runs
-:func:`train_on_worker` (by reference: the workers have ``mlc`` installed,
-the scheduler does not need it) and sends back progress through a
+:func:`train_on_worker` (named as text, :func:`by_name`: the workers have
+``mlc`` installed, the scheduler needs none) and sends back progress through a
 ``distributed.Queue`` and, at the end, the run's payload (record, ``.keras``
 bytes, validation arrays) as the task's result. Names on the scheduler, per
 training (``job``): ``mlc-train-{job}`` (the task), ``mlc-progress-{job}``
@@ -26,7 +26,9 @@ training (``job``): ``mlc-train-{job}`` (the task), ``mlc-progress-{job}``
   or vanished cluster ends the run as failed with one line, never a hung job.
 
 ``distributed`` is imported on first use: the app imports without it unless
-``MLC_CLUSTER`` is set (``pip install 'mlc[cluster]'``).
+``MLC_CLUSTER`` is set (``pip install 'mlc[cluster]'``). This module imports no
+TensorFlow itself (the worker's engine is imported when a training runs), though
+:mod:`mlc.config` still brings in Keras through the loss and model registries.
 
 >>> queue_places([("mlc-train-2-b", "queued", None, None), ("mlc-train-1-a", "processing", "tcp://w1:1", "tcp://w1:1"),
 ...               ("mlc-train-3-c", "no-worker", None, None)])
