@@ -245,6 +245,24 @@ def test_three_runs_on_two_workers_one_waits_with_its_place_then_runs(address):
 
 
 @pytest.mark.slow
+def test_stop_while_waiting_in_the_clusters_line_cancels_it(address):
+    busy = [train(address, LONG) for _ in range(2)]
+    assert wait_for(lambda: all(len(job.snapshot().batch_history) >= 1 for job in busy))
+    waiting = train(address, TINY)
+    assert wait_for(lambda: waiting.snapshot().queue_position == 1)
+    assert waiting.snapshot().state is states.JobState.WAITING
+    waiting.stop()
+    assert waiting.join(timeout=60)
+    snap = waiting.snapshot()
+    assert (snap.state, snap.message, snap.batch_history) == (states.JobState.STOPPED, cluster.STOPPED_IN_LINE, [])
+    for job in busy:
+        job.stop()
+    assert all(job.join(timeout=120) for job in busy)
+    assert [job.snapshot().state for job in busy] == [states.JobState.STOPPED] * 2
+    assert wait_for(lambda: not names_left(address), timeout=30), names_left(address)
+
+
+@pytest.mark.slow
 def test_a_worker_killed_mid_run_fails_that_run_and_the_cluster_carries_on(address):
     client = cluster.shared_client(address)
     job = train(address, LONG)
