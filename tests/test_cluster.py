@@ -284,6 +284,7 @@ def test_a_worker_killed_mid_run_fails_that_run_and_the_cluster_carries_on(addre
     after = train(address, TINY)
     assert after.join(timeout=BOOT_SECONDS)
     assert after.snapshot().state is states.JobState.FINISHED, after.snapshot().message
+    assert wait_for(lambda: not names_left(address), timeout=30), names_left(address)  # the killed run's too
 
 
 @pytest.mark.slow
