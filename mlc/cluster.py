@@ -26,9 +26,8 @@ training (``job``): ``mlc-train-{job}`` (the task), ``mlc-progress-{job}``
   or vanished cluster ends the run as failed with one line, never a hung job.
 
 ``distributed`` is imported on first use: the app imports without it unless
-``MLC_CLUSTER`` is set (``pip install 'mlc[cluster]'``). This module imports no
-TensorFlow itself (the worker's engine is imported when a training runs), though
-:mod:`mlc.config` still brings in Keras through the loss and model registries.
+``MLC_CLUSTER`` is set (``pip install 'mlc[cluster]'``). Nor does it import
+TensorFlow: the engine is imported on the worker, when a training runs.
 
 >>> queue_places([("mlc-train-2-b", "queued", None, None), ("mlc-train-1-a", "processing", "tcp://w1:1", "tcp://w1:1"),
 ...               ("mlc-train-3-c", "no-worker", None, None)])
