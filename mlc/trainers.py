@@ -11,7 +11,8 @@
 
 No TensorFlow here (the workers import it).
 
->>> from mlc.hosting import HostSettings
+>>> from mlc.checks import first_line
+from mlc.hosting import HostSettings
 >>> make_trainer(HostSettings(trainer="threads")) is None
 True
 >>> make_trainer(HostSettings(tensorboard=True)) is None
@@ -22,16 +23,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from mlc.checks import first_line
 from mlc.hosting import HostSettings
 from mlc.runs import Run
 
 
-def make_trainer(settings: HostSettings) -> Callable[..., Run] | None:
-    """The server-wide trainer for ``settings`` (made once per server), or None for in-process training."""
-    if settings.cluster:
-        from mlc.cluster import ClusterTrainer  # its client library only where a cluster is used
+def make_trainer(settings: HostSettings, problems: list[str] | None = None) -> Callable[..., Run] | None:
+    """The server-wide trainer for ``settings`` (made once per server), or None for in-process training.
 
-        return ClusterTrainer(settings.cluster)
+    A cluster that cannot be used here (its client library is not installed) is not used:
+    the trainings stay on this server and one line saying why is added to ``problems``.
+    """
+    if settings.cluster:
+        try:
+            from mlc.cluster import ClusterTrainer  # its client library only where a cluster is used
+
+            return ClusterTrainer(settings.cluster)
+        except (ImportError, RuntimeError, ValueError) as exc:
+            if problems is not None:
+                why = first_line(exc)
+                problems.append(f"MLC_CLUSTER {settings.cluster!r} not used: {why}; training on this server")
     if settings.trainer == "threads" or settings.tensorboard:
         return None
     from mlc.trainpool import PoolTrainer, WorkerPool

@@ -154,7 +154,7 @@ def host_settings() -> HostSettings:
 
 def host_settings_problems() -> list[str]:
     """One line per server setting that could not be used (shown to the operator on the Train page)."""
-    return [f"Server setting ignored: {line}." for line in _read_host_settings()[1]]
+    return [f"Server setting ignored: {line}." for line in [*_read_host_settings()[1], *_TRAINER_PROBLEMS]]
 
 
 def host_settings_problem() -> str | None:
@@ -199,7 +199,10 @@ def server_trainer():
     """
     from mlc.trainers import make_trainer
 
-    return make_trainer(host_settings())
+    return make_trainer(host_settings(), _TRAINER_PROBLEMS)
+
+
+_TRAINER_PROBLEMS: list[str] = []
 
 
 def new_session_jobs() -> SessionJobs:

@@ -59,3 +59,16 @@ def test_choosing_a_trainer_imports_nothing_heavy_beyond_the_run_config():
     )
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.stdout.split() == ["[]"], out.stderr[-2000:]
+
+
+def test_a_cluster_that_cannot_be_used_keeps_training_here_and_says_why(monkeypatch):
+    import sys
+
+    from mlc.hosting import HostSettings
+    from mlc.trainers import make_trainer
+
+    monkeypatch.setitem(sys.modules, "mlc.cluster", None)  # as if its client library were missing
+    problems: list[str] = []
+    trainer = make_trainer(HostSettings(cluster="tcp://127.0.0.1:1", trainer="threads"), problems)
+    assert trainer is None
+    assert len(problems) == 1 and problems[0].startswith("MLC_CLUSTER 'tcp://127.0.0.1:1' not used:")

@@ -24,8 +24,8 @@ def visitor_cookie(context) -> dict:
 
 
 def test_a_reload_and_a_second_tab_find_the_running_job_and_its_run(browser, start_server):
-    # MLC_TRAINER=threads: the worker pool is not needed to show this (and may not be there)
-    with start_server(MLC_TRAINER="threads", MLC_VISITOR_GRACE_SECONDS=900) as url:
+    # the product's default trainer: the job runs in a worker process and outlives the tab's session
+    with start_server(MLC_VISITOR_GRACE_SECONDS=900) as url:
         mine = browser.new_context(viewport={"width": 1400, "height": 1000})
         theirs = browser.new_context(viewport={"width": 1400, "height": 1000})
         try:
