@@ -3,6 +3,7 @@
     python benchmarks/load.py --sessions 8            # starts its own server, prints a table
     python benchmarks/load.py --sessions 8 --json
     python benchmarks/load.py --url http://host:8501  # an already running server (no memory figures)
+    python benchmarks/load.py --sessions 8 --defaults --timeout 900   # the workshop case: Train with the defaults
 
 Each session is its own Chromium context (Debian's /usr/bin/chromium, driven by
 Playwright) that opens a share link for a small run, presses Train, and while its
@@ -11,7 +12,9 @@ takes to rerun (the address bar shows the new seed when the rerun has happened).
 The last session asks for more epochs than the server allows and must be refused
 with a message. Reported: completed runs, sessions that waited in line, refusals with
 a message, errors (exceptions on a page, timeouts; target 0), the server's peak
-memory (VmHWM of the server process), and p50/p95 rerun latency while training: in the
+memory (VmHWM of the server process) and of its training workers together (the
+sum of their resident memory at its highest), seconds from pressing Train to the finished
+run per session (median and last), and p50/p95 rerun latency while training: in the
 browser (seed typed until the address shows it) and in the server (script start to finish,
 from the app's rerun clock: ``MLC_RERUN_LOG``, see ``mlc/rerun_clock.py``; target p95 <= 1 s).
 """
@@ -52,6 +55,11 @@ CHROMIUM_ARGS = [
 MAX_EPOCHS = 10
 #: A small run: a few seconds of training on a 2-core machine.
 RUN_QUERY = "train=1000&val=200&epochs=2&batch=32"
+
+
+def epoch_limit(defaults: bool) -> int:
+    """The server's epoch limit for the test: small runs get :data:`MAX_EPOCHS`, the defaults the app's own."""
+    return MAX_EPOCHS if not defaults else 50
 
 
 def free_port() -> int:
@@ -103,11 +111,36 @@ def start_server(env_extra: dict[str, str], log: Path, cwd: Path = ROOT) -> tupl
     raise RuntimeError(f"the streamlit server did not start; see {log}")
 
 
+def _children(pid: int) -> list[int]:
+    """Direct child processes of ``pid`` (the server's training workers), from /proc."""
+    kids: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids += [int(k) for k in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return kids
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 class MemoryWatch:
-    """Polls a process's resident memory; ``peak_mib`` is the highest seen (and VmHWM at the end)."""
+    """Polls a process's resident memory; ``peak_mib`` is the highest seen (and VmHWM at the end).
+
+    ``workers_peak_mib``: the highest sum of its child processes' resident memory (the worker pool).
+    """
 
     def __init__(self, pid: int, every: float = 0.25):
         self.pid, self.every, self.peak_kib = pid, every, 0
+        self.workers_peak_kib = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -123,6 +156,7 @@ class MemoryWatch:
     def _run(self) -> None:
         while not self._stop.wait(self.every):
             self.peak_kib = max(self.peak_kib, self._read("VmRSS"), self._read("VmHWM"))
+            self.workers_peak_kib = max(self.workers_peak_kib, sum(_rss_kib(k) for k in _children(self.pid)))
 
     def __enter__(self) -> MemoryWatch:
         self._thread.start()
@@ -137,8 +171,12 @@ class MemoryWatch:
     def peak_mib(self) -> float:
         return self.peak_kib / 1024
 
+    @property
+    def workers_peak_mib(self) -> float:
+        return self.workers_peak_kib / 1024
 
-async def one_session(browser, url: str, index: int, refused: bool, timeout: float) -> dict:
+
+async def one_session(browser, url: str, index: int, refused: bool, timeout: float, defaults: bool = False) -> dict:
     """Open a share link, press Train, measure reruns while training, wait for the end."""
     result = {
         "session": index,
@@ -147,18 +185,24 @@ async def one_session(browser, url: str, index: int, refused: bool, timeout: flo
         "refused_with_message": False,
         "error": None,
         "latencies_ms": [],
+        "seconds_to_result": None,
     }
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
     page.set_default_timeout(timeout * 1000)
     try:
-        epochs = MAX_EPOCHS + 1 if refused else 2
-        await page.goto(f"{url}/train?{RUN_QUERY.replace('epochs=2', f'epochs={epochs}')}&seed={index}")
+        limit = epoch_limit(defaults)
+        if refused:
+            query = f"epochs={limit + 1}&" if defaults else RUN_QUERY.replace("epochs=2", f"epochs={limit + 1}") + "&"
+        else:
+            query = "" if defaults else RUN_QUERY + "&"
+        await page.goto(f"{url}/train?{query}seed={index}")
         await page.get_by_role("heading", name="Train").wait_for()
         if refused:
-            await page.get_by_text(f"this server allows at most {MAX_EPOCHS}").first.wait_for()
+            await page.get_by_text(f"this server allows at most {limit}").first.wait_for()
             result["refused_with_message"] = await page.get_by_role("button", name="Train", exact=True).is_disabled()
             return result
+        pressed = time.perf_counter()
         await page.get_by_role("button", name="Train", exact=True).click()
         started = (
             page.get_by_role("button", name="Stop").and_(page.locator(":enabled")).or_(page.get_by_text("Run finished"))
@@ -170,6 +214,7 @@ async def one_session(browser, url: str, index: int, refused: bool, timeout: flo
         while time.monotonic() < deadline:
             if await page.get_by_text("Run finished").count():
                 result["completed"] = True
+                result["seconds_to_result"] = round(time.perf_counter() - pressed, 1)
                 break
             if await page.locator('[data-testid="stException"]').count():
                 result["error"] = "exception shown on the page"
@@ -197,7 +242,7 @@ async def one_session(browser, url: str, index: int, refused: bool, timeout: flo
     return result
 
 
-async def drive(url: str, sessions: int, timeout: float) -> list[dict]:
+async def drive(url: str, sessions: int, timeout: float, defaults: bool = False) -> list[dict]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
@@ -205,7 +250,7 @@ async def drive(url: str, sessions: int, timeout: float) -> list[dict]:
         try:
             return await asyncio.gather(
                 *[
-                    one_session(browser, url, i, refused=(i == sessions - 1 and sessions > 1), timeout=timeout)
+                    one_session(browser, url, i, (i == sessions - 1 and sessions > 1), timeout, defaults)
                     for i in range(sessions)
                 ]
             )
@@ -213,7 +258,7 @@ async def drive(url: str, sessions: int, timeout: float) -> list[dict]:
             await browser.close()
 
 
-def run_load(sessions: int = 8, url: str | None = None, timeout: float = 300.0) -> dict:
+def run_load(sessions: int = 8, url: str | None = None, timeout: float = 300.0, defaults: bool = False) -> dict:
     """Run the load test; returns the figures (see the module docstring)."""
     started = time.perf_counter()
     watch = None
@@ -224,15 +269,15 @@ def run_load(sessions: int = 8, url: str | None = None, timeout: float = 300.0) 
         log.parent.mkdir(exist_ok=True)
         rerun_log = ROOT / "artifacts" / "load-reruns.jsonl"
         rerun_log.unlink(missing_ok=True)
-        proc, url = start_server({"MLC_MAX_EPOCHS": str(MAX_EPOCHS), LOG_ENV: str(rerun_log)}, log)
+        proc, url = start_server({"MLC_MAX_EPOCHS": str(epoch_limit(defaults)), LOG_ENV: str(rerun_log)}, log)
         watch = MemoryWatch(proc.pid)
     driving = time.time()
     try:
         if watch:
             with watch:
-                results = asyncio.run(drive(url, sessions, timeout))
+                results = asyncio.run(drive(url, sessions, timeout, defaults))
         else:
-            results = asyncio.run(drive(url, sessions, timeout))
+            results = asyncio.run(drive(url, sessions, timeout, defaults))
     finally:
         if proc is not None:
             proc.terminate()
@@ -241,6 +286,7 @@ def run_load(sessions: int = 8, url: str | None = None, timeout: float = 300.0) 
             except subprocess.TimeoutExpired:
                 proc.kill()
     latencies = [v for r in results for v in r["latencies_ms"]]
+    waits = sorted(r["seconds_to_result"] for r in results if r["seconds_to_result"] is not None)
     # the server's own clock: full script runs of the Train page while the sessions drove it
     records = read_log(rerun_log, since=driving) if rerun_log else []
     server = log_summary(records).get("train", {})
@@ -251,7 +297,11 @@ def run_load(sessions: int = 8, url: str | None = None, timeout: float = 300.0) 
         "waited_in_line": sum(r["waited"] for r in results),
         "refused_with_message": sum(r["refused_with_message"] for r in results),
         "errors": [f"session {r['session']}: {r['error']}" for r in results if r["error"]],
+        "run": "the app's defaults" if defaults else RUN_QUERY,
         "server_peak_rss_mib": None if watch is None else round(watch.peak_mib, 1),
+        "workers_peak_rss_mib": None if watch is None else round(watch.workers_peak_mib, 1),
+        "seconds_to_result_median": float(np.median(waits)) if waits else None,
+        "seconds_to_result_last": waits[-1] if waits else None,
         "rerun_latency_ms_p50": float(np.percentile(latencies, 50)) if latencies else None,
         "rerun_latency_ms_p95": float(np.percentile(latencies, 95)) if latencies else None,
         "latency_samples": len(latencies),
@@ -278,7 +328,18 @@ def format_table(r: dict) -> str:
         ("sessions that waited in line for a slot", r["waited_in_line"]),
         ("refused with a message", r["refused_with_message"]),
         ("errors (target 0)", len(r["errors"])),
+        ("run each session trains", r.get("run", RUN_QUERY)),
         ("server peak memory", "—" if r["server_peak_rss_mib"] is None else f"{r['server_peak_rss_mib']:,.0f} MiB"),
+        (
+            "training workers' peak memory, together",
+            "—" if r.get("workers_peak_rss_mib") is None else f"{r['workers_peak_rss_mib']:,.0f} MiB",
+        ),
+        (
+            "Train pressed → finished run, median / last",
+            "—"
+            if r.get("seconds_to_result_median") is None
+            else f"{r['seconds_to_result_median']:.0f} s / {r['seconds_to_result_last']:.0f} s",
+        ),
         ("page rerun latency while training, p50", ms(r["rerun_latency_ms_p50"])),
         ("page rerun latency while training, p95", ms(r["rerun_latency_ms_p95"])),
         ("server-side rerun (script start to finish) while training, p50", ms(r.get("server_rerun_ms_p50"))),
@@ -300,10 +361,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", default=None, help="an already running server (default: start one)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds a session may take (default 300)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--defaults", action="store_true", help="every session trains the app's default run")
     args = parser.parse_args(argv)
     if args.sessions < 1:
         parser.error("--sessions must be at least 1")
-    results = run_load(args.sessions, args.url, args.timeout)
+    results = run_load(args.sessions, args.url, args.timeout, args.defaults)
     print(json.dumps(results) if args.json else format_table(results))
     return 0 if not results["errors"] else 1
 
