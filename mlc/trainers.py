@@ -11,8 +11,7 @@
 
 No TensorFlow here (the workers import it).
 
->>> from mlc.checks import first_line
-from mlc.hosting import HostSettings
+>>> from mlc.hosting import HostSettings
 >>> make_trainer(HostSettings(trainer="threads")) is None
 True
 >>> make_trainer(HostSettings(tensorboard=True)) is None
