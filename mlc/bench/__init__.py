@@ -20,16 +20,19 @@ and reports medians, because a shared 2-core machine is noisy:
 6. ``live``: training samples/s of a Train-page job polled by 1 s chart ticks vs headless.
 7. ``predict``: ms per image on the Predict page's path (decode + one direct model
    call) vs decode + ``model.predict``, for a small PNG scene and a 1600×1200 JPEG.
+8. ``ttq``: the 2026-12-01 default run vs today's default, time to mAP >= 0.95 in
+   GFLOP-eq (seconds × TF fp32 2048² matmul GFLOP/s measured in the same process),
+   whole-run seconds and final mAP (``python -m mlc bench --only ttq``).
 
 The suite is part of the installed package (it needs nothing from a checkout):
 :func:`run` measures and returns one JSON-ready dict, :func:`format_table`
 turns it into the Markdown table the README quotes. Modules, by what they
 measure: :mod:`~mlc.bench.training` (parts 1, 2, 5), :mod:`~mlc.bench.scenes`
 (3), :mod:`~mlc.bench.memory` (4), :mod:`~mlc.bench.live` (6),
-:mod:`~mlc.bench.predict` (7); :mod:`~mlc.bench.table` formats.
+:mod:`~mlc.bench.predict` (7), :mod:`~mlc.bench.ttq` (8); :mod:`~mlc.bench.table` formats.
 
 >>> list(PARTS)
-['data', 'throughput', 'time_to_quality', 'weighting', 'memory', 'live', 'predict']
+['data', 'throughput', 'time_to_quality', 'weighting', 'memory', 'live', 'predict', 'ttq']
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from mlc.bench.training import (
     reference_model,
     training_flops_per_sample,
 )
+from mlc.bench.ttq import bench_ttq
 
 #: Every part, in the order a full run measures them; each is ``f(quick, repeats) -> dict``.
 PARTS: dict[str, Callable[[bool, int], dict]] = {
@@ -63,6 +67,7 @@ PARTS: dict[str, Callable[[bool, int], dict]] = {
     "memory": bench_memory,
     "live": bench_live,
     "predict": bench_predict,
+    "ttq": bench_ttq,
 }
 
 
@@ -103,6 +108,7 @@ __all__ = [
     "bench_memory",
     "bench_predict",
     "bench_throughput",
+    "bench_ttq",
     "bench_time_to_quality",
     "bench_weighting",
     "format_table",
