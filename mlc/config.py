@@ -62,10 +62,10 @@ class RunConfig:
     prevalence: tuple[float, ...] | None = None
     weights: tuple[float, ...] | None = None
     weighting: str = "tag"
-    model: str = "compact"
-    epochs: int = 8
+    model: str = "lean"
+    epochs: int = 6
     batch_size: int = 64
-    learning_rate: float = 3e-3
+    learning_rate: float = 6e-3
     lr_schedule: str = "cosine"
     train_size: int = 8000
     val_size: int = 1000
@@ -343,5 +343,5 @@ def weighting_lesson(base: RunConfig) -> dict[str, RunConfig]:
 
 
 #: The Predict page's one-click model when a visitor has no run yet: the default
-#: setup on fewer scenes and epochs, mAP about 0.95 in roughly 15 s on a 2-core CPU.
+#: setup on fewer scenes, mAP about 0.95 (the page shows the time :mod:`mlc.speed` expects on this server).
 QUICK_RUN = RunConfig(epochs=6, train_size=5000, val_size=1000)

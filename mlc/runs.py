@@ -14,7 +14,7 @@ when called.
 >>> from mlc.config import RunConfig
 >>> run = Run(RunConfig(loss="weighted_bce", weights=(1, 8, 1, 1, 1)), status="finished", number=2)
 >>> run.label
-'#2 weighted_bce (tag) · compact'
+'#2 weighted_bce (tag) · lean'
 >>> run.status is RunStatus.FINISHED
 True
 >>> again = Run.from_json(run.to_json())

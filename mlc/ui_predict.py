@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from mlc import charts, images, inference, run_summary, share
+from mlc import charts, images, inference, run_summary, share, speed
 from mlc import config as run_config
 from mlc.inference import THRESHOLD_CHOICES, Item, ProbabilityCache, ThresholdSetting
 from mlc.jobs import SessionJobs
@@ -54,7 +54,7 @@ def quick_model_offer(jobs: SessionJobs) -> None:
     st.info(
         "There is no trained model in this session yet. Train one on the **Train** page, or start a quick default "
         f"model here: {quick.loss} on {quick.train_size:,} scenes for {quick.epochs} epochs "
-        "(about 15 s on a 2-core CPU).",
+        f"({speed.estimate_text(quick)}).",
         icon=":material/info:",
     )
     busy = jobs.job is not None and jobs.job.alive
@@ -72,7 +72,9 @@ def quick_model_offer(jobs: SessionJobs) -> None:
     @st.fragment(run_every=1.0 if busy else None)
     def wait_for_model() -> None:
         active = job_status(jobs)
-        if not active and jobs.collect() is not None:
+        collected = None if active else jobs.collect()
+        if collected is not None:
+            speed.record(collected)  # this server's speed: the next estimates use it
             st.rerun()  # the run is in the list now: show the predictor
 
     wait_for_model()

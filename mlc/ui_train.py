@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from mlc import charts, devices, losses, models, run_summary, share, train_form
+from mlc import charts, devices, losses, models, run_summary, share, speed, train_form
 from mlc.config import LIMITS, LR_SCHEDULES, WEIGHT_RULES, RunConfig, fill_weights, tag_rows, tag_table_problems
 from mlc.hosting import HostSettings
 from mlc.jobs import MAX_RUNS_PER_SESSION, SessionJobs
@@ -323,7 +323,7 @@ def live_panel(jobs: SessionJobs, in_line: bool = False) -> None:
     """
     current = jobs.job
     if current is None:
-        st.info("Press **Train** to start. The defaults train in about half a minute on a 2-core CPU.")
+        st.info(f"Press **Train** to start. The defaults train in {speed.estimate_text(RunConfig())}.")
         return
     snap = current.snapshot()
     if in_line and not JobState(snap.state).in_line:
@@ -342,7 +342,9 @@ def live_panel(jobs: SessionJobs, in_line: bool = False) -> None:
         st.warning(f"Stopped: {snap.message}. The partial run is kept.", icon=":material/stop_circle:")
     if snap.run is not None and snap.run.report is not None:
         show_summary(snap.run)
-    if jobs.collect() is not None:
+    collected = jobs.collect()
+    if collected is not None:
+        speed.record(collected)  # this server's speed: the next estimates use it
         st.rerun()  # end the polling and refresh the run list
 
 

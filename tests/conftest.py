@@ -43,6 +43,7 @@ SLOW = {
     "tests/test_training.py::test_stop_event_from_a_watcher_thread_ends_within_one_batch": "a longer run, stopped [2]",
     # a run per architecture (linear stays in the quick loop; tests/test_models.py builds each one)
     "tests/test_training.py::test_every_model_trains[compact]": "a run [1.5]",
+    "tests/test_training.py::test_every_model_trains[lean]": "a run [1.5]",
     "tests/test_training.py::test_every_model_trains[seed_cnn]": "a run [1.5]",
     # each loss in a real run; bce stays in the quick loop, tests/test_losses.py checks every loss's values
     "tests/test_training.py::test_every_loss_trains[asl]": "a run [2]",

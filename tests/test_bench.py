@@ -29,6 +29,12 @@ RECORDED_TABLE = [
     "| achieved GFLOP/s (123 MFLOP/sample) | 81.3 | 98.9 | matmul ceiling 420 GFLOP/s |",
     "| time to macro mAP ≥ 0.95 (training s, 1,000 val) | not reached in 240 s (best mAP 0.887; 0/3 runs reached) "
     "| 10.8 s | > 22.3x (recipe did not reach mAP 0.95 in 240s) (target ≥ 4×, ≤ 30 s) |",
+    "| time to mAP ≥ 0.95, 2026-12-01 default (compact, 8 × 8,000, batch 64) | 25.7 s at 270 GFLOP/s matmul "
+    "(3/3 reached) | 6,935 GFLOP-eq; whole run 56.5 s, final mAP 0.978 | — |",
+    "| time to mAP ≥ 0.95, default (lean, 6 × 8,000, batch 64) | 12.7 s at 322 GFLOP/s matmul (3/3 reached) "
+    "| 3,798 GFLOP-eq; whole run 22.9 s, final mAP 0.966 | — |",
+    "| time to mAP ≥ 0.95 in GFLOP-eq, new / old default (median of seed pairs) | — | — "
+    "| 0.68× (target ≤ 0.5×); whole run 0.44× |",
     "| training samples/s: headless engine vs Train page job + 1 s chart ticks | 1,895 | 1,706 "
     "| cost 10.0 % of medians, 10.6 % median of pairs (target ≤ 10 %) |",
     "| step rate within one run: 3 s windows with vs without page ticks (tick 191 ms) | — | — "

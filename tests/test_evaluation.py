@@ -247,7 +247,7 @@ def test_differing_settings_and_run_names():
     ]
     # weights mean nothing to bce, so two bce runs that differ only there look alike; other settings show
     other = make_run(config=BASE.replace(weights=(2.0, 1.0, 1.0), learning_rate=1e-3), number=0)
-    assert evaluation.run_names([bce, other]) == ["#1 bce (learning_rate=0.003)", "#? bce (learning_rate=0.001)"]
+    assert evaluation.run_names([bce, other]) == ["#1 bce (learning_rate=0.006)", "#? bce (learning_rate=0.001)"]
     assert evaluation.run_numbers([bce, other]) == ["#1", "#?"]
 
 

@@ -185,3 +185,10 @@ def test_register_refuses_a_name_already_taken():
     with pytest.raises(ValueError, match="model 'compact' is already registered"):
         models.register("compact", "a second compact")(lambda num_classes, image_size: None)
     assert MODELS["compact"].summary != "a second compact"
+
+
+def test_the_default_lean_model_needs_about_half_of_compacts_flops():
+    """lean (the default) trades channels for speed: same stem and pooling, about 0.4 of compact's FLOPs."""
+    lean = training_flops_per_sample(build("lean", 5, image_size=64))
+    compact = training_flops_per_sample(build("compact", 5, image_size=64))
+    assert 0.3 < lean / compact < 0.55

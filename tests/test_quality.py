@@ -1,6 +1,6 @@
 """Quality bars from real (small) training runs: the lessons the app exists to show.
 
-These train the default config a few times (~30 s each on 2 cores), so they are
+These train the default config a few times (~20 s each on 2 cores), so they are
 marked slow; CI still runs them.
 """
 

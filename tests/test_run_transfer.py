@@ -73,7 +73,7 @@ def test_downloads_of_a_run_and_the_bundle(trained):
     files = run_transfer.downloads(run, list(trained))
     assert [d.key for d in files] == ["download_model", "download_json", "download_bundle"]
     model, record, bundle = files
-    assert model.file_name == f"run{run.number}-focal-compact.keras" and record.file_name.endswith(".json")
+    assert model.file_name == f"run{run.number}-focal-lean.keras" and record.file_name.endswith(".json")
     assert not any(d.disabled for d in files)
     assert model.data()[:2] == b"PK"  # a .keras file is a zip
     assert record.data() == runfiles.run_json(run)

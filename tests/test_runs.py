@@ -104,9 +104,9 @@ def test_run_statuses_is_every_status():
 @pytest.mark.parametrize(
     "config, number, label",
     [
-        (RunConfig(), 0, "bce · compact"),
+        (RunConfig(), 0, "bce · lean"),
         (RunConfig(loss="focal", model="linear"), 3, "#3 focal · linear"),
-        (RunConfig(loss="weighted_bce", weighting="positive"), 2, "#2 weighted_bce (positive) · compact"),
+        (RunConfig(loss="weighted_bce", weighting="positive"), 2, "#2 weighted_bce (positive) · lean"),
     ],
 )
 def test_label_names_number_loss_weighting_and_model(config, number, label):
@@ -206,7 +206,7 @@ def test_runs_table_has_one_row_per_run():
     rows = runs_table([first, second])
     assert [r["run"] for r in rows] == [1, 7]  # position when unnumbered, else the session number
     assert [r["loss"] for r in rows] == ["bce", "weighted_bce (tag)"]
-    assert [r["model"] for r in rows] == ["compact", "linear"]
+    assert [r["model"] for r in rows] == ["lean", "linear"]
     assert [r["status"] for r in rows] == ["finished", "stopped"] and type(rows[1]["status"]) is str
     assert rows[0]["epochs"] == 2 and rows[0]["train s"] == 1.5 and rows[0]["device"] == "CPU"
     assert rows[0]["mAP"] == first.report["map"] and rows[0]["macro F1"] == first.report["macro_f1"]

@@ -22,16 +22,19 @@ and reports medians, because a shared 2-core machine is noisy:
    call) vs decode + ``model.predict``, for a small PNG scene and a 1600×1200 JPEG.
 8. ``pool``: a visitor's wait (submit → run in hand) over the run's own training
    seconds, through a warm worker process vs in-process.
+9. ``ttq``: the 2026-12-01 default run vs today's default, time to mAP >= 0.95 in
+   GFLOP-eq (seconds × TF fp32 2048² matmul GFLOP/s measured in the same process),
+   whole-run seconds and final mAP (``python -m mlc bench --only ttq``).
 
 The suite is part of the installed package (it needs nothing from a checkout):
 :func:`run` measures and returns one JSON-ready dict, :func:`format_table`
 turns it into the Markdown table the README quotes. Modules, by what they
 measure: :mod:`~mlc.bench.training` (parts 1, 2, 5), :mod:`~mlc.bench.scenes`
 (3), :mod:`~mlc.bench.memory` (4), :mod:`~mlc.bench.live` (6),
-:mod:`~mlc.bench.predict` (7), :mod:`~mlc.bench.pool` (8); :mod:`~mlc.bench.table` formats.
+:mod:`~mlc.bench.predict` (7), :mod:`~mlc.bench.pool` (8), :mod:`~mlc.bench.ttq` (9); :mod:`~mlc.bench.table` formats.
 
 >>> list(PARTS)
-['data', 'throughput', 'time_to_quality', 'weighting', 'memory', 'live', 'predict', 'pool']
+['data', 'throughput', 'time_to_quality', 'weighting', 'memory', 'live', 'predict', 'pool', 'ttq']
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ from mlc.bench.training import (
     reference_model,
     training_flops_per_sample,
 )
+from mlc.bench.ttq import bench_ttq
 
 #: Every part, in the order a full run measures them; each is ``f(quick, repeats) -> dict``.
 PARTS: dict[str, Callable[[bool, int], dict]] = {
@@ -67,6 +71,7 @@ PARTS: dict[str, Callable[[bool, int], dict]] = {
     "live": bench_live,
     "predict": bench_predict,
     "pool": bench_pool,
+    "ttq": bench_ttq,
 }
 
 
@@ -108,6 +113,7 @@ __all__ = [
     "bench_pool",
     "bench_predict",
     "bench_throughput",
+    "bench_ttq",
     "bench_time_to_quality",
     "bench_weighting",
     "format_table",

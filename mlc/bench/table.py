@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mlc.bench.pool import pool_rows
 from mlc.bench.training import TARGET_MAP
+from mlc.bench.ttq import ttq_rows
 
 
 def format_table(results: dict) -> str:
@@ -38,6 +39,8 @@ def format_table(results: dict) -> str:
         lines.append(
             f"| time to macro mAP ≥ {TARGET_MAP} (training s, 1,000 val) | {cell('recipe')} | {cell('mlc')} | {q['speedup_text']} (target ≥ 4×, ≤ 30 s) |"  # noqa: E501
         )
+    if "ttq" in results:
+        lines += ttq_rows(results["ttq"])
     if "live" in results:
         v = results["live"]
         lines.append(
