@@ -39,7 +39,7 @@ def two_workers(server: psutil.Process, other_than: set[int] | None = None) -> s
     return pids if len(pids) == 2 and pids != other_than else None
 
 
-def wait_for(condition, what: str, seconds: float = 120.0):
+def wait_for(condition, what: str, seconds: float = 240.0):
     deadline = time.monotonic() + seconds
     while not (value := condition()):
         if time.monotonic() > deadline:
