@@ -73,6 +73,10 @@ def _send_events(conn, run_id: str, events: list[dict]) -> None:
     conn.send(("events", run_id, events))
 
 
+#: How much lower than the server a worker's CPU priority is (``nice``): pages stay responsive under load.
+WORKER_NICENESS = 10
+
+
 def _worker_main(conn) -> None:
     """A worker process: import TensorFlow once, then train each run the server sends until ``exit``."""
     import gc
@@ -80,6 +84,9 @@ def _worker_main(conn) -> None:
 
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C on the server's terminal: the server ends us
+    # below the web server: when trainings fill every core, a page's rerun still gets one at once
+    # (trainings lose only the moments the server works; TensorFlow's threads inherit this)
+    os.nice(WORKER_NICENESS)
     import mlc.training  # noqa: F401  (the warm import: TensorFlow, Keras, the engine)
 
     gc.freeze()  # the imported modules live as long as the process: keep them out of every collection

@@ -173,3 +173,14 @@ def test_two_runs_train_at_once_on_two_workers(pool):
         job.stop()
     assert all(job.join(60) for job in jobs)
     assert [job.snapshot().state for job in jobs] == [JobState.STOPPED, JobState.STOPPED]
+
+
+@pytest.mark.slow
+def test_workers_run_below_the_servers_priority(pool):
+    import os
+
+    from mlc.trainpool import WORKER_NICENESS
+
+    assert pool.wait_ready()
+    for pid in pool.stats()["pids"]:
+        assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS
