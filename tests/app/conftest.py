@@ -4,7 +4,6 @@ AppTest gives every test the same session id, so session-scoped caches (the visi
 jobs) and server-wide ones (settings, run directory) are cleared around each test.
 """
 
-import os
 from pathlib import Path
 
 import pytest
@@ -14,9 +13,17 @@ import mlc.ui
 from mlc.jobs import SessionJobs
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
-# Page tests train in the test process (fast, no worker processes to spawn); the real
-# `streamlit run` server (browser tests, the product) trains in worker processes by default.
-os.environ.setdefault("MLC_TRAINER", "threads")
+
+
+@pytest.fixture(autouse=True)
+def _train_in_the_test_process(monkeypatch):
+    """Page tests train in the test process (fast, no worker processes to spawn).
+
+    Set per test, never for the whole process: the real ``streamlit run`` servers of the
+    browser tests (the product) must keep their default, worker processes.
+    """
+    monkeypatch.setenv("MLC_TRAINER", "threads")
+
 
 #: The session id AppTest gives every run (streamlit/testing/v1/local_script_runner.py).
 APPTEST_SESSION = "test session id"

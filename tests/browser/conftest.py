@@ -53,7 +53,9 @@ def streamlit_server(name: str = "streamlit-server", env: dict | None = None):
     ``env`` adds environment variables (the app's settings, e.g. ``MLC_RUN_DIR``).
     """
     port = _free_port()
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1", **(env or {}))
+    # the app's settings are the test's own: none leak in from the test process (MLC_*)
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("MLC_")}
+    env = dict(inherited, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1", **(env or {}))
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / f"{name}.log"
     with log.open("w") as out:
