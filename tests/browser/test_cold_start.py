@@ -17,5 +17,8 @@ def test_first_page_then_the_tensorflow_pages_while_warming_up(start_server, pag
             assert not page.locator('[data-testid="stException"]').count(), name
         records = read_log(log)
     finished = {(r["page"], r["outcome"]) for r in records}
-    assert {("home", "ok"), ("train", "ok"), ("learn", "ok")} <= finished, records
+    # moving on as soon as a heading shows may stop a page's run ("stop"): what matters is that
+    # every page ran, and none raised while TensorFlow was still being imported
+    assert ("home", "ok") in finished and {"train", "learn"} <= {r["page"] for r in records}, records
+    assert not [r for r in records if r["outcome"] == "error"], records
     assert all(r["seconds"] >= 0 for r in records)
