@@ -25,7 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlc import DEFAULT_CLASSES, checks, class_weights, data, loss_params, models
+from mlc import DEFAULT_CLASSES, checks, class_weights, data, datasets, loss_params, models
+from mlc.checks import short_repr
 
 #: Inclusive ranges of the numeric fields. The hosted app may cap them lower.
 LIMITS: dict[str, tuple[float, float]] = {
@@ -34,6 +35,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "learning_rate": (1e-6, 1.0),
     "train_size": (1, 200_000),
     "val_size": (1, 100_000),
+    "test_size": (1, 100_000),
     "label_noise": (0.0, data.MAX_LABEL_NOISE),
     "image_size": (data.MIN_IMAGE_SIZE, data.MAX_IMAGE_SIZE),
     "seed": (0, data.MAX_SEED),
@@ -58,7 +60,7 @@ class RunConfig:
 
     loss: str = "bce"
     loss_params: Mapping[str, Any] = field(default_factory=dict)
-    classes: tuple[str, ...] = DEFAULT_CLASSES
+    classes: tuple[str, ...] | None = None  # None: the data set's tags (scenes: DEFAULT_CLASSES)
     prevalence: tuple[float, ...] | None = None
     weights: tuple[float, ...] | None = None
     weighting: str = "tag"
@@ -74,10 +76,14 @@ class RunConfig:
     image_size: int = 64
     seed: int = 0
     device: str = "cpu"
+    dataset: str = "scenes"
+    test_size: int = 1000
+    data_name: str = ""
+    data_fingerprint: str = ""
 
     def __post_init__(self) -> None:
         # each step checks one group of fields (mlc.checks) and returns their canonical values
-        for step in (_tag_fields, _choice_fields, _number_fields, _loss_param_fields):
+        for step in (_data_fields, _tag_fields, _choice_fields, _number_fields, _loss_param_fields):
             for name, value in step(self).items():
                 object.__setattr__(self, name, value)  # frozen: the canonical values are set once, here
         # the loss's parameters, checked as mlc.losses.get would (same messages) without importing Keras
@@ -165,14 +171,21 @@ class RunConfig:
 # ---------------------------------------------------------------- the checks of RunConfig, one group each
 def _tag_fields(cfg: RunConfig) -> dict[str, Any]:
     """classes, then one prevalence and one weight (finite, >= 0) per tag."""
-    classes = data.resolve_classes(cfg.classes)
+    if cfg.classes is None and cfg.dataset == "own":
+        raise ValueError("classes: a config of your own images needs their tags (read them with mlc.imagesets)")
+    classes = data.resolve_classes(datasets.DATASETS[cfg.dataset].default_tags if cfg.classes is None else cfg.classes)
     weights = (1.0,) * len(classes) if cfg.weights is None else checks.number_tuple(cfg.weights, "weights")
     if len(weights) != len(classes):
         raise ValueError(f"weights must have one value per tag ({len(classes)}), got {len(weights)}")
     for name, w in zip(classes, weights):
         if not (math.isfinite(w) and w >= 0):
             raise ValueError(f"weights: the weight of tag {name!r} must be a finite number >= 0, got {w}")
-    return {"classes": classes, "prevalence": data.resolve_prevalence(cfg.prevalence, classes), "weights": weights}
+    prevalence = (
+        datasets.default_prevalence(cfg.dataset, classes)
+        if cfg.prevalence is None
+        else data.resolve_prevalence(cfg.prevalence, classes)
+    )
+    return {"classes": classes, "prevalence": prevalence, "weights": weights}
 
 
 def _choice_fields(cfg: RunConfig) -> dict[str, Any]:
@@ -193,7 +206,7 @@ def _choice_fields(cfg: RunConfig) -> dict[str, Any]:
 def _number_fields(cfg: RunConfig) -> dict[str, Any]:
     """The whole numbers and numbers within :data:`LIMITS` (8.0 from JSON is 8), and soft_labels."""
     values: dict[str, Any] = {"soft_labels": checks.boolean(cfg.soft_labels, "soft_labels")}
-    for name in ("epochs", "batch_size", "train_size", "val_size", "image_size", "seed"):
+    for name in ("epochs", "batch_size", "train_size", "val_size", "test_size", "image_size", "seed"):
         values[name] = checks.whole(getattr(cfg, name), name, *LIMITS[name], integral_floats=True)
     for name in ("learning_rate", "label_noise"):
         values[name] = checks.number(getattr(cfg, name), name, *LIMITS[name])
@@ -211,6 +224,19 @@ def _loss_param_fields(cfg: RunConfig) -> dict[str, Any]:
             f"loss_params must not hold {misplaced[0]!r}; set the top-level field {misplaced[0]!r} instead"
         )
     return {"loss_params": params}
+
+
+def _data_fields(cfg: RunConfig) -> dict[str, Any]:
+    """dataset (a :data:`mlc.datasets.DATASET_NAMES` name) and its tags; data_name/data_fingerprint as text."""
+    dataset = checks.one_of(cfg.dataset, "dataset", datasets.DATASET_NAMES)
+    datasets.check_tags(dataset, cfg.classes)
+    out: dict[str, Any] = {"dataset": dataset}
+    for name, most in (("data_name", 200), ("data_fingerprint", 64)):
+        value = getattr(cfg, name)
+        if not isinstance(value, str) or len(value) > most:
+            raise ValueError(f"{name} must be text of at most {most} characters, got {short_repr(value)}")
+        out[name] = value
+    return out
 
 
 # ---------------------------------------------------------------- the tags table
