@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlc import DEFAULT_CLASSES, checks, class_weights, data, datasets, loss_params, models
+from mlc import checks, class_weights, data, datasets, loss_params, models
 from mlc.checks import short_repr
 
 #: Inclusive ranges of the numeric fields. The hosted app may cap them lower.
