@@ -85,10 +85,27 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int, default=d.epochs)
     t.add_argument("--train-size", type=int, default=d.train_size)
     t.add_argument("--val-size", type=int, default=d.val_size)
+    t.add_argument("--test-size", type=int, default=d.test_size, help="held-out test images of a generated data set")
+    t.add_argument(
+        "--dataset",
+        default=None,
+        choices=["scenes", "digits", "own"],
+        help="scenes (synthetic, the default), digits (real handwriting from scikit-learn) or own (needs --data)",
+    )
+    t.add_argument(
+        "--data",
+        default=None,
+        metavar="PATH",
+        help="your own labelled images: a .zip or a folder with labels.csv or one folder per tag (implies "
+        "--dataset own; its size limits are MLC_MAX_DATASET_MB and MLC_MAX_DATASET_IMAGES)",
+    )
     t.add_argument("--batch-size", type=int, default=d.batch_size)
     t.add_argument("--lr", type=float, default=d.learning_rate, help="Adam learning rate (default %(default)s)")
     t.add_argument(
-        "--classes", type=_csv_names, default=None, help="comma-separated tag names (default: dog,cat,house,tree,sky)"
+        "--classes",
+        type=_csv_names,
+        default=None,
+        help="comma-separated tag names (default: the data set's, e.g. dog,cat,house,tree,sky; own data: a subset)",
     )
     t.add_argument(
         "--prevalence", type=_csv_floats, default=None, help="per-tag fraction of scenes, e.g. 0.35,0.05,0.3,0.4,0.5"
@@ -150,23 +167,52 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: ``train`` flags that go to the :class:`RunConfig` field of the same name as they are.
 _SAME_NAME_FLAGS = (
-    "loss weighting model epochs batch_size train_size val_size soft_labels label_noise image_size seed device"
+    "loss weighting model epochs batch_size train_size val_size test_size soft_labels label_noise image_size seed "
+    "device"
 ).split()
 
 
-def config_from_args(args: argparse.Namespace):
-    """The validated :class:`RunConfig` for ``train`` arguments (ValueError names the bad field)."""
-    from mlc import data
+def config_from_args(args: argparse.Namespace, image_set=None):
+    """The validated :class:`RunConfig` for ``train`` arguments (ValueError names the bad field).
+
+    ``image_set``: the own images read from ``--data`` (their tags, sizes and
+    measured prevalence fill the config; ``--classes`` picks a subset).
+    """
+    from mlc import data, datasets
     from mlc.config import RunConfig, derive_weights
 
-    classes = data.resolve_classes(args.classes)
-    prevalence = data.resolve_prevalence(args.prevalence, classes)
+    dataset = dataset_from_args(args)
+    if image_set is not None:
+        if args.prevalence is not None:
+            raise ValueError("--prevalence is measured from your own images; leave it out with --data")
+        flags = {name: getattr(args, name) for name in _SAME_NAME_FLAGS}
+        config = image_set.config_for(RunConfig(dataset="own", classes=image_set.tags, **flags))
+        if args.classes is not None:
+            keep = [config.classes.index(c) for c in _own_subset(args.classes, config.classes)]
+            config = config.replace(
+                classes=tuple(config.classes[i] for i in keep), prevalence=tuple(config.prevalence[i] for i in keep)
+            )
+        classes, prevalence = config.classes, config.prevalence
+    else:
+        classes = data.resolve_classes(
+            datasets.DATASETS[dataset].default_tags if args.classes is None else args.classes
+        )
+        datasets.check_tags(dataset, classes)
+        prevalence = (
+            datasets.default_prevalence(dataset, classes)
+            if args.prevalence is None
+            else data.resolve_prevalence(args.prevalence, classes)
+        )
+        config = None
     weights = args.weights
     if args.auto_weights:
         if args.weights is not None:
             raise ValueError("give either --weights or --auto-weights, not both")
-        weights = derive_weights(args.auto_weights, prevalence, args.train_size)
+        weights = derive_weights(args.auto_weights, prevalence, config.train_size if config else args.train_size)
+    if config is not None:
+        return config.replace(loss_params=dict(args.loss_params), weights=weights, learning_rate=args.lr)
     return RunConfig(
+        dataset=dataset,
         loss_params=dict(args.loss_params),
         classes=classes,
         prevalence=prevalence,
@@ -174,6 +220,43 @@ def config_from_args(args: argparse.Namespace):
         learning_rate=args.lr,
         **{name: getattr(args, name) for name in _SAME_NAME_FLAGS},
     )
+
+
+def dataset_from_args(args: argparse.Namespace) -> str:
+    """``--dataset`` and ``--data`` agreed: ``own`` with a path, a built-in set without one."""
+    if args.data is not None:
+        if args.dataset not in (None, "own"):
+            raise ValueError(f"--data PATH trains on your own images; it cannot go with --dataset {args.dataset}")
+        return "own"
+    if args.dataset == "own":
+        raise ValueError("--dataset own needs --data PATH (a .zip or a folder of your labelled images)")
+    return args.dataset or "scenes"
+
+
+def _own_subset(names: Sequence[str], tags: Sequence[str]) -> list[str]:
+    unknown = [n for n in names if n not in tags]
+    if unknown:
+        raise ValueError(f"--classes: {unknown[0]!r} is not a tag of these images; their tags are: {', '.join(tags)}")
+    return list(names)
+
+
+def read_own_images(args: argparse.Namespace):
+    """The image set at ``--data`` (None without it), its problems listed on stderr; ValueError when unusable."""
+    if args.data is None:
+        return None
+    from mlc import hosting, imagesets
+
+    settings = hosting.settings_from()
+    image_set = imagesets.read_image_set(
+        args.data,
+        image_size=args.image_size,
+        max_mb=settings.max_dataset_mb,
+        max_images=settings.max_dataset_images,
+        seed=args.seed,
+    )
+    for line in imagesets.problem_lines(image_set.problems):
+        print(f"data: {line}", file=sys.stderr)
+    return image_set
 
 
 class _ProgressBar:
@@ -217,10 +300,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     from mlc.training import check_batches, train
 
     try:
-        config = config_from_args(args)
+        dataset_from_args(args)
+        image_set = read_own_images(args)
+        config = config_from_args(args, image_set)
         devices.check_device(config.device)
         check_batches(config)
-    except ValueError as exc:
+        if image_set is not None:
+            from mlc.imagesets import training_problems
+
+            refused = training_problems(image_set, config.classes)
+            if refused:
+                raise ValueError("; ".join(refused))
+    except ValueError as exc:  # includes mlc.imagesets.ImageSetError (an unusable data set, with its problems)
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if config.device == devices.MULTIWORKER:
@@ -242,7 +333,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     # Ctrl-C stops after the current batch and still reports the partial run
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
-        run = train(config, on_progress=bar, stop_event=stop)
+        run = train(config, on_progress=bar, stop_event=stop, source=image_set)
     finally:
         signal.signal(signal.SIGINT, previous)
     if args.out:
@@ -258,6 +349,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.json:
         out = run.to_dict()
         out.pop("batch_history")
+        out["dataset"] = config.dataset
         print(json.dumps(json_safe(out)))
     else:
         print(format_run(run))

@@ -142,7 +142,9 @@ def plain(value: Any) -> Any:
 # -- worker side ------------------------------------------------------------------------------------------------------
 
 
-def train_on_worker(config_record: Mapping[str, Any], job: str, every: float = BATCH_SECONDS) -> dict[str, Any]:
+def train_on_worker(
+    config_record: Mapping[str, Any], job: str, every: float = BATCH_SECONDS, source: Any = None
+) -> dict[str, Any]:
     """Cluster worker side: train the config record, send progress to ``mlc-progress-{job}``, return the payload.
 
     Marks ``mlc-started-{job}`` with this worker's address before anything else;
@@ -177,7 +179,7 @@ def train_on_worker(config_record: Mapping[str, Any], job: str, every: float = B
             pass
 
     try:
-        return serve_run(config_record, send, stop, every=every)
+        return serve_run(config_record, send, stop, every=every, source=source)
     finally:
         done.set()
 
@@ -339,7 +341,7 @@ class ClusterTrainer(RemoteTrainer):
     def client(self) -> Any:
         return shared_client(self.address, self.connect_seconds)
 
-    def submit(self, config: RunConfig) -> ClusterHandle:
+    def submit(self, config: RunConfig, source: Any = None) -> ClusterHandle:
         from distributed import Queue
 
         client = self.client
@@ -350,10 +352,10 @@ class ClusterTrainer(RemoteTrainer):
         try:
             from dask._task_spec import Task  # the graph form that can mark a task root-ish
 
-            task = Task(key, work, config.to_dict(), job, _data_producer=True)
+            task = Task(key, work, config.to_dict(), job, BATCH_SECONDS, source, _data_producer=True)
             future = client.get({key: task}, key, sync=False)
         except TypeError:  # a Dask without the marker: plain submit (queues on the workers instead)
-            future = client.submit(work, config.to_dict(), job, key=key, pure=False)
+            future = client.submit(work, config.to_dict(), job, BATCH_SECONDS, source, key=key, pure=False)
         return ClusterHandle(job=job, config=config, client=client, future=future, queue=queue)
 
     def poll(self, handle: ClusterHandle, timeout: float) -> Outcome:

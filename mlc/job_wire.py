@@ -68,6 +68,8 @@ def run_payload(run: Run) -> dict[str, Any]:
         "data_seconds": run.data_seconds,
         "val_labels": run.val_labels,
         "val_probabilities": run.val_probabilities,
+        "test_labels": run.test_labels,
+        "test_probabilities": run.test_probabilities,
         "model": model,
     }
 
@@ -89,6 +91,8 @@ def run_from_payload(payload: Mapping[str, Any]) -> Run:
     run.data_seconds = float(payload.get("data_seconds") or 0.0)
     run.val_labels = payload.get("val_labels")
     run.val_probabilities = payload.get("val_probabilities")
+    run.test_labels = payload.get("test_labels")
+    run.test_probabilities = payload.get("test_probabilities")
     if payload.get("model") is not None:
         from mlc.modelfiles import load_model_file
 
@@ -145,8 +149,11 @@ def serve_run(
     stop_event: threading.Event,
     *,
     every: float = 0.0,
+    source: Any = None,
 ) -> dict[str, Any]:
     """Worker side: train the config (a :meth:`RunConfig.to_dict` record) here; the run's payload.
+
+    ``source``: the own images a ``dataset="own"`` config trains on (sent with the run).
 
     Progress goes to ``send`` as lists of events (see :class:`EventBatcher`);
     ``stop_event`` ends training after the current batch. Never raises for a
@@ -161,7 +168,7 @@ def serve_run(
         return run_payload(lost_run(RunConfig(), f"the training settings were refused: {first_line(exc, 300)}"))
     batcher = EventBatcher(send, every)
     try:
-        run = train(config, on_progress=batcher, stop_event=stop_event)
+        run = train(config, on_progress=batcher, stop_event=stop_event, source=source)
     finally:
         batcher.flush()
     return run_payload(run)
@@ -197,7 +204,7 @@ class RemoteTrainer:
     #: :class:`mlc.jobs.TrainingJob` passes ``on_wait`` only to trainers that say they queue.
     reports_queue: bool = False
 
-    def submit(self, config: RunConfig) -> Any:  # pragma: no cover - interface
+    def submit(self, config: RunConfig, source: Any = None) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
 
     def poll(self, handle: Any, timeout: float) -> Outcome:  # pragma: no cover - interface
@@ -216,11 +223,12 @@ class RemoteTrainer:
         on_progress: Callable[[Progress], None] | None = None,
         stop_event: threading.Event | None = None,
         on_wait: Callable[[int | None], None] | None = None,
+        source: Any = None,
     ) -> Run:
         stop_event = stop_event or threading.Event()
         emit = on_progress or (lambda p: None)
         try:
-            handle = self.submit(config)
+            handle = self.submit(config) if source is None else self.submit(config, source)
         except Exception as exc:
             return lost_run(config, f"the training could not be started: {first_line(exc, 300)}")
         stop_sent = False

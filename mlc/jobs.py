@@ -27,7 +27,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlc import checks, hosting, states
 from mlc.config import RunConfig
@@ -173,6 +173,7 @@ class TrainingJob:
     slots: TrainingSlots | None = None
     trainer: Callable[..., Run] = train
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    source: Any = None  # own images (mlc.imagesets.ImageSet) for a dataset="own" config
 
     def __post_init__(self):
         self.state = states.JobState.QUEUED
@@ -262,6 +263,8 @@ class TrainingJob:
                     return
             self._set(states.JobState.RUNNING)
             extra = {"on_wait": self._on_wait} if getattr(self.trainer, "reports_queue", False) else {}
+            if self.source is not None:
+                extra["source"] = self.source
             run = self.trainer(self.config, on_progress=self._on_progress, stop_event=self._stop, **extra)
             state = ended_state(run.status)
             with self._lock:
@@ -324,8 +327,8 @@ class SessionJobs:
         self.load_problems: list[str] = []  # runs in the run directory that could not be read
         self.closed = False
 
-    def start(self, config: RunConfig, trainer: Callable[..., Run] | None = None) -> TrainingJob:
-        """Start training ``config`` in the background.
+    def start(self, config: RunConfig, trainer: Callable[..., Run] | None = None, source: Any = None) -> TrainingJob:
+        """Start training ``config`` in the background (``source``: the own images of a ``dataset="own"`` config).
 
         Raises ValueError when the config is over the server's limits (checked here,
         where the work is accepted, whatever the widgets allowed), RuntimeError when a
@@ -342,7 +345,7 @@ class SessionJobs:
             if self.store is not None and self.store.tensorboard and trainer is train:
                 log_dir = str(self.store.tensorboard_dir(config))
                 trainer = functools.partial(train, callbacks=[_tensorboard(log_dir)])
-            self.job = TrainingJob(config, self.slots, trainer).start()
+            self.job = TrainingJob(config, self.slots, trainer, source=source).start()
             return self.job
 
     def stop(self) -> None:

@@ -24,13 +24,13 @@ import json
 import numpy as np
 
 from mlc import data as data_mod
-from mlc import metrics
+from mlc import datasets, metrics
 from mlc.checks import first_line, json_type
 from mlc.config import RunConfig
 from mlc.modelfiles import load_model_file
 from mlc.runs import Run
 from mlc.states import RunStatus
-from mlc.training import make_data, predict_probabilities
+from mlc.training import predict_probabilities
 from mlc.uploads import MiB, RunFileError, check_size
 
 #: Largest ``run.json`` accepted, in bytes (long runs keep one history row per batch).
@@ -77,8 +77,20 @@ def run_from_files(
     config = record.config if record is not None else config or RunConfig()
     model = load_model_file(model_data, num_classes=config.num_classes, image_size=config.image_size)
 
+    run = record if record is not None else Run(config=config)  # history and timings from the JSON
+    run.status, run.model = RunStatus.IMPORTED, model
+    run.message = f"imported (was {was})" if was else "imported from a model file"
+    if not datasets.DATASETS[config.dataset].builtin:
+        # own images never travel with a run: keep the recorded report, predict, but do not pretend to re-score
+        run.message += (
+            f"; trained on your own images ({config.data_name or 'unnamed'}), which are not here: "
+            "it predicts, but cannot be re-scored"
+        )
+        return run
     n_val = import_val_size(config)
-    _, (x_val, y_val) = make_data(config.replace(train_size=1, val_size=n_val))
+    n_test = min(config.test_size, n_val)
+    splits = datasets.make_splits(config.replace(train_size=1, val_size=n_val, test_size=n_test))
+    (x_val, y_val), (x_test, y_test) = splits.val, splits.test
     try:
         probabilities = predict_probabilities(model, x_val)
     except Exception as exc:
@@ -86,14 +98,13 @@ def run_from_files(
     if not np.isfinite(probabilities).all():
         raise RunFileError("the model outputs NaN or infinite values on the validation scenes; retrain or re-save it")
 
-    run = record if record is not None else Run(config=config)  # history and timings from the JSON
-    run.status, run.model = RunStatus.IMPORTED, model
-    run.message = f"imported (was {was})" if was else "imported from a model file"
     if n_val < config.val_size:
         run.message += f"; scored on the first {n_val} of {config.val_size} validation scenes"
     run.val_labels = y_val
     run.val_probabilities = probabilities
     run.report = metrics.report(y_val, probabilities, classes=config.classes)
+    run.test_labels, run.test_probabilities = y_test, predict_probabilities(model, x_test)
+    run.test_report = metrics.report(y_test, run.test_probabilities, classes=config.classes)
     return run
 
 

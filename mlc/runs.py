@@ -81,6 +81,9 @@ class Run:
     report: dict | None = None
     val_labels: np.ndarray | None = None  # (n_val, C)
     val_probabilities: np.ndarray | None = None  # (n_val, C)
+    test_report: dict | None = None  # the finished model on the held-out test split (same fields as report)
+    test_labels: np.ndarray | None = None  # (n_test, C)
+    test_probabilities: np.ndarray | None = None  # (n_test, C)
     model: Any = None  # the logits keras.Model
     train_seconds: float = 0.0  # time in fit, validation excluded
     wall_seconds: float = 0.0  # whole run including data and validation
@@ -140,6 +143,7 @@ class Run:
             "batch_history": self.batch_history,
             "evaluations": self.evaluations,
             "report": self.report,
+            "test_report": self.test_report,
         }
 
     def to_json(self, **kwargs) -> str:
@@ -170,6 +174,9 @@ class Run:
         report = record.get("report")
         if report is not None and not isinstance(report, Mapping):
             raise ValueError(f"'report' must be a JSON object or null, got a {json_type(report)}")
+        test_report = record.get("test_report")
+        if test_report is not None and not isinstance(test_report, Mapping):
+            raise ValueError(f"'test_report' must be a JSON object or null, got a {json_type(test_report)}")
         status = summary.get("status")
         run = cls(
             config=config,
@@ -180,6 +187,7 @@ class Run:
             batch_history=_rows(record, "batch_history", BATCH_COLUMNS),
             evaluations=_rows(record, "evaluations", EVALUATION_COLUMNS),
             report=None if report is None else dict(report),
+            test_report=None if test_report is None else dict(test_report),
             train_seconds=_number_or(summary.get("train_seconds"), 0.0),
             wall_seconds=_number_or(summary.get("wall_seconds"), 0.0),
         )

@@ -38,12 +38,13 @@ import math
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from mlc import checks, data, devices, metrics, models
+from mlc import checks, datasets, devices, metrics, models
 from mlc.checks import first_line
 from mlc.config import RunConfig
 from mlc.multiworker import fit_multiworker
@@ -51,32 +52,25 @@ from mlc.progress import Progress  # noqa: F401 (re-exported: it lived here)
 from mlc.runs import RUN_STATUSES, Run, runs_table  # noqa: F401 (re-exported: they lived here)
 from mlc.states import RunStatus, StopReason
 
-#: Seed offset so the validation split never repeats training scenes.
-VAL_SEED_OFFSET = 1_000_003
+#: Seed offset so the validation split never repeats training scenes (one value with mlc.datasets).
+VAL_SEED_OFFSET = datasets.VAL_SEED_OFFSET
 #: A run's message when the device ran out of memory.
 OUT_OF_MEMORY = "out of memory on the chosen device; lower the batch size, the image size or the train size"
 
 
 def make_data(
-    config: RunConfig, *, dtype: str = "float32"
+    config: RunConfig, *, dtype: str = "float32", source: Any = None
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """Training and validation splits for ``config`` (different seeds, same settings).
+    """Training and validation splits for ``config`` from its data set (:func:`mlc.datasets.make_splits`).
 
-    ``dtype="uint8"`` gives 8-bit training images (what the engine stores); the
-    validation images stay float32 in [0, 1].
+    ``dtype="uint8"`` keeps 8-bit training images (what the engine stores);
+    the validation images are float32 in [0, 1]. ``source``: own images.
     """
-    kwargs = dict(
-        classes=config.classes,
-        prevalence=config.prevalence,
-        soft_labels=config.soft_labels,
-        image_size=config.image_size,
-    )
-    train = data.make_dataset(
-        config.train_size, label_noise=config.label_noise, seed=config.seed, dtype=dtype, **kwargs
-    )
-    # validation targets stay clean: noise is something to train through, not to score against
-    val = data.make_dataset(config.val_size, seed=(config.seed + VAL_SEED_OFFSET) % 2**32, **kwargs)
-    return train, val
+    splits = datasets.make_splits(config, source)
+    (x, y) = splits.train
+    if dtype == "float32" and x.dtype == np.uint8:
+        x = x.astype(np.float32) / 255.0
+    return (x, y), splits.val
 
 
 def train(
@@ -84,14 +78,19 @@ def train(
     *,
     on_progress: Callable[[Progress], None] | None = None,
     stop_event: threading.Event | None = None,
-    splits: tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+    splits: tuple | datasets.DataSplits | None = None,
     eval_every: int | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
+    source: Any = None,
 ) -> Run:
     """Train one run and return it (finished, stopped or failed).
 
-    ``splits`` = ((x_train, y_train), (x_val, y_val)) skips data generation
-    (benchmarks reuse one dataset); ``eval_every`` = N also scores the
+    ``splits`` = ((x_train, y_train), (x_val, y_val)[, (x_test, y_test)]) or a
+    :class:`mlc.datasets.DataSplits` skips data generation (benchmarks reuse one
+    dataset); otherwise the config's data set makes them (``source``: the own
+    images of ``dataset="own"``). With a test split, the finished run is also
+    scored on it once (``run.test_report``, ``test_labels``, ``test_probabilities``:
+    the held-out numbers Evaluate shows). ``eval_every`` = N also scores the
     validation split every N batches into ``run.evaluations`` with validation
     time kept out of ``train_seconds`` (time-to-quality measurements).
     ``callbacks`` are extra Keras callbacks appended after the engine's own,
@@ -105,15 +104,17 @@ def train(
     macro_f1, micro_f1, map, mae (on validation, thresholds 0.5), seconds
     (training wall time of the epoch), samples_per_second, elapsed.
     """
+    if isinstance(splits, datasets.DataSplits):
+        splits = (splits.train, splits.val, splits.test)
     callbacks = _checked_arguments(config, splits, eval_every, callbacks)
     stop_event = stop_event or threading.Event()
     emit = on_progress or (lambda p: None)
     run = Run(config=config, device=devices.describe(config.device))
     batches = math.ceil(config.train_size / config.batch_size)
     started = time.perf_counter()
-    loss = x_val = None
+    loss = x_val = test = None
     try:
-        (x, y), (x_val, y_val) = _prepare_data(run, splits, emit, batches)
+        (x, y), (x_val, y_val), test = _prepare_data(run, splits, emit, batches, source)
         if stop_event.is_set():
             run.status, run.message = RunStatus.STOPPED, "stopped before training started"
         else:
@@ -133,6 +134,8 @@ def train(
         run.wall_seconds = time.perf_counter() - started
     if run.status != RunStatus.FAILED and run.model is not None:
         _final_report(run, loss, x_val)
+        if test is not None and len(test[0]):
+            _test_report(run, test)
     # "done" reports the batches actually trained, so fraction ends at 1.0 and never goes back
     last = run.batch_history[-1] if run.batch_history else {"epoch": 0, "batch": 0}
     emit(Progress("done", last["epoch"], config.epochs, last["batch"], batches, run.train_seconds))
@@ -162,17 +165,30 @@ def _checked_arguments(config, splits, eval_every, callbacks) -> list[keras.call
     return callbacks
 
 
-def _prepare_data(run: Run, splits, emit, batches: int):
-    """The run's ((x, y), (x_val, y_val)): ``splits`` or freshly generated scenes (uint8 training images)."""
+def _prepare_data(run: Run, splits, emit, batches: int, source: Any):
+    """The run's ((x, y), (x_val, y_val), test or None): ``splits`` or the data set's (uint8 training images)."""
     config = run.config
     if config.device == devices.MULTIWORKER:
         devices.multiworker_strategy()  # before any TensorFlow op of this process (see mlc.devices)
     emit(Progress("data", 0, config.epochs, 0, batches, 0.0))
     t0 = time.perf_counter()
-    (x, y), (x_val, y_val) = splits if splits is not None else make_data(config, dtype="uint8")
+    if splits is None:
+        splits = datasets.make_splits(config, source)
+    if isinstance(splits, datasets.DataSplits):
+        splits = (splits.train, splits.val, splits.test)
+    (x, y), (x_val, y_val) = splits[0], splits[1]
+    test = splits[2] if len(splits) > 2 else None
     run.data_seconds = time.perf_counter() - t0
     run.val_labels = y_val
-    return (x, y), (x_val, y_val)
+    return (x, y), (x_val, y_val), test
+
+
+def _test_report(run: Run, test: tuple[np.ndarray, np.ndarray]) -> None:
+    """The held-out scores: the finished model once on the test split (never used for choices)."""
+    x_test, y_test = test
+    run.test_labels = y_test
+    run.test_probabilities = predict_probabilities(run.model, x_test)
+    run.test_report = metrics.report(y_test, run.test_probabilities, classes=run.config.classes)
 
 
 def _compiled_model(config: RunConfig, loss) -> keras.Model:

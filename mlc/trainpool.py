@@ -120,10 +120,11 @@ def _worker_main(conn) -> None:
     threading.Thread(target=read, name="mlc-worker-reader", daemon=True).start()
     conn.send(("ready", None, os.getpid()))
     while (item := runs.get()) is not None:
-        run_id, (record, serve_name), stop = item
+        run_id, (record, serve_name, *rest), stop = item
         send = functools.partial(_send_events, conn, run_id)
+        extra = {"source": rest[0]} if rest and rest[0] is not None else {}  # own images travel with the run
         try:
-            message = ("done", run_id, _resolve(serve_name)(record, send, stop))
+            message = ("done", run_id, _resolve(serve_name)(record, send, stop, **extra))
         except Exception as exc:  # the serving function raised: this run fails, the worker serves on
             message = ("error", run_id, f"training failed: {checks.first_line(exc, 300)}")
         finally:
@@ -350,6 +351,7 @@ class _Handle:
 
     config: RunConfig
     id: str
+    source: Any = None  # own images (mlc.imagesets.ImageSet), sent with the run
     worker: _Worker | None = None
     stop: bool = False
     ended: str | None = None  # "clean" (payload or error line came back) or "lost"
@@ -365,9 +367,9 @@ class PoolTrainer(RemoteTrainer):
     def __init__(self, pool: WorkerPool, serve: str = DEFAULT_SERVE):
         self.pool, self.serve = pool, serve
 
-    def submit(self, config: RunConfig) -> _Handle:
+    def submit(self, config: RunConfig, source: Any = None) -> _Handle:
         # no worker yet: poll checks one out, so waiting for one sees a Stop
-        return _Handle(config, uuid.uuid4().hex[:12])
+        return _Handle(config, uuid.uuid4().hex[:12], source)
 
     def poll(self, handle: _Handle, timeout: float) -> Outcome:
         if handle.worker is None:
@@ -407,7 +409,7 @@ class PoolTrainer(RemoteTrainer):
         if worker is None:
             return Outcome()
         try:
-            worker.conn.send(("run", handle.id, (handle.config.to_dict(), self.serve)))
+            worker.conn.send(("run", handle.id, (handle.config.to_dict(), self.serve, handle.source)))
         except OSError:  # died while idle: replace it and try another at the next poll
             self.pool.discard(worker)
             return Outcome()
