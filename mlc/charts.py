@@ -427,3 +427,33 @@ def activation_chart(frame: pd.DataFrame) -> alt.LayerChart:
     labels = base.mark_text(dy=-7, fontSize=11).encode(text=alt.Text("value:Q", format=".2f"), color=alt.value("#333"))
     rule = alt.Chart(pd.DataFrame({"y": [0.5]})).mark_rule(strokeDash=[4, 3], color="#888").encode(y="y:Q")
     return (base.mark_bar() + labels + rule).properties(height=300)
+
+
+def co_occurrence_chart(frame: pd.DataFrame, *, size: int = 300) -> alt.LayerChart:
+    """Heat map of tag co-occurrence: row *tag*, column *with*, colour = share of *tag*'s images that also hold *with*.
+
+    ``frame`` as :func:`mlc.data_summary.co_occurrence_rows` (``tag``, ``with``, ``share``).
+
+    >>> f = pd.DataFrame({"tag": ["a", "a", "b", "b"], "with": ["a", "b", "a", "b"], "share": [1, .5, .2, 1]})
+    >>> co_occurrence_chart(f).to_dict()["layer"][0]["encoding"]["color"]["field"]
+    'share'
+    """
+    tags = list(dict.fromkeys(frame["tag"]))
+    base = alt.Chart(frame).encode(
+        x=alt.X("with:N", sort=tags, title="also has", axis=alt.Axis(labelAngle=0, orient="top")),
+        y=alt.Y("tag:N", sort=tags, title="images with"),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color("share:Q", scale=alt.Scale(domain=[0, 1], scheme="blues"), legend=alt.Legend(format=".0%")),
+        tooltip=[
+            alt.Tooltip("tag:N", title="images with"),
+            alt.Tooltip("with:N", title="also have"),
+            alt.Tooltip("share:Q", format=".1%"),
+        ],
+    )
+    text = base.mark_text(fontSize=11).encode(
+        text=alt.Text("share:Q", format=".0%"),
+        color=alt.condition("datum.share > 0.6", alt.value("white"), alt.value("#222")),
+    )
+    side = max(size, 26 * len(tags))
+    return (cells + text).properties(width=side, height=side)

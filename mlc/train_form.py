@@ -16,14 +16,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mlc import losses
+from mlc import datasets, losses
+from mlc.checks import tag_text
 from mlc.config import RunConfig, tags_from_table
 from mlc.states import JobState
 
 #: Losses that regress soft labels: with them the data is always soft.
 SOFT_LABEL_LOSSES = ("mse",)
 #: How the form's values become RunConfig fields (whole numbers, numbers, switches; the rest as they are).
-_WHOLE = ("epochs", "batch_size", "train_size", "val_size", "seed")
+_WHOLE = ("epochs", "batch_size", "train_size", "val_size", "test_size", "seed")
 _NUMBER = ("learning_rate", "label_noise")
 #: Seconds between two looks at a training, and at one waiting in line (its place changes slowly).
 POLL_SECONDS, POLL_SECONDS_IN_LINE = 1.0, 2.0
@@ -63,6 +64,60 @@ def config_from_form(
             values[name] = float(values[name])
     values["soft_labels"] = soft_labels(values.get("loss", RunConfig.loss), values.get("soft_labels", False))
     return RunConfig(**values, loss_params=dict(loss_params), **tags_from_table(list(rows)))
+
+
+def config_for_dataset(dataset: str, current: RunConfig, image_set: Any = None) -> RunConfig:
+    """The config the form shows once the visitor picks ``dataset``: ``current``'s training settings, the
+    data set's tags and prevalence (own images: theirs, measured; weights back to 1).
+
+    >>> digits = config_for_dataset("digits", RunConfig(loss="focal"))
+    >>> digits.classes[:3], digits.loss
+    (('0', '1', '2'), 'focal')
+    >>> config_for_dataset("scenes", RunConfig(dataset="digits", classes=("3",))).classes
+    ('dog', 'cat', 'house', 'tree', 'sky')
+    """
+    fresh = dict(classes=None, prevalence=None, weights=None, data_name="", data_fingerprint="")
+    if dataset == "own":
+        if image_set is None:
+            raise ValueError("choose your own images: upload a .zip first")
+        # own labels are what they are (0/1 as given): no soft labels, no added noise
+        base = current.replace(dataset="own", **dict(fresh, classes=image_set.tags), soft_labels=False, label_noise=0.0)
+        return image_set.config_for(base)
+    defaults = RunConfig()
+    sizes = {name: getattr(defaults, name) for name in ("train_size", "val_size", "test_size")}
+    sizes = sizes if current.dataset == "own" else {}  # leaving own images: back to the generated sizes
+    return current.replace(dataset=dataset, **fresh, **sizes)
+
+
+def own_config(fields: Mapping[str, Any], loss_params: Mapping[str, Any], rows, image_set: Any) -> RunConfig:
+    """:func:`config_from_form` for own images: the tags table picks which of their tags to train (its
+    prevalence column is theirs, measured), and the split sizes, name and fingerprint come from the images.
+
+    ValueError for a tag the images do not have, or one they hold no positive of.
+    """
+    named = tags_from_table(list(rows))["classes"]
+    unknown = [t for t in named if t not in image_set.tags]
+    if unknown:
+        raise ValueError(
+            f"tag {unknown[0]!r} is not in your images; their tags are: {', '.join(image_set.tags)} "
+            "(remove rows to train on fewer of them)"
+        )
+    fixed = image_set.config_for(RunConfig(dataset="own", classes=image_set.tags))
+    measured = dict(zip(fixed.classes, fixed.prevalence))
+    table = [dict(row, prevalence=measured[tag_text(row["tag"])]) for row in rows]
+    values = dict(fields, dataset="own", data_name=fixed.data_name, data_fingerprint=fixed.data_fingerprint)
+    values.update(train_size=fixed.train_size, val_size=fixed.val_size, test_size=fixed.test_size)
+    values["image_size"] = values.get("image_size", fixed.image_size)
+    return config_from_form(values, loss_params, table)
+
+
+def dataset_choices() -> list[str]:
+    """The data sets the Train page offers, in registry order.
+
+    >>> dataset_choices()
+    ['scenes', 'digits', 'own']
+    """
+    return list(datasets.DATASETS)
 
 
 def batches_per_epoch(config: RunConfig) -> int:

@@ -25,9 +25,7 @@ from mlc.ui import (
     job_progress,
     loss_param_inputs,
     loss_param_state,
-    sample_strip,
     share_url,
-    show_scenes,
     training_slots,
 )
 
@@ -47,13 +45,21 @@ def widget_state(config: RunConfig) -> dict[str, Any]:
     settings = share.form_settings(config)
     state = {FIELD_KEYS[name]: value for name, value in settings.fields.items()}
     state.update(loss_param_state(config.loss, settings.loss_params))
+    state["test_size"] = config.test_size
     return state
 
 
-def show_config(config: RunConfig) -> None:
-    """Put ``config`` into the widgets (before they are drawn) and the tags table."""
+def show_config(config: RunConfig, *, keep_dataset: bool = False) -> None:
+    """Put ``config`` into the widgets (before they are drawn) and the tags table.
+
+    ``keep_dataset``: the data-set picker was already drawn this run (a pick or an upload), so leave it.
+    """
     state = st.session_state
-    state.update(widget_state(config))
+    values = widget_state(config)
+    values.pop("dataset", None)
+    if not keep_dataset:
+        values["dataset"] = config.dataset
+    state.update(values)
     state.tag_rows = tag_rows(config)
     state.tag_table_version = state.get("tag_table_version", 0) + 1
 
@@ -165,26 +171,38 @@ def _kept(name: str) -> Any:
     return st.session_state.get(FIELD_KEYS[name], getattr(DEFAULTS, name))
 
 
-def data_section(host: HostSettings, loss: str) -> dict[str, Any]:
-    """Scene counts, label noise, seed and soft labels, by field name."""
+def data_section(host: HostSettings, loss: str, own: bool = False) -> dict[str, Any]:
+    """Image counts, label noise, seed and soft labels, by field name (``own``: the counts are the images')."""
     k = FIELD_KEYS
     with st.container(border=True):
         st.subheader("Data", anchor=False)
-        c1, c2 = st.columns(2)
+        if own:
+            st.caption("The split sizes are your images' (a `split` column, or stratified 70/15/15).")
+        c1, c2, c0 = st.columns(3)
         values = {
             "train_size": c1.number_input(
-                "train scenes",
+                "train images",
                 1,
                 step=500,
                 key=k["train_size"],
+                disabled=own,
                 help=f"This server allows up to {host.max_train_size:,}.",
             ),
             "val_size": c2.number_input(
-                "validation scenes",
+                "validation images",
                 1,
                 step=250,
                 key=k["val_size"],
+                disabled=own,
                 help=f"This server allows up to {host.max_val_size:,}.",
+            ),
+            "test_size": c0.number_input(
+                "test images",
+                1,
+                step=250,
+                key="test_size",
+                disabled=own,
+                help="Held out: scored once, by the finished model (Evaluate shows these numbers).",
             ),
         }
         if not host.workshop_mode:
@@ -203,7 +221,8 @@ def data_section(host: HostSettings, loss: str) -> dict[str, Any]:
         values["soft_labels"] = st.toggle(
             "soft labels (presence strength in [0, 1])",
             key=k["soft_labels"],
-            disabled=train_form.forces_soft_labels(loss),
+            disabled=train_form.forces_soft_labels(loss) or own,
+            help="Generated scenes only: your own labels are 0/1." if own else None,
         )
     return values
 
@@ -259,10 +278,7 @@ def device_section(host: HostSettings) -> tuple[str, str | None]:
 
 
 def config_extras(config: RunConfig, host: HostSettings) -> None:
-    """Sample scenes of ``config``, its share link and (not in workshop mode) its JSON, in expanders."""
-    with st.expander("Sample scenes the model will learn from"):
-        images, captions = sample_strip(10, config.seed, config.classes, config.prevalence, config.soft_labels)
-        show_scenes(images, captions)
+    """The share link of ``config`` and (not in workshop mode) its JSON, in expanders."""
     with st.expander("Share these settings"):
         st.caption("This page's address always holds the settings; anyone who opens it gets them.")
         st.code(share_url(share.to_query(config)), language=None, wrap_lines=True)
@@ -272,16 +288,18 @@ def config_extras(config: RunConfig, host: HostSettings) -> None:
 
 
 # ---------------------------------------------------------------- training panel
-def training_panel(jobs: SessionJobs, config: RunConfig | None, problems: list[str], shown: list[str]) -> None:
+def training_panel(
+    jobs: SessionJobs, config: RunConfig | None, problems: list[str], shown: list[str], source: Any = None
+) -> None:
     """Train and Stop, the server's slots, the settings' ``problems`` (those not ``shown`` already), the
-    current job (polled while it is active) and this session's runs."""
+    current job (polled while it is active) and this session's runs. ``source``: own images to train on."""
     state = st.session_state
     # A click only records the request (a callback survives a rerun that interrupts this one);
     # the job starts here, with the settings as they are now.
     start_problem = None
     if state.pop("start_requested", False) and config is not None and not problems:
         try:
-            jobs.start(config)
+            jobs.start(config, source=source if config.dataset == "own" else None)
         except (RuntimeError, ValueError) as exc:  # over the server's limits, already running, or the session ended
             start_problem = str(exc)
     job = jobs.job

@@ -7,7 +7,7 @@ polled by a fragment once a second.
 
 import streamlit as st
 
-from mlc import hosting, train_form, ui_train
+from mlc import hosting, train_form, ui_data, ui_train
 from mlc.ui import ensure_app_navigation, host_settings, host_settings_problem, session_jobs
 
 ensure_app_navigation()
@@ -22,23 +22,28 @@ for note in link_notes:
 if host_settings_problem():
     st.error(host_settings_problem(), icon=":material/settings_alert:")
 st.caption(
-    "Pick a loss mode, set per-tag weights, and train a small CNN on generated scenes. "
+    "Pick a data set and a loss mode, set per-tag weights, and train a small CNN. "
     "Training runs in the background: the page, other pages and **Stop** keep working."
 )
 
 settings, panel = st.columns([5, 7], gap="large")
 with settings:
+    dataset, image_set, data_problems = ui_data.dataset_section(host)
     loss, loss_params = ui_train.loss_section()
     weighting, rows, table_problems = ui_train.tags_section(loss)
-    fields = {"loss": loss, "weighting": weighting, **ui_train.data_section(host, loss)}
+    own = dataset == "own"
+    fields = {"dataset": dataset, "loss": loss, "weighting": weighting, **ui_train.data_section(host, loss, own)}
     fields.update(ui_train.model_section(host))
     fields["device"], device_problem = ui_train.device_section(host)
-problems = table_problems + ([device_problem] if device_problem else [])
+problems = data_problems + table_problems + ([device_problem] if device_problem else [])
 
 config = None
-if not table_problems:
+if not table_problems and not (own and image_set is None):
     try:
-        config = train_form.config_from_form(fields, loss_params, rows)
+        if own:
+            config = train_form.own_config(fields, loss_params, rows, image_set)
+        else:
+            config = train_form.config_from_form(fields, loss_params, rows)
         st.session_state["train_config"] = config  # the Learn page exports it; coming back restores it
     except ValueError as exc:
         problems.append(str(exc))
@@ -49,4 +54,6 @@ if config is not None:
         ui_train.config_extras(config, host)
 
 with panel:
-    ui_train.training_panel(jobs, config, problems, shown=table_problems)
+    ui_train.training_panel(jobs, config, problems, shown=table_problems, source=image_set)
+    if config is not None:
+        ui_data.summary_section(config, image_set)
