@@ -2,7 +2,7 @@
 
 import pytest
 
-from mlc import losses, models, pitfalls
+from mlc import datasets, losses, models, pitfalls
 from mlc.registry import Registry
 
 
@@ -78,6 +78,12 @@ def test_copy_is_an_independent_registry_with_the_same_rules():
 REGISTRIES = {
     "losses": (losses.LOSSES, lambda: losses.register("bce")(losses.MSELoss)),
     "models": (models.MODELS, lambda: models.register("compact", "again")(lambda n, s: None)),
+    "datasets": (
+        datasets.DATASETS,
+        lambda: datasets.DATASETS.register(
+            "scenes", title="t", summary="s", builtin=True, default_tags=("a",), default_prevalence=lambda c: (0.5,)
+        )(lambda config, source=None: None),
+    ),
     "pitfalls": (
         pitfalls.PITFALLS,
         lambda: pitfalls.register("labels_shape", title="t", explanation="e", wrong_code="a", fix_code="b")(

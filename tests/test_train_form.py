@@ -95,3 +95,49 @@ def test_poll_seconds(alive, state, seconds):
 def test_poll_seconds_refuses_an_unknown_state():
     with pytest.raises(ValueError):
         train_form.poll_seconds(True, "sleeping")
+
+
+# ---------------------------------------------------------------- data sets
+class FakeImages:
+    """An own-image set as the form uses it: tags and config_for (sizes, measured prevalence, name)."""
+
+    name, fingerprint, tags = "pets.zip", "f1", ("cat", "dog", "fish")
+
+    def config_for(self, base):
+        return base.replace(
+            dataset="own",
+            classes=self.tags,
+            prevalence=(0.5, 0.25, 0.1),
+            train_size=70,
+            val_size=15,
+            test_size=15,
+            data_name=self.name,
+            data_fingerprint=self.fingerprint,
+        )
+
+
+def test_picking_a_data_set_brings_its_tags_and_keeps_the_training_settings():
+    from mlc.train_form import config_for_dataset
+
+    start = RunConfig(loss="focal", epochs=3, weights=(1, 9, 1, 1, 1))
+    digits = config_for_dataset("digits", start)
+    assert digits.classes == tuple("0123456789") and digits.weights == (1.0,) * 10
+    assert (digits.loss, digits.epochs) == ("focal", 3)
+    back = config_for_dataset("scenes", digits)
+    assert back.classes == RunConfig().classes and back.prevalence == RunConfig().prevalence
+    own = config_for_dataset("own", start.replace(soft_labels=True), FakeImages())
+    assert own.classes == FakeImages.tags and own.train_size == 70 and not own.soft_labels
+    assert config_for_dataset("scenes", own).train_size == RunConfig().train_size  # generated sizes again
+    with pytest.raises(ValueError, match="upload a .zip first"):
+        config_for_dataset("own", start)
+
+
+def test_own_config_takes_sizes_and_prevalence_from_the_images():
+    from mlc.train_form import own_config
+
+    rows = [{"tag": "dog", "prevalence": 0.9, "weight": 2.0}, {"tag": "cat", "prevalence": 0.0, "weight": 1.0}]
+    config = own_config({"loss": "weighted_bce", "train_size": 5}, {}, rows, FakeImages())
+    assert config.classes == ("dog", "cat") and config.prevalence == (0.25, 0.5)  # measured, in table order
+    assert config.weights == (2.0, 1.0) and config.train_size == 70 and config.data_fingerprint == "f1"
+    with pytest.raises(ValueError, match="tag 'bird' is not in your images; their tags are: cat, dog, fish"):
+        own_config({}, {}, [{"tag": "bird", "prevalence": 0.1, "weight": 1}], FakeImages())

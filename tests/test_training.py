@@ -558,3 +558,47 @@ def test_valid_extremes_train_or_fail_with_a_message(config):
         assert run.report is not None and len(run.report["per_tag"]) == config.num_classes
         assert run.val_probabilities.shape == (config.val_size, config.num_classes)
         json.loads(run.to_json())  # NaN metrics (a tag without positives) become null, not invalid JSON
+
+
+# ---------------------------------------------------------------- the held-out test split
+def test_a_finished_run_is_scored_once_on_its_test_split(shared):
+    run, _ = shared
+    assert run.test_labels.shape == (SHARED.test_size, 5)
+    assert run.test_probabilities.shape == (SHARED.test_size, 5)
+    assert set(run.test_report) == set(run.report)
+    from mlc import datasets, metrics
+
+    expected = datasets.make_splits(SHARED).test[1]
+    np.testing.assert_array_equal(run.test_labels, expected)  # the test seed range, not validation's
+    assert metrics.report(run.test_labels, run.test_probabilities)["map"] == pytest.approx(run.test_report["map"])
+    again = Run.from_json(run.to_json())
+    assert again.test_report["map"] == pytest.approx(run.test_report["map"])
+
+
+def test_two_splits_given_means_no_test_report_and_three_give_one():
+    config = tiny(test_size=8)
+    (x, y), val = make_data(config, dtype="uint8")
+    assert train(config, splits=((x, y), val)).test_report is None
+    test = (val[0][:8], val[1][:8])
+    run = train(config, splits=((x, y), val, test))
+    assert run.test_report is not None and run.test_probabilities.shape == (8, 5)
+
+
+def test_own_images_train_through_source():
+    from mlc.datasets import DataSplits
+
+    class Images:
+        name, fingerprint, tags = "mine.zip", "f00", ("a", "b")
+
+        def splits(self, config):
+            rng = np.random.default_rng(1)
+            x = rng.integers(0, 256, (48, 32, 32, 3)).astype(np.uint8)
+            y = rng.integers(0, 2, (48, 2)).astype(np.float32)
+            xf = x.astype(np.float32) / 255
+            return DataSplits((x[:32], y[:32]), (xf[32:40], y[32:40]), (xf[40:], y[40:]), config.classes, "own")
+
+    config = tiny(dataset="own", classes=("a", "b"), train_size=32, val_size=8, test_size=8, data_fingerprint="f00")
+    run = train(config, source=Images())
+    assert run.status == "finished" and run.test_probabilities.shape == (8, 2)
+    failed = train(config)  # the images are not here: the run fails with a line, train() does not raise
+    assert failed.status == "failed" and "your own images" in failed.message
