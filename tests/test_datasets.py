@@ -43,7 +43,7 @@ def test_every_data_set_makes_three_splits_of_the_right_shapes(name):
     config = _config(name)
     splits = make_splits(config, _source(name))
     assert splits.dataset == name and splits.classes == config.classes
-    (x, y), (xv, yv), (xt, yt) = splits.train, splits.val, splits.test
+    x, xv, xt = splits.train[0], splits.val[0], splits.test[0]
     assert x.dtype == np.uint8 and xv.dtype == np.float32 and xt.dtype == np.float32
     for images, labels in (splits.train, splits.val, splits.test):
         assert images.shape[1:] == (32, 32, 3) and labels.shape == (len(images), len(config.classes))
