@@ -158,7 +158,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--only",
         action="append",
         default=None,
-        choices=["time_to_quality", "throughput", "data", "memory", "weighting", "live", "predict", "pool", "ttq"],
+        choices=[
+            "time_to_quality",
+            "throughput",
+            "data",
+            "memory",
+            "weighting",
+            "live",
+            "predict",
+            "pool",
+            "ttq",
+            "import",
+            "digits",
+            "own_memory",
+        ],
         help="run only these parts (repeatable)",
     )
     b.add_argument("--repeats", type=int, default=None, help="repeats per contender (default 3, quick 1)")

@@ -25,16 +25,21 @@ and reports medians, because a shared 2-core machine is noisy:
 9. ``ttq``: the 2026-12-01 default run vs today's default, time to mAP >= 0.95 in
    GFLOP-eq (seconds × TF fp32 2048² matmul GFLOP/s measured in the same process),
    whole-run seconds and final mAP (``python -m mlc bench --only ttq``).
+10. ``import``: own images in: a zip of 1,000 real-size JPEGs read by
+    :mod:`mlc.imagesets` (decode + resize), images/s vs a plain Pillow loop.
+11. ``digits``: time to test mAP >= 0.9 on the digits data set, default model vs ``compact``.
+12. ``own_memory``: peak memory of ``mlc train --data`` on 5,000 own images vs scenes of the same sizes.
 
 The suite is part of the installed package (it needs nothing from a checkout):
 :func:`run` measures and returns one JSON-ready dict, :func:`format_table`
 turns it into the Markdown table the README quotes. Modules, by what they
 measure: :mod:`~mlc.bench.training` (parts 1, 2, 5), :mod:`~mlc.bench.scenes`
 (3), :mod:`~mlc.bench.memory` (4), :mod:`~mlc.bench.live` (6),
-:mod:`~mlc.bench.predict` (7), :mod:`~mlc.bench.pool` (8), :mod:`~mlc.bench.ttq` (9); :mod:`~mlc.bench.table` formats.
+:mod:`~mlc.bench.predict` (7), :mod:`~mlc.bench.pool` (8), :mod:`~mlc.bench.ttq` (9),
+:mod:`~mlc.bench.realdata` (10-12); :mod:`~mlc.bench.table` formats.
 
->>> list(PARTS)
-['data', 'throughput', 'time_to_quality', 'weighting', 'memory', 'live', 'predict', 'pool', 'ttq']
+>>> list(PARTS)[-4:], len(PARTS)
+(['ttq', 'import', 'digits', 'own_memory'], 12)
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from mlc.bench.live import bench_live, bench_live_windows
 from mlc.bench.memory import bench_memory
 from mlc.bench.pool import bench_pool
 from mlc.bench.predict import bench_predict
+from mlc.bench.realdata import bench_digits, bench_import, bench_own_memory
 from mlc.bench.scenes import bench_data
 from mlc.bench.table import format_table
 from mlc.bench.training import (
@@ -72,6 +78,9 @@ PARTS: dict[str, Callable[[bool, int], dict]] = {
     "predict": bench_predict,
     "pool": bench_pool,
     "ttq": bench_ttq,
+    "import": bench_import,
+    "digits": bench_digits,
+    "own_memory": bench_own_memory,
 }
 
 
@@ -107,6 +116,9 @@ __all__ = [
     "PARTS",
     "TARGET_MAP",
     "bench_data",
+    "bench_digits",
+    "bench_import",
+    "bench_own_memory",
     "bench_live",
     "bench_live_windows",
     "bench_memory",
