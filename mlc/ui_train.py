@@ -178,32 +178,14 @@ def data_section(host: HostSettings, loss: str, own: bool = False) -> dict[str, 
         st.subheader("Data", anchor=False)
         if own:
             st.caption("The split sizes are your images' (a `split` column, or stratified 70/15/15).")
-        c1, c2, c0 = st.columns(3)
+        sizes = (
+            ("train_size", "train images", 500, f"This server allows up to {host.max_train_size:,}."),
+            ("val_size", "validation images", 250, f"This server allows up to {host.max_val_size:,}."),
+            ("test_size", "test images", 250, "Held out: scored once, by the finished model (Evaluate shows it)."),
+        )
         values = {
-            "train_size": c1.number_input(
-                "train images",
-                1,
-                step=500,
-                key=k["train_size"],
-                disabled=own,
-                help=f"This server allows up to {host.max_train_size:,}.",
-            ),
-            "val_size": c2.number_input(
-                "validation images",
-                1,
-                step=250,
-                key=k["val_size"],
-                disabled=own,
-                help=f"This server allows up to {host.max_val_size:,}.",
-            ),
-            "test_size": c0.number_input(
-                "test images",
-                1,
-                step=250,
-                key="test_size",
-                disabled=own,
-                help="Held out: scored once, by the finished model (Evaluate shows these numbers).",
-            ),
+            name: column.number_input(label, 1, step=step, key=name, disabled=own, help=hint)
+            for column, (name, label, step, hint) in zip(st.columns(3), sizes)
         }
         if not host.workshop_mode:
             c3, c4 = st.columns(2)

@@ -112,6 +112,7 @@ def bench_import(quick: bool, repeats: int) -> dict:
 def _digits_run(model: str, seed: int, quick: bool) -> dict:
     from mlc import datasets
     from mlc.bench.training import matmul_gflops
+    from mlc.bench.ttq import time_to
     from mlc.config import RunConfig
     from mlc.training import train
 
@@ -123,15 +124,7 @@ def _digits_run(model: str, seed: int, quick: bool) -> dict:
     # the clock's scorings run on the held-out test split: time to *test* mAP
     clocked = (splits.train, splits.test)
     run = train(config.replace(val_size=config.test_size), splits=clocked, eval_every=max(1, EVAL_SAMPLES // 64))
-    reached = next((e for e in run.evaluations if e["map"] >= DIGITS_TARGET), None)
-    seconds = None if reached is None else reached["train_seconds"]
-    return {
-        "seconds": seconds,
-        "samples": None if reached is None else reached["samples"],
-        "matmul_gflops": gflops,
-        "gflop_eq": None if seconds is None else seconds * gflops,
-        "final_test_map": run.report["map"] if run.report else None,
-    }
+    return time_to(run, DIGITS_TARGET, gflops) | {"final_test_map": run.report["map"] if run.report else None}
 
 
 def bench_digits(quick: bool, repeats: int) -> dict:

@@ -62,18 +62,25 @@ def one_run(config, seconds_of_matmul: float = 1.0) -> dict:
     splits = make_data(config, dtype="uint8")
     data_seconds = time.perf_counter() - t
     run = train(config, splits=splits, eval_every=max(1, EVAL_SAMPLES // config.batch_size))
-    reached = next((e for e in run.evaluations if e["map"] >= TARGET_MAP), None)
     validating = max(0.0, run.wall_seconds - run.train_seconds - run.data_seconds)
     per_validation = validating / (len(run.evaluations) + 1)  # every scoring plus the final report
+    return time_to(run, TARGET_MAP, gflops) | {
+        "whole_run_seconds": data_seconds + run.train_seconds + per_validation * config.epochs,
+        "final_map": run.report["map"] if run.report else None,
+        "status": str(run.status),
+    }
+
+
+def time_to(run, target: float, gflops: float) -> dict:
+    """The first scoring of ``run.evaluations`` with mAP ≥ ``target``: its training ``seconds`` and ``samples``,
+    and ``gflop_eq`` = seconds × ``gflops`` (each None when never reached)."""
+    reached = next((e for e in run.evaluations if e["map"] >= target), None)
     seconds = None if reached is None else reached["train_seconds"]
     return {
         "seconds": seconds,
         "samples": None if reached is None else reached["samples"],
         "matmul_gflops": gflops,
         "gflop_eq": None if seconds is None else seconds * gflops,
-        "whole_run_seconds": data_seconds + run.train_seconds + per_validation * config.epochs,
-        "final_map": run.report["map"] if run.report else None,
-        "status": str(run.status),
     }
 
 
