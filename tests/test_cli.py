@@ -127,6 +127,10 @@ def test_subprocess_bad_argument_exits_2_without_traceback():
         (["--loss", "focal", "--loss-param", "nope=1"], "nope"),
         (["--loss-param", "weights=1"], "weights"),
         (["--weights", "1,1,1,1,1", "--auto-weights", "ratio"], "--auto-weights"),
+        (["--dataset", "own"], "--dataset own needs --data PATH"),
+        (["--dataset", "digits", "--data", "x.zip"], "cannot go with --dataset digits"),
+        (["--dataset", "digits", "--classes", "3,dog"], "digits 0 to 9, got 'dog'"),
+        (["--test-size", "0"], "test_size"),
     ],
 )
 def test_bad_values_exit_2_with_one_error_line(argv, field, capsys):
@@ -492,3 +496,20 @@ def test_bench_help_names_out(capsys):
         cli.main(["bench", "--help"])
     assert exc.value.code == 0
     assert "--out FILE" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- data sets
+def test_dataset_flag_picks_the_data_set_and_its_tags():
+    digits = config_of("--dataset", "digits")
+    assert digits.dataset == "digits" and digits.classes == tuple("0123456789")
+    assert digits.prevalence == (0.25,) * 10
+    rare = config_of("--dataset", "digits", "--classes", "3,8", "--prevalence", "0.05,0.3")
+    assert rare.classes == ("3", "8") and rare.prevalence == (0.05, 0.3)
+    assert config_of("--test-size", "300").test_size == 300
+
+
+def test_json_names_the_data_set_and_has_a_test_report(capsys):
+    assert cli.main(["train", *TINY, "--test-size", "32", "--json"]) == 0
+    record = strict_json(capsys.readouterr().out)
+    assert record["dataset"] == "scenes"
+    assert set(record["test_report"]) == set(record["report"]) and record["test_report"]["per_tag"]
