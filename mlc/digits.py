@@ -99,7 +99,7 @@ def digit_pools() -> dict[str, tuple[np.ndarray, ...]]:
 
     >>> pools = digit_pools()
     >>> [sum(len(p) for p in pools[s]) for s in ("train", "val", "test")]
-    [1258, 270, 269]
+    [1258, 269, 270]
     """
     _, targets = source_digits()
     rng = np.random.default_rng(POOL_SEED)
