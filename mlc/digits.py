@@ -27,8 +27,8 @@ a canvas can have no tag, and the model must tell a "3" from the other digits.
 
 **Rendering.** Each digit is upscaled smoothly (separable cubic interpolation, as
 matrices) to a random side of 0.28–0.5 of the canvas, placed at the least overlapping
-of a few random positions, in an ink colour that contrasts with a varied background
-(a colour with a gentle gradient), plus a little pixel noise. Canvases are painted in
+of a few random positions, in a dark ink colour on light paper of a random colour
+(with a gentle gradient), plus a little pixel noise. Canvases are painted in
 chunks of :data:`CHUNK`, each from its own seeded generator (the first ``k·CHUNK``
 canvases of a longer call are the same canvases), on up to two threads.
 
@@ -68,9 +68,13 @@ SCALE_RANGE = (0.28, 0.5)
 #: Positions tried per digit; the first whose overlap with earlier digits is at most
 #: OVERLAP_OK (of the smaller box) wins, else the least overlapping one.
 PLACEMENT_TRIES, OVERLAP_OK = 8, 0.1
-#: Least luminance difference between ink and background.
+#: Least luminance difference between ink and paper.
 MIN_CONTRAST = 0.35
 NOISE_RANGE = (0.0, 0.04)
+#: Paper colours (each channel) and the gradient's largest swing across the canvas.
+#: Dark ink on light paper only: with light-on-dark canvases mixed in, the default
+#: ``lean`` model reached validation mAP 0.73 after 6 epochs instead of 0.96.
+PAPER_RANGE, GRADIENT_MAX = (0.55, 0.98), 0.25
 CHUNK = 256
 
 
@@ -385,21 +389,20 @@ def _paint_chunk(spec: DigitSpec, rng: np.random.Generator, lay: DigitLayout, ou
     m, size = len(out), spec.size
     images, _ = source_digits()
     k = len(lay.digit)
-    # background: a random colour with a gentle linear gradient in a random direction
-    base = rng.random((m, 3), np.float32) * 0.9 + 0.05
+    # paper: a light random colour with a gentle linear gradient in a random direction
+    base = PAPER_RANGE[0] + rng.random((m, 3), np.float32) * np.float32(PAPER_RANGE[1] - PAPER_RANGE[0])
     angle = rng.random(m) * 2 * np.pi
     ramp = np.linspace(-0.5, 0.5, size, dtype=np.float32)
-    amp = rng.uniform(0.0, 0.25, m).astype(np.float32)
+    amp = rng.uniform(0.0, GRADIENT_MAX, m).astype(np.float32)
     gx = (np.cos(angle) * amp).astype(np.float32)[:, None, None] * ramp[None, None, :]
     gy = (np.sin(angle) * amp).astype(np.float32)[:, None, None] * ramp[None, :, None]
     out[:] = base[:, None, None, :] + (gx + gy)[..., None]
-    # ink: a random colour moved to a luminance at least MIN_CONTRAST away from the background's
-    bg_lum = _luminance(base)[lay.canvas]
+    # ink: a random colour moved (darkened, or lifted towards white) to a luminance at least
+    # MIN_CONTRAST below the paper's; the luminance is linear in both moves, so it lands exactly
+    room = (_luminance(base)[lay.canvas] - MIN_CONTRAST).clip(0, None)
     ink = rng.random((k, 3), np.float32)
     lum = np.maximum(_luminance(ink), 1e-3)
-    dark = bg_lum >= 0.5
-    room = np.where(dark, bg_lum - MIN_CONTRAST, 1 - bg_lum - MIN_CONTRAST).clip(0, None)
-    target = np.where(dark, rng.random(k) * room, 1 - rng.random(k) * room).astype(np.float32)
+    target = (rng.random(k) * room).astype(np.float32)
     scaled = ink * (target / lum)[:, None]
     lifted = ink + (1 - ink) * ((target - lum) / np.maximum(1 - lum, 1e-3))[:, None]
     ink = np.where((target <= lum)[:, None], scaled, lifted).clip(0, 1)
