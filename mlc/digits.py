@@ -421,7 +421,9 @@ def _paint_chunk(spec: DigitSpec, rng: np.random.Generator, lay: DigitLayout, ou
         box = out[c, y0 : y0 + s, x0 : x0 + s]
         box -= glyphs[i] * (box - ink[i])
     sigma = rng.uniform(*NOISE_RANGE, m).astype(np.float32)
-    out += rng.standard_normal(out.shape, np.float32) * sigma[:, None, None, None]
+    # grey grain, uniform with standard deviation sigma (a third of the draws of per-channel normals)
+    grain = rng.random((m, size, size, 1), np.float32) - np.float32(0.5)
+    out += grain * (sigma * np.float32(math.sqrt(12)))[:, None, None, None]
     np.clip(out, 0.0, 1.0, out=out)
 
 
