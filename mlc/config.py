@@ -185,6 +185,10 @@ def _tag_fields(cfg: RunConfig) -> dict[str, Any]:
         if cfg.prevalence is None
         else data.resolve_prevalence(cfg.prevalence, classes)
     )
+    if cfg.dataset == "digits":  # 1-4 digits per canvas bound the prevalences' sum: refuse here, not in training
+        from mlc.digits import DigitSpec
+
+        DigitSpec.build(classes, prevalence, data.MIN_IMAGE_SIZE, "train")
     return {"classes": classes, "prevalence": prevalence, "weights": weights}
 
 

@@ -97,3 +97,9 @@ def test_summary_rows_count_positives_per_split():
     assert rows[0] == {"tag": "a", "prevalence": 0.6, "train": 2, "val": 1, "test": 0}
     assert datasets.split_sizes(splits) == {"train": 3, "val": 1, "test": 1}
     assert datasets.co_occurrence(y).tolist() == [[2, 1], [1, 1]]
+
+
+def test_digit_prevalences_that_no_canvas_can_hold_are_refused_by_the_config():
+    with pytest.raises(ValueError, match="prevalences must add up to between 1 and 4, got 9"):
+        RunConfig(dataset="digits", prevalence=(0.9,) * 10)
+    assert RunConfig(dataset="digits", classes=("3",), prevalence=(0.05,)).prevalence == (0.05,)
