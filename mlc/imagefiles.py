@@ -1,0 +1,189 @@
+"""Reading a visitor's archive or folder safely, and the problem rows every finding becomes.
+
+The entries of a .zip (a path or an upload's bytes) or a folder, by a cleaned
+relative path: a name that would leave the archive (``../x``, ``/x``, ``C:/x``)
+or a symlink out of the folder is a :class:`DataProblem`, never read; archives
+inside the archive are refused unopened; macOS/Windows leftovers are ignored.
+Every byte read counts against one budget, *while* reading (a zip's declared
+sizes can lie), and nothing is ever written to disk. :mod:`mlc.imagesets` builds
+the data set on top.
+
+>>> clean_path("cats/./a.jpg"), clean_path("../a.jpg"), clean_path("C:/x.jpg")
+('cats/a.jpg', None, None)
+>>> problem_lines([DataProblem(ProblemKind.MISSING_IMAGE, "row 3", "a.jpg is not in the archive")])
+['error: row 3: a.jpg is not in the archive']
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlc.states import ProblemKind, Severity
+
+MiB = 1024 * 1024
+ARCHIVE_EXTENSIONS = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar")
+
+
+@dataclass(frozen=True)
+class DataProblem:
+    """One finding: ``kind``, ``where`` (``"row 4"`` of the CSV, header = row 1, or a file path), ``message``."""
+
+    kind: ProblemKind
+    where: str
+    message: str
+    severity: Severity = Severity.ERROR
+
+    def line(self) -> str:
+        return f"{self.severity}: {self.where}: {self.message}" if self.where else f"{self.severity}: {self.message}"
+
+
+class ImageSetError(ValueError):
+    """The images cannot be used at all; ``problems`` lists why (``str()`` is the first lines)."""
+
+    def __init__(self, problems: Sequence[DataProblem]):
+        self.problems = list(problems)
+        super().__init__("; ".join(problem_lines(self.problems, limit=3)))
+
+
+def problem_lines(problems: Sequence[DataProblem], limit: int = 20) -> list[str]:
+    """The first ``limit`` problems as lines, then ``"… and N more"``.
+
+    >>> rows = [DataProblem(ProblemKind.MISSING_IMAGE, f"row {i}", "gone") for i in (2, 3, 4)]
+    >>> problem_lines(rows, limit=2)
+    ['error: row 2: gone', 'error: row 3: gone', '… and 1 more']
+    """
+    lines = [p.line() for p in problems[:limit]]
+    if len(problems) > limit:
+        lines.append(f"… and {len(problems) - limit} more")
+    return lines
+
+
+class Store:
+    """Entries of a zip or a folder by their cleaned relative path; :meth:`read` counts bytes against the budget."""
+
+    def __init__(self, names: dict[str, Any], reader: Callable[[Any], Any], limit: int, close=lambda: None):
+        self.names, self._reader, self.limit, self.read_total, self.close = names, reader, limit, 0, close
+        self.top = ""
+
+    def has(self, entry: str) -> bool:
+        return self.top + entry in self.names
+
+    def read(self, entry: str, most: int | None = None) -> bytes:
+        """The entry's bytes (at most ``most`` + 1 of them); ImageSetError when the total goes over the limit."""
+        chunks, got = [], 0
+        with self._reader(self.names[self.top + entry]) as f:
+            while chunk := f.read(1 << 16):
+                got += len(chunk)
+                self.read_total += len(chunk)
+                if self.read_total > self.limit:
+                    raise ImageSetError([too_large(f"unpacks to more than {self.limit // MiB} MB", self.limit)])
+                chunks.append(chunk)
+                if most is not None and got > most:
+                    break
+        return b"".join(chunks)
+
+
+def open_source(source: Any, limit: int) -> tuple[Callable[[], Store], str]:
+    """A function opening the source afresh (images are re-read at another size), and the source's name."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        if len(data) > limit:
+            raise ImageSetError([too_large(f"the archive is {len(data) / MiB:.1f} MB", limit)])
+        return (lambda: zip_store(io.BytesIO(data), limit)), "uploaded images"
+    path = Path(os.fspath(source))
+    if path.is_dir():
+        return (lambda: folder_store(path, limit)), path.name
+    if not path.is_file():
+        raise ImageSetError([DataProblem(ProblemKind.LAYOUT, str(path), "no such file or folder")])
+    if path.stat().st_size > limit:
+        raise ImageSetError([too_large(f"the archive is {path.stat().st_size / MiB:.1f} MB", limit)])
+    return (lambda: zip_store(path, limit)), path.stem
+
+
+def zip_store(file, limit: int) -> Store:
+    try:
+        z = zipfile.ZipFile(file)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ImageSetError([DataProblem(ProblemKind.LAYOUT, "", f"not a readable .zip archive ({exc})")]) from None
+    infos = {i.filename: i for i in z.infolist() if not i.is_dir()}
+    return Store(infos, z.open, limit, close=z.close)
+
+
+def folder_store(root: Path, limit: int) -> Store:
+    names: dict[str, Any] = {}
+    for folder, _dirs, files in os.walk(root):  # symlinked folders are not followed
+        for f in files:
+            p = Path(folder, f)
+            names[p.relative_to(root).as_posix()] = p
+    base = root.resolve()
+
+    def opener(p: Path):
+        if not p.resolve().is_relative_to(base):  # a symlink pointing out of the folder
+            raise PermissionError("a link out of the folder")
+        return open(p, "rb")
+
+    return Store(names, opener, limit)
+
+
+def clean_path(name: str) -> str | None:
+    """A member name as a relative POSIX path, or None if it would leave the archive."""
+    name = name.replace("\\", "/")
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+        return None
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    return None if ".." in parts or not parts else "/".join(parts)
+
+
+def _junk(path: str) -> bool:
+    """macOS and Windows leftovers (``__MACOSX/``, ``.DSStore``, ``Thumbs.db``): left alone, counted as ignored."""
+    parts = path.split("/")
+    return parts[0] == "__MACOSX" or any(p.startswith(".") for p in parts) or parts[-1].lower() == "thumbs.db"
+
+
+def list_entries(store: Store, problems: list[DataProblem], limit: int, max_images: int) -> tuple[list[str], int]:
+    """Cleaned entry names below the top (unsafe, nested archives and junk left out), and the junk count."""
+    if len(store.names) > 4 * max_images + 1000:
+        raise ImageSetError([too_many(len(store.names), max_images, "files")])
+    clean: dict[str, str] = {}
+    ignored = 0
+    for raw in store.names:
+        path = clean_path(raw)
+        if path is None:
+            problems.append(DataProblem(ProblemKind.UNSAFE_PATH, raw, "this path leaves the archive; left out"))
+        elif _junk(path):
+            ignored += 1
+        elif path.lower().endswith(ARCHIVE_EXTENSIONS):
+            problems.append(
+                DataProblem(ProblemKind.NESTED_ARCHIVE, path, "an archive inside the archive is never opened; left out")
+            )
+        else:
+            clean[path] = raw
+    declared = sum(getattr(store.names[r], "file_size", 0) for r in clean.values())
+    if declared > limit:
+        raise ImageSetError([too_large(f"its files unpack to {declared / MiB:.1f} MB", limit)])
+    store.names = {p: store.names[r] for p, r in clean.items()}
+    firsts = {p.split("/")[0] for p in clean}
+    if len(firsts) == 1 and all("/" in p for p in clean):
+        inner = [p.split("/", 1)[1] for p in clean]
+        # one top folder: the data set is inside it, unless it is the only tag folder
+        if any("/" in p or p.lower().endswith(".csv") for p in inner):
+            store.top = firsts.pop() + "/"
+            return inner, ignored
+    return list(clean), ignored
+
+
+def too_large(what: str, limit: int) -> DataProblem:
+    return DataProblem(ProblemKind.TOO_LARGE, "", f"{what}; at most {limit // MiB} MB is accepted (MLC_MAX_DATASET_MB)")
+
+
+def too_many(n: int, most: int, what: str = "images") -> DataProblem:
+    return DataProblem(
+        ProblemKind.TOO_MANY, "", f"{n:,} {what}; at most {most:,} images are accepted (MLC_MAX_DATASET_IMAGES)"
+    )
