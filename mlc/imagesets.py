@@ -333,8 +333,8 @@ def _read_csv(store: Store, csvs: list[str], problems: list[DataProblem]) -> tup
             problem(ProblemKind.DUPLICATE_PATH, f"{path} is listed again (first in {seen[path]}); row left out")
             continue
         if tag_col is not None:
-            found = {t for t in _TAG_SEPARATORS.split(cells[tag_col].strip()) if t}
-            tags = {names.setdefault(t.lower(), t) for t in found}
+            found = [t for t in _TAG_SEPARATORS.split(cells[tag_col].strip()) if t]
+            tags = {names.setdefault(t.lower(), t) for t in found}  # tags in order of first appearance
         else:
             tags, bad = set(), []
             for k in tag_cols:
