@@ -260,6 +260,7 @@ def test_config_for_and_splits_at_the_config_size_for_chosen_tags(tmp_path):
     assert cfg.prevalence == (round(39 / 40, 4), round(14 / 40, 4))
     splits = datasets.make_splits(cfg.replace(classes=("dog", "cat")), s)
     (xt, yt), (xv, yv) = splits.train, splits.val
+    assert yv.shape == (6, 2)
     assert xt.shape == (28, 16, 16, 3) and xt.dtype == np.uint8 and xv.dtype == np.float32 and xv.max() <= 1.0
     assert yt.shape == (28, 2) and splits.classes == ("dog", "cat") and splits.dataset == "own"
     assert yt[:, 1].sum() == s.labels[s.split == "train", 0].sum()  # reordered columns
