@@ -92,6 +92,11 @@ class Store:
 
 def open_source(source: Any, limit: int) -> tuple[Callable[[], Store], str]:
     """A function opening the source afresh (images are re-read at another size), and the source's name."""
+    if hasattr(source, "getvalue"):  # an upload (Streamlit's UploadedFile, io.BytesIO)
+        data, name = bytes(source.getvalue()), Path(str(getattr(source, "name", "") or "uploaded images")).stem
+        if len(data) > limit:
+            raise ImageSetError([too_large(f"the archive is {len(data) / MiB:.1f} MB", limit)])
+        return (lambda: zip_store(io.BytesIO(data), limit)), name
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         if len(data) > limit:

@@ -2,7 +2,11 @@
 
 import io
 import os
+import struct
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +17,7 @@ from mlc.config import RunConfig
 from mlc.imagesets import ImageSetError, problem_lines, read_image_set, training_problems
 from mlc.states import ProblemKind, Severity
 
+ROOT = Path(__file__).resolve().parents[1]
 COLOURS = {"red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255)}
 
 
@@ -188,6 +193,37 @@ def test_too_large_is_refused_by_the_archive_size_the_declared_sizes_and_while_r
     with pytest.raises(ImageSetError, match="unpacks to more than 1 MB") as err:
         read_image_set(tmp_path, max_mb=1)
     assert err.value.problems[0].kind == ProblemKind.TOO_LARGE
+
+
+def test_a_zip_whose_directory_understates_a_size_reads_no_more_than_it_declares():
+    big = io.BytesIO()
+    Image.new("RGB", (1000, 1000), (9, 9, 9)).save(big, "BMP")  # 3 MB, deflates to a few KB
+    data = bytearray(make_zip({"cat/a.bmp": big.getvalue(), "cat/b.png": png()}))
+    for header, offset in ((b"PK\x01\x02", 24), (b"PK\x03\x04", 22)):  # central directory and local header
+        struct.pack_into("<I", data, data.find(header) + offset, 1000)
+    s = read_image_set(bytes(data), max_mb=1)
+    assert list(s.paths) == ["b.png"]
+    (bad,) = find(s.problems, ProblemKind.UNREADABLE_IMAGE)
+    assert bad.where == "cat/a.bmp" and "Bad CRC-32" in bad.message
+
+
+def test_an_upload_object_and_a_zip_path_name_the_set(tmp_path):
+    upload = io.BytesIO(make_zip({"cat/a.png": png(), "dog/b.png": png()}))
+    upload.name = "my pets.zip"
+    assert read_image_set(upload).name == "my pets"
+    (tmp_path / "set.zip").write_bytes(upload.getvalue())
+    assert read_image_set(str(tmp_path / "set.zip")).name == "set"
+    with pytest.raises(ImageSetError, match="no such file or folder"):
+        read_image_set(tmp_path / "nope.zip")
+
+
+def test_reading_images_imports_neither_tensorflow_nor_streamlit():
+    code = (
+        "import sys, mlc.imagesets, mlc.stratify; "
+        "print(sorted(m for m in ('tensorflow', 'keras', 'streamlit', 'sklearn') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_too_many_images_is_refused():
