@@ -145,7 +145,10 @@ class ImageSet:
         parts = []
         for name in SPLITS:
             rows = np.flatnonzero(self.split == name)
-            xs = x[rows] if name == "train" else x[rows].astype(np.float32) / np.float32(255)
+            xs = x[rows]
+            if name != "train":
+                xs = xs.astype(np.float32)
+                xs /= np.float32(255)  # in place: one float copy per split
             parts.append((xs, self.labels[np.ix_(rows, cols)]))
         return DataSplits(*parts, classes=tuple(config.classes), dataset="own", problems=tuple(self.problems))
 
@@ -227,7 +230,8 @@ def read_image_set(
         entries, ignored = list_entries(store, problems, limit, max_images)
         csvs = [e for e in entries if "/" not in e and e.lower().endswith(".csv")]
         if csvs:
-            rows, tags = _read_csv(store, csvs, problems)
+            rows, tags, mentioned = _read_csv(store, csvs, problems)
+            _unlisted(entries, mentioned, problems)
         else:
             rows, tags = _read_folders(store, entries, problems)
         ignored += sum(1 for e in entries if not e.lower().endswith(_IMAGE_EXTENSIONS) and e not in csvs)
@@ -244,14 +248,22 @@ def read_image_set(
     paths = np.array([r.path for r in rows])
     fingerprint = _fingerprint(paths, digests, tags, labels, split)
     _few_positives(tags, labels, split, problems)
-    members = [r.member for r in rows]
+    members = list(zip((r.member for r in rows), digests))
 
     def reread(size: int) -> np.ndarray:
+        """The same images at another size, from the source again (a changed file is refused, not mixed in)."""
         again = opener()
+        again.top = store.top
+        out = np.empty((len(members), size, size, 3), np.uint8)
         try:
-            return np.stack([_decode_one(again.read(m), size) for m in members])
+            for k, (member, digest) in enumerate(members):
+                data = again.read(member, most=images.MAX_BYTES)
+                if hashlib.sha256(data).hexdigest() != digest:
+                    raise ValueError(f"{member} changed since the images were read; read them again")
+                out[k] = _decode_one(data, size)
         finally:
             again.close()
+        return out
 
     return ImageSet(
         name=name or default_name,
@@ -278,7 +290,8 @@ class _Row:
     split: str = ""
 
 
-def _read_csv(store: Store, csvs: list[str], problems: list[DataProblem]) -> tuple[list[_Row], tuple[str, ...]]:
+def _read_csv(store: Store, csvs: list[str], problems: list[DataProblem]) -> tuple[list[_Row], tuple[str, ...], set]:
+    """The rows of the CSV that can be used, the tags, and every path the CSV names (used or not)."""
     chosen = [c for c in csvs if c.lower() == "labels.csv"] or csvs
     if len(chosen) > 1:
         raise ImageSetError(
@@ -310,6 +323,7 @@ def _read_csv(store: Store, csvs: list[str], problems: list[DataProblem]) -> tup
         names.setdefault(header[k].lower(), header[k])
     rows: list[_Row] = []
     seen: dict[str, str] = {}
+    mentioned: set[str | None] = set()
     for number, cells in enumerate(table[1:], start=2):
         if not any(c.strip() for c in cells):
             continue
@@ -320,6 +334,7 @@ def _read_csv(store: Store, csvs: list[str], problems: list[DataProblem]) -> tup
             problems.append(DataProblem(kind, at, message, severity))
 
         path = clean_path(cells[0].strip())
+        mentioned.add(path)
         if not cells[0].strip():
             problem(ProblemKind.MISSING_IMAGE, "no image path in the first column; row left out")
             continue
@@ -359,7 +374,22 @@ def _read_csv(store: Store, csvs: list[str], problems: list[DataProblem]) -> tup
                 )
         seen[path] = at
         rows.append(_Row(path, path, at, tags, split))
-    return rows, tuple(names.values())
+    return rows, tuple(names.values()), mentioned
+
+
+def _unlisted(entries: list[str], mentioned: set, problems: list[DataProblem]) -> None:
+    """One warning for the images the CSV does not name (they have no labels, so they are left out)."""
+    extra = [e for e in entries if e.lower().endswith(_IMAGE_EXTENSIONS) and e not in mentioned]
+    if extra:
+        shown = ", ".join(extra[:3]) + (", …" if len(extra) > 3 else "")
+        problems.append(
+            DataProblem(
+                ProblemKind.LAYOUT,
+                "",
+                f"{len(extra)} image(s) not listed in the CSV ({shown}); left out",
+                Severity.WARNING,
+            )
+        )
 
 
 def _csv_text(data: bytes, where: str, problems: list[DataProblem]) -> str:

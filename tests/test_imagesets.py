@@ -152,6 +152,24 @@ def test_bad_rows_and_files_are_listed_with_their_row_or_path():
     assert s.ignored == 1  # readme.txt
 
 
+def test_images_the_csv_does_not_name_are_one_warning():
+    s = read_image_set(make_zip({"labels.csv": "path,tags\na.png,x\nb.png,x\n", **images(4), "a.png": png()}))
+    (extra,) = [p for p in s.problems if p.kind == ProblemKind.LAYOUT]
+    assert extra.severity == Severity.WARNING and extra.message.startswith("4 image(s) not listed in the CSV (img0.png")
+
+
+def test_an_image_changed_on_disk_is_not_mixed_into_another_size(tmp_path):
+    (tmp_path / "cat").mkdir()
+    for i in range(3):
+        (tmp_path / "cat" / f"{i}.png").write_bytes(png((i, 0, 0)))
+    s = read_image_set(tmp_path, image_size=16)
+    assert s.images_at(20).shape == (3, 20, 20, 3)
+    (tmp_path / "cat" / "1.png").write_bytes(png((200, 0, 0)))
+    with pytest.raises(ValueError, match="cat/1.png changed since the images were read"):
+        s.images_at(24)
+    assert s.images_at(16) is s.images
+
+
 def test_members_escaping_the_archive_and_nested_archives_are_refused_with_a_line():
     inner = make_zip({"cat/x.png": png()})
     files = {"cat/a.png": png(), "../evil/b.png": png(), "/abs/c.png": png(), "cat/more.zip": inner}
