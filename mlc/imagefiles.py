@@ -192,3 +192,26 @@ def too_many(n: int, most: int, what: str = "images") -> DataProblem:
     return DataProblem(
         ProblemKind.TOO_MANY, "", f"{n:,} {what}; at most {most:,} images are accepted (MLC_MAX_DATASET_IMAGES)"
     )
+
+
+def csv_text(data: bytes, where: str, problems: list[DataProblem]) -> str:
+    """UTF-8 (a BOM is fine), UTF-16 with a BOM, else Windows-1252 with a warning (Latin-1 for its 5 holes)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    problems.append(
+        DataProblem(
+            ProblemKind.ENCODING,
+            where,
+            "not UTF-8; read as Windows-1252 (check accented names, or save it as CSV UTF-8)",
+            Severity.WARNING,
+        )
+    )
+    return text

@@ -61,6 +61,7 @@ from mlc.imagefiles import (
     MiB,
     Store,
     clean_path,
+    csv_text,
     list_entries,
     open_source,
     problem_lines,
@@ -78,14 +79,7 @@ MIN_VAL_POSITIVES = 10
 NONE_FOLDER = "_none"
 _IMAGE_EXTENSIONS = tuple("." + e for e in images.ACCEPTED_EXTENSIONS)
 _TRUE, _FALSE = ("1", "true", "yes", "1.0"), ("0", "false", "no", "0.0", "")
-_SPLIT_WORDS = {
-    "train": "train",
-    "training": "train",
-    "val": "val",
-    "valid": "val",
-    "validation": "val",
-    "test": "test",
-}
+_SPLIT_WORDS = dict(train="train", training="train", val="val", valid="val", validation="val", test="test")
 _TAG_SEPARATORS = re.compile(r"[\s,;|]+")
 
 
@@ -298,7 +292,7 @@ def _read_csv(store: Store, csvs: list[str], problems: list[DataProblem]) -> tup
             [DataProblem(ProblemKind.LAYOUT, "", f"several CSV files ({', '.join(sorted(csvs))}); name one labels.csv")]
         )
     where = chosen[0]
-    text = _csv_text(store.read(where), where, problems)
+    text = csv_text(store.read(where), where, problems)
     first = text.split("\n", 1)[0]
     delimiter = "," if "," in first else ";" if ";" in first else "\t" if "\t" in first else ","
     try:
@@ -390,29 +384,6 @@ def _unlisted(entries: list[str], mentioned: set, problems: list[DataProblem]) -
                 Severity.WARNING,
             )
         )
-
-
-def _csv_text(data: bytes, where: str, problems: list[DataProblem]) -> str:
-    """UTF-8 (a BOM is fine), UTF-16 with a BOM, else Windows-1252 with a warning (Latin-1 for its 5 holes)."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        text = data.decode("cp1252")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
-    problems.append(
-        DataProblem(
-            ProblemKind.ENCODING,
-            where,
-            "not UTF-8; read as Windows-1252 (check accented names, or save it as CSV UTF-8)",
-            Severity.WARNING,
-        )
-    )
-    return text
 
 
 def _read_folders(store: Store, entries: list[str], problems) -> tuple[list[_Row], tuple[str, ...]]:
