@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlc import checks
 from mlc.states import ProblemKind, Severity
 
 MiB = 1024 * 1024
@@ -65,6 +66,14 @@ def problem_lines(problems: Sequence[DataProblem], limit: int = 20) -> list[str]
     return lines
 
 
+class MemberError(Exception):
+    """One entry cannot be read (a corrupt or encrypted zip member, a link out of the folder); one line."""
+
+    def __init__(self, message: str, unsafe: bool = False):
+        super().__init__(message)
+        self.unsafe = unsafe
+
+
 class Store:
     """Entries of a zip or a folder by their cleaned relative path; :meth:`read` counts bytes against the budget."""
 
@@ -76,17 +85,26 @@ class Store:
         return self.top + entry in self.names
 
     def read(self, entry: str, most: int | None = None) -> bytes:
-        """The entry's bytes (at most ``most`` + 1 of them); ImageSetError when the total goes over the limit."""
+        """The entry's bytes (at most ``most`` + 1 of them).
+
+        :class:`ImageSetError` when the total goes over the limit; :class:`MemberError`
+        for anything else that goes wrong (hostile archives raise many exception types).
+        """
         chunks, got = [], 0
-        with self._reader(self.names[self.top + entry]) as f:
-            while chunk := f.read(1 << 16):
-                got += len(chunk)
-                self.read_total += len(chunk)
-                if self.read_total > self.limit:
-                    raise ImageSetError([too_large(f"unpacks to more than {self.limit // MiB} MB", self.limit)])
-                chunks.append(chunk)
-                if most is not None and got > most:
-                    break
+        try:
+            with self._reader(self.names[self.top + entry]) as f:
+                while chunk := f.read(1 << 16):
+                    got += len(chunk)
+                    self.read_total += len(chunk)
+                    if self.read_total > self.limit:
+                        raise ImageSetError([too_large(f"unpacks to more than {self.limit // MiB} MB", self.limit)])
+                    chunks.append(chunk)
+                    if most is not None and got > most:
+                        break
+        except (ImageSetError, MemberError):
+            raise
+        except Exception as exc:  # BadZipFile, NotImplementedError, RuntimeError (encrypted), zlib.error, EOFError...
+            raise MemberError(f"cannot be read ({checks.first_line(exc, 120, with_type=False)})") from exc
         return b"".join(chunks)
 
 
@@ -115,8 +133,9 @@ def open_source(source: Any, limit: int) -> tuple[Callable[[], Store], str]:
 def zip_store(file, limit: int) -> Store:
     try:
         z = zipfile.ZipFile(file)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise ImageSetError([DataProblem(ProblemKind.LAYOUT, "", f"not a readable .zip archive ({exc})")]) from None
+    except Exception as exc:  # a hostile archive may raise almost anything here
+        reason = checks.first_line(exc, 120, with_type=False)
+        raise ImageSetError([DataProblem(ProblemKind.LAYOUT, "", f"not a readable .zip archive ({reason})")]) from None
     infos = {i.filename: i for i in z.infolist() if not i.is_dir()}
     return Store(infos, z.open, limit, close=z.close)
 
@@ -131,7 +150,7 @@ def folder_store(root: Path, limit: int) -> Store:
 
     def opener(p: Path):
         if not p.resolve().is_relative_to(base):  # a symlink pointing out of the folder
-            raise PermissionError("a link out of the folder")
+            raise MemberError("is a link out of the folder; left out", unsafe=True)
         return open(p, "rb")
 
     return Store(names, opener, limit)

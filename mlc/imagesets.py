@@ -46,7 +46,6 @@ import csv
 import hashlib
 import io
 import re
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,6 +57,7 @@ from mlc.datasets import SPLITS, DataSplits, positives
 from mlc.imagefiles import (
     DataProblem,
     ImageSetError,
+    MemberError,
     MiB,
     Store,
     clean_path,
@@ -234,10 +234,11 @@ def read_image_set(
         rows, pixels, digests = _decode(store, rows, image_size, problems)
     finally:
         store.close()
-    if not rows:
-        problems.append(DataProblem(ProblemKind.EMPTY, "", "no usable labelled image was found"))
+    if not rows or not tags:
+        what = "no usable labelled image was found" if not rows else "no image has a tag: name at least one"
+        problems.append(DataProblem(ProblemKind.EMPTY, "", what))
         raise ImageSetError(problems)
-    labels = np.array([[1.0 if t in r.tags else 0.0 for t in tags] for r in rows], np.float32).reshape(-1, len(tags))
+    labels = np.array([[1.0 if t in r.tags else 0.0 for t in tags] for r in rows], np.float32)
     split = _split(rows, labels, seed)
     paths = np.array([r.path for r in rows])
     fingerprint = _fingerprint(paths, digests, tags, labels, split)
@@ -292,7 +293,10 @@ def _read_csv(store: Store, csvs: list[str], problems: list[DataProblem]) -> tup
             [DataProblem(ProblemKind.LAYOUT, "", f"several CSV files ({', '.join(sorted(csvs))}); name one labels.csv")]
         )
     where = chosen[0]
-    text = csv_text(store.read(where), where, problems)
+    try:
+        text = csv_text(store.read(where), where, problems)
+    except MemberError as exc:
+        raise ImageSetError([DataProblem(ProblemKind.LAYOUT, where, f"the CSV {exc}")]) from None
     first = text.split("\n", 1)[0]
     delimiter = "," if "," in first else ";" if ";" in first else "\t" if "\t" in first else ","
     try:
@@ -311,7 +315,8 @@ def _read_csv(store: Store, csvs: list[str], problems: list[DataProblem]) -> tup
     lower = [h.lower() for h in header]
     split_col = lower.index("split") if "split" in lower[1:] else None
     tag_col = lower.index("tags") if "tags" in lower[1:] else None
-    tag_cols = [] if tag_col is not None else [k for k in range(1, len(header)) if k != split_col]
+    # a column without a name (a spreadsheet's trailing comma) is no tag
+    tag_cols = [] if tag_col is not None else [k for k in range(1, len(header)) if k != split_col and header[k]]
     names: dict[str, str] = {}  # lower -> first spelling
     for k in tag_cols:
         names.setdefault(header[k].lower(), header[k])
@@ -433,11 +438,9 @@ def _decode(store: Store, rows: list[_Row], size: int, problems) -> tuple[list[_
         except images.ImageDecodeError as exc:
             problems.append(DataProblem(ProblemKind.UNREADABLE_IMAGE, row.where, f"{row.path}: {exc}; left out"))
             continue
-        except (zipfile.BadZipFile, OSError, RuntimeError, EOFError, ValueError) as exc:
-            if isinstance(exc, ImageSetError):
-                raise
-            kind = ProblemKind.UNSAFE_PATH if isinstance(exc, PermissionError) else ProblemKind.UNREADABLE_IMAGE
-            problems.append(DataProblem(kind, row.where, f"{row.path} cannot be read ({exc}); left out"))
+        except MemberError as exc:
+            kind = ProblemKind.UNSAFE_PATH if exc.unsafe else ProblemKind.UNREADABLE_IMAGE
+            problems.append(DataProblem(kind, row.where, f"{row.path} {exc}; left out"))
             continue
         kept.append(row)
         digests.append(hashlib.sha256(data).hexdigest())

@@ -70,7 +70,7 @@ def test_tags_may_be_separated_by_spaces_commas_semicolons_or_bars(sep):
 
 
 def test_a_csv_with_one_01_column_per_tag_also_true_false():
-    csv = "file,cat,dog\na.png,1,0\nb.png,true,TRUE\nc.png,0,false\nd.png,2,1\ne.png,0,maybe\n"
+    csv = "file,cat,dog,\na.png,1,0,\nb.png,true,TRUE\nc.png,0,false\nd.png,2,1\ne.png,0,maybe\n"
     files = {"data.csv": csv, **{f"{c}.png": png() for c in "abcde"}}
     s = read_image_set(make_zip(files))
     assert s.tags == ("cat", "dog") and list(s.paths) == ["a.png", "b.png", "c.png"]
@@ -244,6 +244,24 @@ def test_reading_images_imports_neither_tensorflow_nor_streamlit():
     assert out.stdout.strip() == "[]"
 
 
+def test_damaged_archives_give_problems_never_another_exception():
+    """Random bytes flipped in a valid zip: every outcome is an ImageSet or an ImageSetError."""
+    good = make_zip({"labels.csv": "path,cat,dog\na.png,1,0\nb.png,0,1\n", "a.png": png(), "b.png": png()})
+    rng = np.random.default_rng(0)
+    outcomes = set()
+    for _ in range(150):
+        data = bytearray(good)
+        for i in rng.integers(0, len(data), size=rng.integers(1, 6)):
+            data[i] = rng.integers(0, 256)
+        try:
+            read_image_set(bytes(data), image_size=16)
+            outcomes.add("read")
+        except ImageSetError as exc:
+            assert exc.problems and all(isinstance(p.kind, ProblemKind) for p in exc.problems)
+            outcomes.add("refused")
+    assert outcomes == {"read", "refused"}
+
+
 def test_too_many_images_is_refused():
     with pytest.raises(ImageSetError, match="3 images; at most 2") as err:
         read_image_set(make_zip({"labels.csv": tags_csv(3), **images(3)}), max_images=2)
@@ -259,6 +277,9 @@ def test_an_empty_data_set_raises_with_every_problem():
         (ProblemKind.MISSING_IMAGE, "row 3"),
         (ProblemKind.EMPTY, ""),
     ]
+    with pytest.raises(ImageSetError, match="no image has a tag") as err:
+        read_image_set(make_zip({"labels.csv": "path,tags\na.png,\n", "a.png": png()}))
+    assert err.value.problems[-1].kind == ProblemKind.EMPTY
     with pytest.raises(ImageSetError, match="not a readable .zip"):
         read_image_set(b"this is no zip")
 
