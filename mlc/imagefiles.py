@@ -80,6 +80,12 @@ class Store:
     def __init__(self, names: dict[str, Any], reader: Callable[[Any], Any], limit: int, close=lambda: None):
         self.names, self._reader, self.limit, self.read_total, self.close = names, reader, limit, 0, close
         self.top = ""
+        self.raw: dict[str, str] = {}  # cleaned path -> the name in the archive, set by list_entries
+
+    def adopt(self, other: Store) -> None:
+        """Name the entries as ``other`` (the same source opened earlier and listed) does."""
+        self.names = {p: self.names[r] for p, r in other.raw.items() if r in self.names}
+        self.top, self.raw = other.top, other.raw
 
     def has(self, entry: str) -> bool:
         return self.top + entry in self.names
@@ -192,7 +198,7 @@ def list_entries(store: Store, problems: list[DataProblem], limit: int, max_imag
     declared = sum(getattr(store.names[r], "file_size", 0) for r in clean.values())
     if declared > limit:
         raise ImageSetError([too_large(f"its files unpack to {declared / MiB:.1f} MB", limit)])
-    store.names = {p: store.names[r] for p, r in clean.items()}
+    store.names, store.raw = {p: store.names[r] for p, r in clean.items()}, clean
     firsts = {p.split("/")[0] for p in clean}
     if len(firsts) == 1 and all("/" in p for p in clean):
         inner = [p.split("/", 1)[1] for p in clean]

@@ -248,7 +248,7 @@ def read_image_set(
     def reread(size: int) -> np.ndarray:
         """The same images at another size, from the source again (a changed file is refused, not mixed in)."""
         again = opener()
-        again.top = store.top
+        again.adopt(store)
         out = np.empty((len(members), size, size, 3), np.uint8)
         try:
             for k, (member, digest) in enumerate(members):

@@ -158,6 +158,12 @@ def test_images_the_csv_does_not_name_are_one_warning():
     assert extra.severity == Severity.WARNING and extra.message.startswith("4 image(s) not listed in the CSV (img0.png")
 
 
+def test_windows_style_member_names_are_read_again_at_another_size():
+    s = read_image_set(make_zip({"set\\cat\\a.png": png(), "set/./dog/b.png": png()}), image_size=16)
+    assert s.tags == ("cat", "dog") and sorted(s.paths) == ["a.png", "b.png"]
+    assert s.images_at(20).shape == (2, 20, 20, 3)
+
+
 def test_an_image_changed_on_disk_is_not_mixed_into_another_size(tmp_path):
     (tmp_path / "cat").mkdir()
     for i in range(3):
