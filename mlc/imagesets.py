@@ -38,6 +38,8 @@ Windows-1252 with a warning line.
 (('cat', 'dog'), [[1.0, 1.0], [0.0, 0.0]], (2, 16, 16, 3))
 >>> problem_lines([p for p in s.problems if p.severity == "error"])
 ['error: row 4: c.png is not in the archive; row left out']
+>>> training_problems(s)
+['no validation images; add images or fix the split', 'no test images; add images or fix the split']
 """
 
 from __future__ import annotations
@@ -151,8 +153,14 @@ class ImageSet:
         return tuple(round(float(v), 4) for v in self.labels.mean(axis=0)) if len(self) else (0.0,) * len(self.tags)
 
     def config_for(self, base):
-        """``base`` (a :class:`mlc.config.RunConfig`) made for these images: tags, prevalence, split sizes, name."""
+        """``base`` (a :class:`mlc.config.RunConfig`) made for these images: tags, prevalence, split sizes, name.
+
+        ``weights`` go back to 1 per tag; ValueError if a split is empty.
+        """
         sizes = {name: int((self.split == name).sum()) for name in SPLITS}
+        empty = [line for line in training_problems(self) if line.endswith("fix the split")]
+        if empty:  # RunConfig needs at least one image in each split; say it in these words
+            raise ValueError(f"{self.name}: {'; '.join(empty)}")
         return base.replace(
             dataset="own",
             classes=self.tags,
@@ -187,9 +195,9 @@ def training_problems(image_set: ImageSet, classes: Sequence[str] | None = None)
         lines.append("choose at least one tag to train on")
     if len(classes) > MAX_CLASSES:
         lines.append(f"{len(classes)} tags; a run trains on at most {MAX_CLASSES}: choose fewer")
-    for name in SPLITS[:2]:
+    for name, words in zip(SPLITS, ("training", "validation", "test")):
         if not (image_set.split == name).any():
-            lines.append(f"no {'training' if name == 'train' else 'validation'} images; add images or fix the split")
+            lines.append(f"no {words} images; add images or fix the split")
     train = positives(image_set.labels[image_set.split == "train"])
     empty = [classes[k] for k, c in enumerate(cols) if train[c] == 0]
     if empty:

@@ -353,6 +353,22 @@ def test_config_for_and_splits_at_the_config_size_for_chosen_tags(tmp_path):
         datasets.make_splits(cfg, other)
 
 
+def test_config_for_refuses_an_empty_split_in_words():
+    s = read_image_set(
+        make_zip(
+            {
+                "labels.csv": "path,tags,split\na.png,x,train\nb.png,x,test\n",
+                **images(0),
+                "a.png": png(),
+                "b.png": png(),
+            }
+        )
+    )
+    assert training_problems(s) == ["no validation images; add images or fix the split"]
+    with pytest.raises(ValueError, match="no validation images"):
+        s.config_for(RunConfig())
+
+
 def test_sample_gives_images_and_their_tag_lists():
     s = read_image_set(make_zip({"labels.csv": tags_csv(40), **images(40)}), image_size=16)
     x, tags = s.sample(4, split="test", seed=1)
