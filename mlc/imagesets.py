@@ -334,6 +334,8 @@ def _read_csv(store: Store, csvs: list[str], problems: list[DataProblem]) -> tup
     for number, cells in enumerate(table[1:], start=2):
         if not any(c.strip() for c in cells):
             continue
+        if tag_col == len(header) - 1 and len(cells) > len(header):  # a.png,cat,dog: unquoted tags
+            cells = cells[:tag_col] + [",".join(cells[tag_col:])]
         cells = cells + [""] * (len(header) - len(cells))
         at = f"row {number}"
 

@@ -69,6 +69,13 @@ def test_tags_may_be_separated_by_spaces_commas_semicolons_or_bars(sep):
     assert s.labels.tolist() == [[1, 1, 0], [0, 0, 1]]
 
 
+def test_unquoted_comma_separated_tags_in_the_last_column_are_all_kept():
+    s = read_image_set(
+        make_zip({"labels.csv": "path,tags\na.png,cat,dog\nb.png,sky\n", "a.png": png(), "b.png": png()})
+    )
+    assert s.tags == ("cat", "dog", "sky") and s.labels.tolist() == [[1, 1, 0], [0, 0, 1]]
+
+
 def test_a_csv_with_one_01_column_per_tag_also_true_false():
     csv = "file,cat,dog,\na.png,1,0,\nb.png,true,TRUE\nc.png,0,false\nd.png,2,1\ne.png,0,maybe\n"
     files = {"data.csv": csv, **{f"{c}.png": png() for c in "abcde"}}
