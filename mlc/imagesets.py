@@ -54,7 +54,7 @@ from typing import Any
 
 import numpy as np
 
-from mlc import images
+from mlc import checks, images
 from mlc.datasets import SPLITS, DataSplits, positives
 from mlc.imagefiles import (
     DataProblem,
@@ -220,8 +220,6 @@ def read_image_set(
     reading: a zip's declared sizes can lie); more than ``max_images`` images is
     refused. Raises :class:`ImageSetError` when nothing usable is left.
     """
-    from mlc import checks
-
     image_size = checks.whole(image_size, "image_size", 1, images.MAX_SIZE)
     limit = checks.whole(max_mb, "max_mb", 1) * MiB
     max_images = checks.whole(max_images, "max_images", 1)
@@ -260,7 +258,10 @@ def read_image_set(
         out = np.empty((len(members), size, size, 3), np.uint8)
         try:
             for k, (member, digest) in enumerate(members):
-                data = again.read(member, most=images.MAX_BYTES)
+                try:
+                    data = again.read(member, most=images.MAX_BYTES)
+                except MemberError as exc:
+                    raise ValueError(f"{member} {exc} now; read the images again") from None
                 if hashlib.sha256(data).hexdigest() != digest:
                     raise ValueError(f"{member} changed since the images were read; read them again")
                 out[k] = _decode_one(data, size)

@@ -181,6 +181,9 @@ def test_an_image_changed_on_disk_is_not_mixed_into_another_size(tmp_path):
     with pytest.raises(ValueError, match="cat/1.png changed since the images were read"):
         s.images_at(24)
     assert s.images_at(16) is s.images
+    (tmp_path / "cat" / "1.png").unlink()
+    with pytest.raises(ValueError, match="cat/1.png cannot be read"):
+        s.images_at(24)
 
 
 def test_members_escaping_the_archive_and_nested_archives_are_refused_with_a_line():
