@@ -82,10 +82,10 @@ class Store:
         self.top = ""
         self.raw: dict[str, str] = {}  # cleaned path -> the name in the archive, set by list_entries
 
-    def adopt(self, other: Store) -> None:
-        """Name the entries as ``other`` (the same source opened earlier and listed) does."""
-        self.names = {p: self.names[r] for p, r in other.raw.items() if r in self.names}
-        self.top, self.raw = other.top, other.raw
+    def adopt(self, top: str, raw: dict[str, str]) -> None:
+        """Name the entries as the same source did when :func:`list_entries` listed it (``top``, ``raw``)."""
+        self.names = {p: self.names[r] for p, r in raw.items() if r in self.names}
+        self.top, self.raw = top, raw
 
     def has(self, entry: str) -> bool:
         return self.top + entry in self.names
@@ -114,26 +114,41 @@ class Store:
         return b"".join(chunks)
 
 
-def open_source(source: Any, limit: int) -> tuple[Callable[[], Store], str]:
-    """A function opening the source afresh (images are re-read at another size), and the source's name."""
-    if hasattr(source, "getvalue"):  # an upload (Streamlit's UploadedFile, io.BytesIO)
-        data, name = bytes(source.getvalue()), Path(str(getattr(source, "name", "") or "uploaded images")).stem
+@dataclass(frozen=True)
+class Opener:
+    """Opens the source afresh as a :class:`Store` (images are re-read at another size); picklable.
+
+    ``data``: an upload's zip bytes (kept, so the images can be decoded again), else ``path``.
+    """
+
+    data: bytes | None
+    path: str | None
+    folder: bool
+    limit: int
+
+    def __call__(self) -> Store:
+        if self.data is not None:
+            return zip_store(io.BytesIO(self.data), self.limit)
+        return (folder_store if self.folder else zip_store)(Path(self.path), self.limit)
+
+
+def open_source(source: Any, limit: int) -> tuple[Opener, str]:
+    """An :class:`Opener` for a .zip path, a folder path, zip bytes or an upload object, and the source's name."""
+    if hasattr(source, "getvalue") or isinstance(source, (bytes, bytearray, memoryview)):
+        upload = hasattr(source, "getvalue")  # Streamlit's UploadedFile, io.BytesIO
+        data = bytes(source.getvalue() if upload else source)
+        name = Path(str(getattr(source, "name", "") or "uploaded images")).stem if upload else "uploaded images"
         if len(data) > limit:
             raise ImageSetError([too_large(f"the archive is {len(data) / MiB:.1f} MB", limit)])
-        return (lambda: zip_store(io.BytesIO(data), limit)), name
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        data = bytes(source)
-        if len(data) > limit:
-            raise ImageSetError([too_large(f"the archive is {len(data) / MiB:.1f} MB", limit)])
-        return (lambda: zip_store(io.BytesIO(data), limit)), "uploaded images"
+        return Opener(data, None, False, limit), name
     path = Path(os.fspath(source))
     if path.is_dir():
-        return (lambda: folder_store(path, limit)), path.name
+        return Opener(None, str(path), True, limit), path.name
     if not path.is_file():
         raise ImageSetError([DataProblem(ProblemKind.LAYOUT, str(path), "no such file or folder")])
     if path.stat().st_size > limit:
         raise ImageSetError([too_large(f"the archive is {path.stat().st_size / MiB:.1f} MB", limit)])
-    return (lambda: zip_store(path, limit)), path.stem
+    return Opener(None, str(path), False, limit), path.stem
 
 
 def zip_store(file, limit: int) -> Store:

@@ -61,6 +61,7 @@ from mlc.imagefiles import (
     ImageSetError,
     MemberError,
     MiB,
+    Opener,
     Store,
     clean_path,
     csv_text,
@@ -249,26 +250,7 @@ def read_image_set(
     paths = np.array([r.path for r in rows])
     fingerprint = _fingerprint(paths, digests, tags, labels, split)
     _few_positives(tags, labels, split, problems)
-    members = list(zip((r.member for r in rows), digests))
-
-    def reread(size: int) -> np.ndarray:
-        """The same images at another size, from the source again (a changed file is refused, not mixed in)."""
-        again = opener()
-        again.adopt(store)
-        out = np.empty((len(members), size, size, 3), np.uint8)
-        try:
-            for k, (member, digest) in enumerate(members):
-                try:
-                    data = again.read(member, most=images.MAX_BYTES)
-                except MemberError as exc:
-                    raise ValueError(f"{member} {exc} now; read the images again") from None
-                if hashlib.sha256(data).hexdigest() != digest:
-                    raise ValueError(f"{member} changed since the images were read; read them again")
-                out[k] = _decode_one(data, size)
-        finally:
-            again.close()
-        return out
-
+    reread = _Reread(opener, store.top, store.raw, tuple(r.member for r in rows), tuple(digests))
     return ImageSet(
         name=name or default_name,
         tags=tags,
@@ -282,6 +264,34 @@ def read_image_set(
         ignored=ignored,
         _reread=reread,
     )
+
+
+@dataclass(frozen=True)
+class _Reread:
+    """The same images at another size, from the source again; picklable (a worker process re-decodes too)."""
+
+    opener: Opener
+    top: str
+    raw: dict[str, str]
+    members: tuple[str, ...]
+    digests: tuple[str, ...]
+
+    def __call__(self, size: int) -> np.ndarray:
+        again = self.opener()
+        again.adopt(self.top, self.raw)
+        out = np.empty((len(self.members), size, size, 3), np.uint8)
+        try:
+            for k, (member, digest) in enumerate(zip(self.members, self.digests)):
+                try:
+                    data = again.read(member, most=images.MAX_BYTES)
+                except MemberError as exc:
+                    raise ValueError(f"{member} {exc} now; read the images again") from None
+                if hashlib.sha256(data).hexdigest() != digest:  # a changed file is refused, not mixed in
+                    raise ValueError(f"{member} changed since the images were read; read them again")
+                out[k] = _decode_one(data, size)
+        finally:
+            again.close()
+        return out
 
 
 # ---------------------------------------------------------------- layouts

@@ -2,6 +2,7 @@
 
 import io
 import os
+import pickle
 import struct
 import subprocess
 import sys
@@ -377,6 +378,17 @@ def test_config_for_refuses_an_empty_split_in_words():
     assert training_problems(s) == ["no validation images; add images or fix the split"]
     with pytest.raises(ValueError, match="no validation images"):
         s.config_for(RunConfig())
+
+
+def test_an_image_set_survives_pickling_to_a_worker_process(tmp_path):
+    """The worker pool sends the set with the run: it must pickle, and still decode at another size."""
+    up = read_image_set(make_zip({"labels.csv": tags_csv(20), **images(20)}), image_size=16)
+    (tmp_path / "cat").mkdir()
+    (tmp_path / "cat" / "a.png").write_bytes(png())
+    for s in (up, read_image_set(tmp_path, image_size=16)):
+        back = pickle.loads(pickle.dumps(s))
+        assert back.fingerprint == s.fingerprint and (back.images == s.images).all()
+        assert (back.images_at(24) == s.images_at(24)).all()
 
 
 def test_sample_gives_images_and_their_tag_lists():
