@@ -5,8 +5,8 @@ relative path: a name that would leave the archive (``../x``, ``/x``, ``C:/x``)
 or a symlink out of the folder is a :class:`DataProblem`, never read; archives
 inside the archive are refused unopened; macOS/Windows leftovers are ignored.
 Every byte read counts against one budget, *while* reading (a zip's declared
-sizes can lie), and nothing is ever written to disk. :mod:`mlc.imagesets` builds
-the data set on top.
+sizes can lie), and nothing is ever written to disk. :class:`Reread` decodes the
+same entries again at another size. :mod:`mlc.imagesets` builds the data set on top.
 
 >>> clean_path("cats/./a.jpg"), clean_path("../a.jpg"), clean_path("C:/x.jpg")
 ('cats/a.jpg', None, None)
@@ -16,6 +16,7 @@ the data set on top.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -25,7 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlc import checks
+import numpy as np
+
+from mlc import checks, images
 from mlc.states import ProblemKind, Severity
 
 MiB = 1024 * 1024
@@ -255,3 +258,36 @@ def csv_text(data: bytes, where: str, problems: list[DataProblem]) -> str:
         )
     )
     return text
+
+
+def decode_uint8(data: bytes, size: int) -> np.ndarray:
+    """uint8 (size, size, 3): :func:`mlc.images.decode` (squashed, neither cropped nor padded), rounded."""
+    return images.to_uint8(images.decode(data, size=size))
+
+
+@dataclass(frozen=True)
+class Reread:
+    """The same images at another size, from the source again; picklable (a worker process re-decodes too)."""
+
+    opener: Opener
+    top: str
+    raw: dict[str, str]
+    members: tuple[str, ...]
+    digests: tuple[str, ...]
+
+    def __call__(self, size: int) -> np.ndarray:
+        again = self.opener()
+        again.adopt(self.top, self.raw)
+        out = np.empty((len(self.members), size, size, 3), np.uint8)
+        try:
+            for k, (member, digest) in enumerate(zip(self.members, self.digests)):
+                try:
+                    data = again.read(member, most=images.MAX_BYTES)
+                except MemberError as exc:
+                    raise ValueError(f"{member} {exc} now; read the images again") from None
+                if hashlib.sha256(data).hexdigest() != digest:  # a changed file is refused, not mixed in
+                    raise ValueError(f"{member} changed since the images were read; read them again")
+                out[k] = decode_uint8(data, size)
+        finally:
+            again.close()
+        return out

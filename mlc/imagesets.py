@@ -61,10 +61,11 @@ from mlc.imagefiles import (
     ImageSetError,
     MemberError,
     MiB,
-    Opener,
+    Reread,
     Store,
     clean_path,
     csv_text,
+    decode_uint8,
     list_entries,
     open_source,
     problem_lines,
@@ -250,7 +251,7 @@ def read_image_set(
     paths = np.array([r.path for r in rows])
     fingerprint = _fingerprint(paths, digests, tags, labels, split)
     _few_positives(tags, labels, split, problems)
-    reread = _Reread(opener, store.top, store.raw, tuple(r.member for r in rows), tuple(digests))
+    reread = Reread(opener, store.top, store.raw, tuple(r.member for r in rows), tuple(digests))
     return ImageSet(
         name=name or default_name,
         tags=tags,
@@ -264,34 +265,6 @@ def read_image_set(
         ignored=ignored,
         _reread=reread,
     )
-
-
-@dataclass(frozen=True)
-class _Reread:
-    """The same images at another size, from the source again; picklable (a worker process re-decodes too)."""
-
-    opener: Opener
-    top: str
-    raw: dict[str, str]
-    members: tuple[str, ...]
-    digests: tuple[str, ...]
-
-    def __call__(self, size: int) -> np.ndarray:
-        again = self.opener()
-        again.adopt(self.top, self.raw)
-        out = np.empty((len(self.members), size, size, 3), np.uint8)
-        try:
-            for k, (member, digest) in enumerate(zip(self.members, self.digests)):
-                try:
-                    data = again.read(member, most=images.MAX_BYTES)
-                except MemberError as exc:
-                    raise ValueError(f"{member} {exc} now; read the images again") from None
-                if hashlib.sha256(data).hexdigest() != digest:  # a changed file is refused, not mixed in
-                    raise ValueError(f"{member} changed since the images were read; read them again")
-                out[k] = _decode_one(data, size)
-        finally:
-            again.close()
-        return out
 
 
 # ---------------------------------------------------------------- layouts
@@ -445,17 +418,13 @@ def _read_folders(store: Store, entries: list[str], problems) -> tuple[list[_Row
 
 
 # ---------------------------------------------------------------- decoding, split, fingerprint
-def _decode_one(data: bytes, size: int) -> np.ndarray:
-    return images.to_uint8(images.decode(data, size=size))
-
-
 def _decode(store: Store, rows: list[_Row], size: int, problems) -> tuple[list[_Row], np.ndarray, list[str]]:
     kept, digests = [], []
     out = np.empty((len(rows), size, size, 3), np.uint8)
     for row in rows:
         try:
             data = store.read(row.member, most=images.MAX_BYTES)
-            out[len(kept)] = _decode_one(data, size)
+            out[len(kept)] = decode_uint8(data, size)
         except images.ImageDecodeError as exc:
             problems.append(DataProblem(ProblemKind.UNREADABLE_IMAGE, row.where, f"{row.path}: {exc}; left out"))
             continue
