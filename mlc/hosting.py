@@ -67,6 +67,10 @@ class HostSettings:
     #: Seconds a training goes on after its visitor's last tab closed (a reload within it finds it running);
     #: then it stops and frees its slot. The finished runs stay for ``visitor_grace_seconds``.
     job_grace_seconds: int = 60
+    #: Largest own-images data set (a .zip upload, and the bytes read from it, counted while reading), in MB.
+    max_dataset_mb: int = 200
+    #: Most images in an own-images data set (5,000 at 64 px are 61 MB as uint8).
+    max_dataset_images: int = 10_000
 
 
 #: Field -> environment variable.
@@ -83,6 +87,8 @@ RANGES: dict[str, tuple[int, int]] = {
     "worker_runs": (1, 10_000),
     "visitor_grace_seconds": (0, 7 * 24 * 3600),
     "job_grace_seconds": (0, 7 * 24 * 3600),
+    "max_dataset_mb": (1, 4096),
+    "max_dataset_images": (1, 100_000),
 }
 _SWITCHES = ("workshop_mode", "tensorboard")
 #: Settings with a fixed set of values -> the values.

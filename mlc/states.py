@@ -84,3 +84,35 @@ _THRESHOLD_LABELS = {
     ThresholdMode.GLOBAL: "one threshold for every tag",
     ThresholdMode.PER_TAG_F1: "F1-optimal per tag",
 }
+
+
+class ProblemKind(enum.StrEnum):
+    """What is wrong with one file or CSV row of a visitor's own labelled images (:mod:`mlc.imagesets`)."""
+
+    #: The archive or folder as a whole: no CSV header, several CSVs, not a zip, no images at all.
+    LAYOUT = "layout"
+    MISSING_IMAGE = "missing_image"
+    UNREADABLE_IMAGE = "unreadable_image"
+    #: A 0/1 tag cell holding something else (``2``, ``maybe``), or a ``split`` cell that is not train/val/test.
+    UNKNOWN_VALUE = "unknown_value"
+    DUPLICATE_PATH = "duplicate_path"
+    #: A path that would leave the archive or folder (``../x.jpg``, ``/etc/x``, ``C:\\x``, a symlink out).
+    UNSAFE_PATH = "unsafe_path"
+    #: An archive inside the archive: refused, never opened.
+    NESTED_ARCHIVE = "nested_archive"
+    #: Over the size limit (``MLC_MAX_DATASET_MB``), counted while reading.
+    TOO_LARGE = "too_large"
+    #: Over the image limit (``MLC_MAX_DATASET_IMAGES``).
+    TOO_MANY = "too_many"
+    #: The CSV is not UTF-8 (read as Windows-1252 instead).
+    ENCODING = "encoding"
+    EMPTY = "empty"
+    #: A tag with fewer than ~10 positives in validation: its metrics are noise.
+    FEW_POSITIVES = "few_positives"
+
+
+class Severity(enum.StrEnum):
+    """An error drops that file or row (or the whole set); a warning keeps it."""
+
+    ERROR = "error"
+    WARNING = "warning"
