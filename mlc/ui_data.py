@@ -49,6 +49,7 @@ def dataset_section(host: HostSettings) -> tuple[str, Any, list[str]]:
             "A .zip of your labelled images",
             type=["zip"],
             key="own_zip",
+            max_upload_size=host.max_dataset_mb,
             help=(
                 "labels.csv (image path, then a `tags` column or one 0/1 column per tag, optional `split`) or one "
                 f"folder per tag (`_none/` for no tag). This server takes up to {host.max_dataset_mb:,} MB and "

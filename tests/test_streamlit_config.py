@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXPECTED = {
     "browser.gatherUsageStats": False,
     "server.enableXsrfProtection": True,
-    "server.maxUploadSize": 50,
+    "server.maxUploadSize": 200,
     "client.showErrorDetails": "none",
     "client.toolbarMode": "minimal",
     # Keras' clear_session (run by Streamlit after every script run) already collects
