@@ -93,8 +93,11 @@ def own_config(fields: Mapping[str, Any], loss_params: Mapping[str, Any], rows, 
     """:func:`config_from_form` for own images: the tags table picks which of their tags to train (its
     prevalence column is theirs, measured), and the split sizes, name and fingerprint come from the images.
 
-    ValueError for a tag the images do not have, or one they hold no positive of.
+    ValueError for a tag the images do not have, or one they hold no positive of
+    (:func:`mlc.imagesets.training_problems`).
     """
+    from mlc.imagesets import training_problems
+
     named = tags_from_table(list(rows))["classes"]
     unknown = [t for t in named if t not in image_set.tags]
     if unknown:
@@ -102,6 +105,9 @@ def own_config(fields: Mapping[str, Any], loss_params: Mapping[str, Any], rows, 
             f"tag {unknown[0]!r} is not in your images; their tags are: {', '.join(image_set.tags)} "
             "(remove rows to train on fewer of them)"
         )
+    refused = training_problems(image_set, named)
+    if refused:
+        raise ValueError("; ".join(refused))
     fixed = image_set.config_for(RunConfig(dataset="own", classes=image_set.tags))
     measured = dict(zip(fixed.classes, fixed.prevalence))
     table = [dict(row, prevalence=measured[tag_text(row["tag"])]) for row in rows]

@@ -68,9 +68,7 @@ def dataset_section(host: HostSettings) -> tuple[str, Any, list[str]]:
             f":material/folder_zip: **{image_set.name}**: {len(image_set.paths):,} images, "
             f"{len(image_set.tags)} tags{ignored}"
         )
-        from mlc.imagesets import training_problems
-
-        return choice, image_set, training_problems(image_set, image_set.tags)
+        return choice, image_set, []
 
 
 def _switched() -> None:
@@ -137,9 +135,8 @@ def summary_section(config: RunConfig, image_set: Any = None) -> None:
         st.error(f"The data cannot be summarised: {first_line(exc, 300, with_type=False)}", icon=":material/error:")
         return
     with st.expander(f"The data: {summary.title.lower()}", expanded=True):
-        cols = st.columns(3)
-        for col, (name, n) in zip(cols, summary.sizes.items()):
-            col.metric({"train": "training", "val": "validation", "test": "test"}[name], f"{n:,}")
+        words = {"train": "training", "val": "validation", "test": "test"}
+        st.markdown(" · ".join(f"**{n:,}** {words[name]}" for name, n in summary.sizes.items()) + " images")
         how = (
             f"measured on {data_summary.SAMPLE} generated images and scaled to the split sizes (each run makes "
             "its images fresh)"

@@ -101,3 +101,21 @@ def pytest_collection_modifyitems(config, items):
                 pytest.PytestWarning(f"tests/conftest.py SLOW names tests that no longer exist: {', '.join(stale)}"),
                 stacklevel=1,
             )
+
+
+@pytest.fixture(scope="session")
+def shapes_zip(tmp_path_factory):
+    """``shapes_zip(n)``: bytes of a learnable own-image zip (tags circle, square, bar; a 0/1-column labels.csv),
+    made with Pillow by :func:`mlc.bench.realdata.own_images_zip` and cached per size."""
+    from mlc.bench.realdata import own_images_zip
+
+    made: dict[int, bytes] = {}
+
+    def make(n: int = 120) -> bytes:
+        if n not in made:
+            path = tmp_path_factory.mktemp("own") / f"shapes-{n}.zip"
+            own_images_zip(path, n)
+            made[n] = path.read_bytes()
+        return made[n]
+
+    return make

@@ -132,12 +132,17 @@ def test_picking_a_data_set_brings_its_tags_and_keeps_the_training_settings():
         config_for_dataset("own", start)
 
 
-def test_own_config_takes_sizes_and_prevalence_from_the_images():
+def test_own_config_takes_sizes_and_prevalence_from_the_images(shapes_zip):
+    from mlc.imagesets import read_image_set
     from mlc.train_form import own_config
 
-    rows = [{"tag": "dog", "prevalence": 0.9, "weight": 2.0}, {"tag": "cat", "prevalence": 0.0, "weight": 1.0}]
-    config = own_config({"loss": "weighted_bce", "train_size": 5}, {}, rows, FakeImages())
-    assert config.classes == ("dog", "cat") and config.prevalence == (0.25, 0.5)  # measured, in table order
-    assert config.weights == (2.0, 1.0) and config.train_size == 70 and config.data_fingerprint == "f1"
-    with pytest.raises(ValueError, match="tag 'bird' is not in your images; their tags are: cat, dog, fish"):
-        own_config({}, {}, [{"tag": "bird", "prevalence": 0.1, "weight": 1}], FakeImages())
+    images = read_image_set(shapes_zip(120), name="shapes.zip", image_size=32)
+    measured = dict(zip(images.tags, images.prevalence()))
+    rows = [{"tag": "square", "prevalence": 0.9, "weight": 2.0}, {"tag": "circle", "prevalence": 0.0, "weight": 1.0}]
+    config = own_config({"loss": "weighted_bce", "train_size": 5, "image_size": 32}, {}, rows, images)
+    assert config.classes == ("square", "circle")
+    assert config.prevalence == pytest.approx((measured["square"], measured["circle"]))  # measured, table order
+    assert config.weights == (2.0, 1.0) and config.data_fingerprint == images.fingerprint
+    assert config.train_size + config.val_size + config.test_size == 120 and config.train_size != 5
+    with pytest.raises(ValueError, match="tag 'bird' is not in your images; their tags are: circle, square, bar"):
+        own_config({}, {}, [{"tag": "bird", "prevalence": 0.1, "weight": 1}], images)
