@@ -95,7 +95,8 @@ _DIGITS = '''\
 # Canvases of real handwriting: scikit-learn's bundled 8x8 digits (Alpaydin & Kaynak, UCI optdigits;
 # shipped inside the wheel, nothing is downloaded), 1-4 per canvas; the tags are the digits present.
 # A simplified version of Multi-label Lab's generator: whole-pixel (nearest) upscaling, no overlap
-# check, one ink and one background colour per canvas, and only the chosen digits are drawn.
+# check, one ink and one background colour per canvas. Each tag is present with its prevalence (at
+# most four per canvas); a canvas with none shows one digit that is not a tag (untagged) when there is one.
 # The source digits are split into disjoint pools first (70/15/15 of each digit, a fixed seed), so
 # validation canvases hold only handwriting that training never saw.
 POOL_SEED = 20111
@@ -120,16 +121,23 @@ def make_digits(n, seed, split="train"):
     size, prevalence = IMAGE_SIZE, np.array(PREVALENCE, dtype=np.float64)
     x = np.empty((n, size, size, 3), np.float32)
     y = np.zeros((n, len(CLASSES)), np.float32)
+    chosen = [int(tag) for tag in CLASSES]
+    others = [d for d in range(10) if d not in chosen]  # untagged distractors
     for i in range(n):
         present = np.flatnonzero(rng.random(len(CLASSES)) < prevalence)
-        if len(present) == 0 and prevalence.sum() > 0:  # at least one digit, drawn by prevalence
-            present = [rng.choice(len(CLASSES), p=prevalence / prevalence.sum())]
         if len(present) > 4:  # at most four
             present = rng.choice(present, 4, replace=False)
         y[i, present] = 1.0
+        drawn = [chosen[c] for c in present]
+        if not drawn:  # at least one digit: an untagged one (the prevalence stays as asked), else a tag
+            if others:
+                drawn = [rng.choice(others)]
+            elif prevalence.sum() > 0:
+                c = rng.choice(len(CLASSES), p=prevalence / prevalence.sum())
+                y[i, c], drawn = 1.0, [chosen[c]]
         ink = np.zeros((size, size))
-        for c in present:
-            glyph = images[rng.choice(pools[int(CLASSES[c])])]
+        for d in drawn:
+            glyph = images[rng.choice(pools[d])]
             scale = rng.integers(max(1, size // 32), max(1, size // 16) + 1)  # 8 * scale: 1/4 to 1/2 of the side
             glyph = np.kron(glyph, np.ones((scale, scale)))
             top, left = rng.integers(0, size - len(glyph) + 1, size=2)
