@@ -171,7 +171,8 @@ def list_files(path):
     path = Path(path)
     if path.suffix.lower() == ".zip":
         archive = zipfile.ZipFile(path)
-        files = {n: (lambda n=n: archive.read(n)) for n in archive.namelist() if not n.endswith("/")}
+        names = [n for n in archive.namelist() if not n.endswith("/") and not n.startswith("__MACOSX/")]
+        files = {n: (lambda n=n: archive.read(n)) for n in names}
         chosen = None
     else:
         root = path.parent if path.is_file() else path
