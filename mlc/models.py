@@ -251,11 +251,12 @@ def pretrained_backbone(size: int) -> keras.Model:
         if weights != "imagenet" or "URL fetch failure" not in str(error):
             raise
         found = os.path.isfile(os.path.join(weights_dir(), WEIGHTS_FILE))
+        # where to put the file comes first: the engine shows the first 300 characters of an error
         raise BackboneWeightsError(
-            "mobilenet_v3_small: the ImageNet weights could not be downloaded"
+            f"mobilenet_v3_small: the ImageNet weights could not be downloaded; put {WEIGHTS_FILE} into "
+            f"{weights_dir()}/"
             + (" (the file there does not match Keras' hash)" if found else "")
-            + f"; on an offline host put {WEIGHTS_FILE} (from {WEIGHTS_URL}) into {weights_dir()}/, "
-            f"or set {WEIGHTS_ENV} to the file's path"
+            + f" or set {WEIGHTS_ENV} to its path (get it from {WEIGHTS_URL.rsplit('/', 1)[0]}/)"
         ) from None
     backbone.trainable = False
     return backbone

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from mlc import models
+from mlc import checks, models
 from mlc.bench import training_flops_per_sample
 from mlc.data import MAX_CLASSES, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 from mlc.models import MODELS, build, with_probabilities
@@ -318,6 +318,8 @@ def test_offline_host_gets_one_line_naming_the_file_and_where_keras_looks(monkey
     assert f"put {models.WEIGHTS_FILE}" in message and f"into {models.weights_dir()}/" in message
     assert models.weights_dir().endswith(f"{os.sep}.keras{os.sep}models") or "KERAS_HOME" in os.environ
     assert models.WEIGHTS_ENV in message
+    shown = checks.first_line(error.value, 300)  # what the training engine shows of an error
+    assert f"put {models.WEIGHTS_FILE} into {models.weights_dir()}/" in shown and models.WEIGHTS_ENV in shown
     with models.backbone_weights("imagenet"):
         assert build("lean", 5, image_size=64).output_shape == (None, 5)  # other models are unaffected
 
