@@ -95,7 +95,7 @@ _DIGITS = '''\
 # Canvases of real handwriting: scikit-learn's bundled 8x8 digits (Alpaydin & Kaynak, UCI optdigits;
 # shipped inside the wheel, nothing is downloaded), 1-4 per canvas; the tags are the digits present.
 # A simplified version of Multi-label Lab's generator: whole-pixel (nearest) upscaling, no overlap
-# check, one ink and one background colour per canvas. Each tag is present with its prevalence (at
+# check, one dark ink and one light paper colour per canvas. Each tag is present with its prevalence (at
 # most four per canvas); a canvas with none shows one digit that is not a tag (untagged) when there is one.
 # The source digits are split into disjoint pools first (70/15/15 of each digit, a fixed seed), so
 # validation canvases hold only handwriting that training never saw.
@@ -143,7 +143,7 @@ def make_digits(n, seed, split="train"):
             top, left = rng.integers(0, size - len(glyph) + 1, size=2)
             patch = ink[top : top + len(glyph), left : left + len(glyph)]
             np.maximum(patch, glyph, out=patch)
-        background, colour = rng.uniform(0.0, 0.4, 3), rng.uniform(0.6, 1.0, 3)
+        background, colour = rng.uniform(0.6, 1.0, 3), rng.uniform(0.0, 0.4, 3)  # dark ink on light paper, as the app
         canvas = background + ink[..., None] * (colour - background) + rng.normal(0.0, 0.03, (size, size, 3))
         x[i] = np.clip(canvas, 0.0, 1.0)
     return x, y
