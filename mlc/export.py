@@ -2,11 +2,15 @@
 
 :func:`keras_script` turns a :class:`~mlc.config.RunConfig` into the text of a
 complete Python script that a visitor can copy and run with only NumPy and
-Keras 3 (TensorFlow backend) installed; it never imports ``mlc``. The script
+Keras 3 (TensorFlow backend) installed (plus Pillow for own images, scikit-learn
+for digits); it never imports ``mlc``. The script
 
-* generates its own learnable scenes with a compact NumPy generator: every tag
-  is one coloured shape at a random place and size, present with the config's
-  prevalence; with soft labels the target is the shape's opacity;
+* makes its data as the config's data set says (:mod:`mlc.export_data`):
+  ``scenes`` with a compact NumPy generator (every tag one coloured shape at a
+  random place and size, present with the config's prevalence; with soft labels
+  the target is the shape's opacity), ``digits`` with a simplified generator of
+  scikit-learn's digits, ``own`` by reading the CSV, folder or .zip given on the
+  command line (default ``config.data_name``) with Pillow;
 * builds the configured model layer by layer (:data:`MODEL_CODE`, one snippet
   per entry of :data:`mlc.models.MODELS`);
 * defines the configured loss on logits (:data:`LOSS_CODE`, one snippet per
@@ -39,7 +43,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mlc import data, models, training
+from mlc import data, export_data, models, training
 from mlc.config import RunConfig
 
 __all__ = ["IMPORTS", "LOSS_CODE", "MODEL_CODE", "SCHEDULE_CODE", "keras_script", "loss_code", "model_code"]
@@ -49,7 +53,7 @@ REGISTER_PACKAGE = "multilabel_lab"
 
 #: The import block of every exported script (nothing beyond the standard library, NumPy and Keras).
 IMPORTS = """\
-import colorsys
+import argparse
 import math
 
 import keras
@@ -81,10 +85,34 @@ def _plain_function(fn, name: str) -> str:
     return "\n".join([f"def {name}({_plain_args(header)}):", *lines[1:]]) + "\n"
 
 
+#: Building blocks whose mlc version does more than the script needs, written for the script:
+#: the exported backbone loads ``BACKBONE_WEIGHTS`` (set by ``--weights``) and lets Keras report errors.
+EXPORTED_BLOCKS: dict[str, str] = {
+    "pretrained_backbone": f'''\
+BACKBONE_MIN_SIZE = {models.BACKBONE_MIN_SIZE!r}  # smaller images are upscaled inside the model
+BACKBONE_WEIGHTS = "imagenet"  # Keras downloads them once into ~/.keras/models; see --weights
+
+
+def pretrained_backbone(size):
+    """MobileNetV3Small without its classifier, frozen: (B, size, size, 3) in [-1, 1] -> (B, s, s, 576).
+
+    include_preprocessing=False: build_model maps the [0, 1] images to [-1, 1] itself (Keras' own
+    preprocessing expects 0..255). A frozen model's batch norm runs in inference mode.
+    """
+    backbone = keras.applications.MobileNetV3Small(
+        input_shape=(size, size, 3), include_top=False, weights=BACKBONE_WEIGHTS, include_preprocessing=False
+    )
+    backbone.trainable = False
+    return backbone
+''',
+}
+
+
 def _model_source(name: str) -> str:
     builder = models.MODELS[name].builder
     blocks = [b for b in models.BUILDING_BLOCKS if f"{b.__name__}(" in inspect.getsource(builder)]
-    return "\n\n".join([*(_plain_function(b, b.__name__) for b in blocks), _plain_function(builder, "build_model")])
+    code = [EXPORTED_BLOCKS.get(b.__name__) or _plain_function(b, b.__name__) for b in blocks]
+    return "\n\n".join([*code, _plain_function(builder, "build_model")])
 
 
 #: Model registry name -> code defining ``build_model(num_classes, image_size)`` (logits out),
@@ -237,43 +265,6 @@ def make_optimizer():
 ''',
 }
 
-_DATA_CODE = '''\
-# One coloured shape per tag, drawn at a random place and size on a noisy background.
-# A tag is present with its prevalence; with soft labels the target is the shape's opacity.
-SHAPES = [
-    lambda dx, dy, r: dx**2 + dy**2 <= r**2,  # disc
-    lambda dx, dy, r: np.maximum(abs(dx), abs(dy)) <= 0.8 * r,  # square
-    lambda dx, dy, r: (dy <= 0.8 * r) & (dy >= 2 * abs(dx) - r),  # triangle
-    lambda dx, dy, r: abs(np.hypot(dx, dy) - 0.7 * r) <= 0.3 * r,  # ring
-    lambda dx, dy, r: (np.minimum(abs(dx), abs(dy)) <= 0.3 * r) & (np.maximum(abs(dx), abs(dy)) <= r),  # cross
-    lambda dx, dy, r: abs(dx) + abs(dy) <= r,  # diamond
-]
-COLOURS = np.array([colorsys.hsv_to_rgb(c / len(CLASSES), 0.9, 1.0) for c in range(len(CLASSES))])
-
-
-def make_scenes(n, seed, label_noise=0.0):
-    """n images (n, IMAGE_SIZE, IMAGE_SIZE, 3) in [0, 1] and targets (n, len(CLASSES)) in [0, 1]."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:IMAGE_SIZE, 0:IMAGE_SIZE] / IMAGE_SIZE
-    y = (rng.random((n, len(CLASSES))) < np.array(PREVALENCE)).astype(np.float32)
-    if SOFT_LABELS:
-        y *= rng.uniform(*SOFT_RANGE, size=y.shape).astype(np.float32)
-    x = np.empty((n, IMAGE_SIZE, IMAGE_SIZE, 3), np.float32)
-    for i in range(n):
-        image = rng.uniform(0.0, 0.3, 3) + rng.normal(0.0, 0.04, (IMAGE_SIZE, IMAGE_SIZE, 3))
-        for c in np.flatnonzero(y[i]):
-            r = rng.uniform(0.1, 0.2)
-            cx, cy = rng.uniform(r, 1 - r, size=2)
-            mask = SHAPES[c % len(SHAPES)](xx - cx, yy - cy, r)
-            image[mask] = (1 - y[i, c]) * image[mask] + y[i, c] * COLOURS[c]
-        x[i] = np.clip(image, 0.0, 1.0)
-    if label_noise:  # flip targets, not images: 1 <-> 0 (soft: present -> 0, absent -> random strength)
-        flip = rng.random(y.shape) < label_noise
-        new = rng.uniform(*SOFT_RANGE, size=y.shape) if SOFT_LABELS else 1.0
-        y = np.where(flip, np.where(y > 0, 0.0, new), y).astype(np.float32)
-    return x, y
-'''
-
 _METRICS_CODE = """\
 def make_metrics():
     # Not metrics=["accuracy"]: with several outputs Keras 3 resolves it to categorical
@@ -303,9 +294,9 @@ def report(model, x, y, threshold=0.5):
 
 
 def main():
+    args = parse_args()
     keras.utils.set_random_seed(SEED)
-    x_train, y_train = make_scenes(TRAIN_SIZE, SEED, LABEL_NOISE)
-    x_val, y_val = make_scenes(VAL_SIZE, VAL_SEED)  # clean targets: noise is trained through, not scored
+    (x_train, y_train), (x_val, y_val) = load_data(args)
     model = build_model(len(CLASSES), IMAGE_SIZE)
     model.compile(optimizer=make_optimizer(), loss=loss, metrics=make_metrics())
     model.fit(
@@ -359,14 +350,15 @@ def _header(config: RunConfig) -> str:
     # one field per line; ensure_ascii JSON escapes newlines, quotes and non-ASCII, so every line stays a comment
     fields = [f"{json.dumps(k)}: {json.dumps(v, ensure_ascii=True)}" for k, v in config.to_dict().items()]
     config_lines = "#   {\n" + ",\n".join(f"#     {f}" for f in fields) + "\n#   }"
+    argument = " path/to/your/images" if config.dataset == "own" else ""
     return (
         f"# Multi-label classification in plain Keras, exported from Multi-label Lab.\n"
         f"#\n"
-        f"# Run it with:  python train_multilabel.py   (needs numpy and keras 3 with TensorFlow; not mlc)\n"
+        f"# Run it with:  python train_multilabel.py{argument}   "
+        f"(needs {export_data.NEEDS[config.dataset]} and keras 3 with TensorFlow; not mlc)\n"
         f"# Generated with keras {keras.__version__}, tensorflow {tf.__version__}, numpy {np.__version__}.\n"
-        f"# The scenes come from the small generator below (one coloured shape per tag), a simpler\n"
-        f"# stand-in for Multi-label Lab's pictures, so scores differ from the app's. The config's\n"
-        f"# device is not used: Keras places the model itself.\n"
+        f"{export_data.ABOUT[config.dataset]}\n"
+        f"# The config's device is not used: Keras places the model itself.\n"
         f"#\n"
         f"# Run config (RunConfig JSON):\n{config_lines}\n"
     )
@@ -374,7 +366,7 @@ def _header(config: RunConfig) -> str:
 
 def _settings(config: RunConfig) -> str:
     val_seed = (config.seed + training.VAL_SEED_OFFSET) % 2**32
-    return (
+    lines = (
         f"CLASSES = {list(config.classes)!r}\n"
         f"PREVALENCE = {list(config.prevalence)!r}  # fraction of scenes that show each tag\n"
         f"SOFT_LABELS = {config.soft_labels!r}\n"
@@ -386,14 +378,49 @@ def _settings(config: RunConfig) -> str:
         f"LEARNING_RATE = {config.learning_rate!r}\n"
         f"SEED, VAL_SEED = {config.seed!r}, {val_seed!r}\n"
     )
+    if config.dataset == "own":
+        sizes = (config.train_size, config.val_size, config.test_size)
+        fractions = [round(n / sum(sizes), 4) for n in sizes]
+        lines += (
+            f"DATA_PATH = {config.data_name or None!r}  # the images the run was trained on (a CSV, folder or .zip)\n"
+            f"SPLIT_FRACTIONS = {fractions!r}  # train / val / test, for images the data gives no split\n"
+        )
+    return lines
+
+
+def _arguments(config: RunConfig) -> str:
+    """``parse_args()``: the data's path for own images, ``--weights`` for a pretrained backbone."""
+    lines = [
+        "def parse_args():",
+        '    parser = argparse.ArgumentParser(description="Train the exported multi-label model.")',
+    ]
+    if config.dataset == "own":
+        lines += [
+            '    parser.add_argument("data", nargs="?" if DATA_PATH else None, default=DATA_PATH,',
+            '                        help="your labels CSV, folder or .zip of images (default: %(default)s)")',
+        ]
+    backbone = "pretrained_backbone(" in MODEL_CODE[config.model]
+    if backbone:
+        lines += [
+            '    parser.add_argument("--weights", default="imagenet",',
+            '                        help="backbone weights: imagenet (downloaded once into ~/.keras/models), "',
+            '                        "a weights file, or none (random)")',
+        ]
+    lines.append("    args = parser.parse_args()")
+    if backbone:
+        lines += [
+            "    global BACKBONE_WEIGHTS",
+            '    BACKBONE_WEIGHTS = None if args.weights.lower() == "none" else args.weights',
+        ]
+    return "\n".join([*lines, "    return args"]) + "\n"
 
 
 def keras_script(config: RunConfig) -> str:
     """A standalone, runnable plain-Keras script that reproduces ``config``.
 
     Sections: header comments (config as JSON, versions) -> imports ->
-    settings -> scene generator ``make_scenes`` -> ``build_model`` -> ``loss``
-    -> ``make_metrics`` -> ``make_optimizer`` -> ``report``/``main`` under
+    settings -> the data set's ``load_data`` (:mod:`mlc.export_data`) -> ``build_model``
+    -> ``loss`` -> ``make_metrics`` -> ``make_optimizer`` -> ``parse_args`` -> ``report``/``main`` under
     ``if __name__ == "__main__"``. Importing or ``exec``-ing the script without
     running it as ``__main__`` only defines things (no data, no training).
 
@@ -412,13 +439,14 @@ def keras_script(config: RunConfig) -> str:
         )
     sections = [
         _header(config),
-        IMPORTS,
+        IMPORTS + export_data.DATA_IMPORTS[config.dataset],
         _settings(config),
-        _DATA_CODE,
+        export_data.DATA[config.dataset],
         model_code(config.model),
         loss_code(config),
         _METRICS_CODE,
         SCHEDULE_CODE[config.lr_schedule],
+        _arguments(config),
         _MAIN_CODE,
     ]
     return "\n\n".join(s.rstrip("\n") + "\n" for s in sections)

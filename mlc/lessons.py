@@ -47,7 +47,8 @@ def layer_table(model_name: str, num_classes: int, image_size: int = 64) -> pd.D
     >>> table.iloc[-2][["type", "output shape"]].tolist()  # the last layer; the last row is the total
     ['Dense', '(None, 5)']
     """
-    model = models.build(model_name, num_classes, image_size)
+    with models.backbone_weights(None):  # shapes only: no need to download pretrained weights
+        model = models.build(model_name, num_classes, image_size)
     rows = [
         {
             "layer": "input",

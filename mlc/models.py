@@ -8,12 +8,19 @@ probabilities.
 >>> model.output_shape
 (None, 5)
 >>> sorted(MODELS)
-['compact', 'lean', 'linear', 'seed_cnn']
+['compact', 'lean', 'linear', 'mobilenet_v3_small', 'seed_cnn']
+
+``mobilenet_v3_small`` is a pretrained ImageNet backbone: Keras downloads its
+weights once into ``~/.keras/models/``; :envvar:`MLC_BACKBONE_WEIGHTS` (or
+:func:`backbone_weights`) picks other weights, ``none`` for random ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import contextvars
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from mlc import checks
@@ -167,3 +174,113 @@ def lean(num_classes: int, image_size: int) -> keras.Model:
 def linear(num_classes: int, image_size: int) -> keras.Model:
     """Baseline: logistic regression on raw pixels, (B, S, S, 3) -> flatten (B, 3*S*S) -> logits (B, C)."""
     return logits_model("linear", num_classes, image_size, [layers.Flatten(name="pixels")])
+
+
+# ---------------------------------------------------------------- a pretrained backbone
+#: Smallest side the backbone sees: smaller images are upscaled inside the model (bilinear), so
+#: every image_size the config allows works and the ImageNet features have some pixels to look at.
+BACKBONE_MIN_SIZE = 96
+#: Environment variable choosing the backbone's weights: ``imagenet`` (the default), ``none``
+#: (random: tests, or the layer table) or a path to a weights file.
+WEIGHTS_ENV = "MLC_BACKBONE_WEIGHTS"
+#: The file Keras looks for in ``<keras home>/models/`` (MobileNetV3Small, alpha 1.0, no top).
+WEIGHTS_FILE = "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5"
+WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v3/" + WEIGHTS_FILE
+# a context variable, not a module global: one thread's `with backbone_weights(None)` never
+# changes the weights another visitor's training loads
+_weights_choice: contextvars.ContextVar[str | None] = contextvars.ContextVar("backbone_weights", default="")
+
+
+class BackboneWeightsError(RuntimeError):
+    """The pretrained weights could not be had (offline host, no file in Keras' cache)."""
+
+
+@contextlib.contextmanager
+def backbone_weights(weights: str | None) -> Iterator[None]:
+    """Build backbones with ``weights`` ("imagenet", None for random, or a file path) inside the block.
+
+    >>> with backbone_weights(None):
+    ...     resolve_weights() is None
+    True
+    """
+    token = _weights_choice.set("none" if weights is None else str(weights))
+    try:
+        yield
+    finally:
+        _weights_choice.reset(token)
+
+
+def resolve_weights() -> str | None:
+    """The weights a backbone built now loads: :func:`backbone_weights`, else ``$MLC_BACKBONE_WEIGHTS``, else imagenet.
+
+    >>> with backbone_weights("imagenet"):
+    ...     resolve_weights()
+    'imagenet'
+    """
+    choice = (_weights_choice.get() or os.environ.get(WEIGHTS_ENV, "") or "imagenet").strip()
+    return None if choice.lower() in ("none", "random") else choice
+
+
+def weights_dir() -> str:
+    """The directory Keras keeps downloaded weights in: ``$KERAS_HOME/models``, else ``~/.keras/models``."""
+    try:
+        from keras.src.backend.config import keras_home  # private, but it is what keras.utils.get_file uses
+
+        home = keras_home()
+    except ImportError:  # pragma: no cover - a Keras without the accessor
+        home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    home = os.path.expanduser(home)
+    if not os.access(home if os.path.isdir(home) else os.path.dirname(home), os.W_OK):
+        home = os.path.join("/tmp", ".keras")  # get_file's own fallback for a read-only home
+    return os.path.join(home, "models")
+
+
+def pretrained_backbone(size: int) -> keras.Model:
+    """MobileNetV3Small without its classifier, frozen: (B, size, size, 3) in [-1, 1] -> (B, s, s, 576), s = size / 32.
+
+    Built without Keras' own Rescaling layer (which maps 0..255 to [-1, 1]): the models here take
+    images in [0, 1], so the builder rescales them itself. A frozen model's batch norm runs in
+    inference mode, so training never moves the ImageNet statistics.
+    """
+    weights = resolve_weights()
+    try:
+        backbone = keras.applications.MobileNetV3Small(
+            input_shape=(size, size, 3), include_top=False, weights=weights, include_preprocessing=False
+        )
+    except Exception as error:
+        if weights != "imagenet" or "URL fetch failure" not in str(error):
+            raise
+        found = os.path.isfile(os.path.join(weights_dir(), WEIGHTS_FILE))
+        # where to put the file comes first: the engine shows the first 300 characters of an error
+        raise BackboneWeightsError(
+            f"mobilenet_v3_small: the ImageNet weights could not be downloaded; put {WEIGHTS_FILE} into "
+            f"{weights_dir()}/"
+            + (" (the file there does not match Keras' hash)" if found else "")
+            + f" or set {WEIGHTS_ENV} to its path (get it from {WEIGHTS_URL.rsplit('/', 1)[0]}/)"
+        ) from None
+    backbone.trainable = False
+    return backbone
+
+
+BUILDING_BLOCKS += (pretrained_backbone,)
+
+
+@register(
+    "mobilenet_v3_small",
+    "Transfer learning: Keras' MobileNetV3Small with ImageNet weights, frozen, and a new logit per tag "
+    "on its average-pooled features; images under 96 px are upscaled inside the model. For real photos.",
+)
+def mobilenet_v3_small(num_classes: int, image_size: int) -> keras.Model:
+    """A frozen ImageNet MobileNetV3Small and a trained dense head. Shapes at 64x64: (B, 64, 64, 3) in [0, 1]
+    -> upscale (B, 96, 96, 3) -> 2x - 1 (B, 96, 96, 3) in [-1, 1] -> backbone (B, 3, 3, 576) -> mean (B, 576)
+    -> logits (B, C).
+    """
+    size = max(image_size, BACKBONE_MIN_SIZE)
+    upscale = [layers.Resizing(size, size, interpolation="bilinear", name="upscale")] if size > image_size else []
+    body = [
+        *upscale,
+        layers.Rescaling(2.0, offset=-1.0, name="to_plus_minus_1"),  # what MobileNetV3 was trained on
+        pretrained_backbone(size),
+        layers.GlobalAveragePooling2D(name="average"),
+    ]
+    return logits_model("mobilenet_v3_small", num_classes, image_size, body)

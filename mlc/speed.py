@@ -33,7 +33,14 @@ from typing import Any
 #: Whole-run training samples per second of each model at 64×64 on a 2-core CPU, lightly
 #: shared (rounded from ``mlc bench --only ttq``, 2026-12-02, matmul ≈ 300 GFLOP/s; seed_cnn, linear guessed):
 #: the estimate until a run of that model has finished on this server.
-TYPICAL_RATES: dict[str, float] = {"compact": 1200.0, "lean": 2200.0, "seed_cnn": 500.0, "linear": 5000.0}
+#: mobilenet_v3_small: 0.59 of lean's whole-run rate (median of 3 alternating pairs, 6,000 samples, 2026-12-02).
+TYPICAL_RATES: dict[str, float] = {
+    "compact": 1200.0,
+    "lean": 2200.0,
+    "seed_cnn": 500.0,
+    "linear": 5000.0,
+    "mobilenet_v3_small": 1300.0,
+}
 #: A model with neither a measured nor a typical rate.
 FALLBACK_RATE = 800.0
 #: Finished runs remembered per model (the estimate is their median).

@@ -16,6 +16,8 @@ import warnings
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# nothing is downloaded at test time: pretrained backbones build with random weights
+os.environ.setdefault("MLC_BACKBONE_WEIGHTS", "none")
 
 # Measured one file at a time on the 2-core machine (seconds per test in brackets).
 SLOW = {

@@ -76,6 +76,8 @@ def targets_and_logits(seed: int) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_every_model_exports_the_same_architecture(name):
     ns = namespace(export.IMPORTS + "\n" + export.model_code(name))
+    if "BACKBONE_WEIGHTS" in ns:
+        ns["BACKBONE_WEIGHTS"] = None  # random, as mlc's here (nothing is downloaded at test time)
     exported = ns["build_model"](3, 32)
     reference = models.build(name, 3, 32)
     assert [type(layer).__name__ for layer in exported.layers] == [type(layer).__name__ for layer in reference.layers]
@@ -174,7 +176,7 @@ def test_nasty_tag_names_stay_data():
     assert config.classes[0] == NASTY.strip()  # RunConfig keeps the inner quotes, newline and Unicode
     script = export.keras_script(config)
     tree = ast.parse(compile(script, "train_multilabel.py", "exec", flags=ast.PyCF_ONLY_AST))
-    assert imported_modules(tree) == {"colorsys", "math", "keras", "numpy"}
+    assert imported_modules(tree) == {"argparse", "colorsys", "math", "keras", "numpy"}
     baseline = ast.parse(export.keras_script(config.replace(classes=("a", "b"))))
     assert identifiers(tree) == identifiers(baseline)  # the names add no code, only data
     names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
@@ -233,6 +235,25 @@ def test_exported_soft_labels_and_noise():
 
 
 # ---------------------------------------------------------------- the script runs end to end
+def run_script(tmp_path, config: RunConfig, *args: str) -> tuple[str, subprocess.CompletedProcess]:
+    """Write ``config``'s script into tmp_path and run it there (with ``args``); it must exit 0."""
+    script = export.keras_script(config)
+    (tmp_path / "train_multilabel.py").write_text(script, encoding="utf-8")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env.pop("MLC_BACKBONE_WEIGHTS", None)  # the script knows no mlc setting: it takes --weights
+    # -I: isolated mode, no PYTHONPATH or user site; the script must not need the repository
+    done = subprocess.run(
+        [sys.executable, "-I", "train_multilabel.py", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return script, done
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "changes",
@@ -255,19 +276,7 @@ def test_exported_soft_labels_and_noise():
 )
 def test_script_runs_standalone_and_saves_a_loadable_model(tmp_path, changes):
     config = RunConfig(train_size=64, val_size=32, epochs=1, batch_size=32, image_size=32, **changes)
-    script = export.keras_script(config)
-    (tmp_path / "train_multilabel.py").write_text(script, encoding="utf-8")
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    # -I: isolated mode, no PYTHONPATH or user site; the script must not need the repository
-    done = subprocess.run(
-        [sys.executable, "-I", "train_multilabel.py"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    script, done = run_script(tmp_path, config)
     lines = done.stdout.splitlines()
     header = next(i for i, line in enumerate(lines) if line.split()[:4] == ["tag", "precision", "recall", "F1"])
     assert len(lines) > header + config.num_classes  # one row per tag after the header
@@ -286,3 +295,208 @@ def test_script_runs_standalone_and_saves_a_loadable_model(tmp_path, changes):
     if config.loss in ("focal", "asl"):
         without_name = lambda loss: {k: v for k, v in loss.get_config().items() if k != "name"}  # noqa: E731
         assert without_name(model.loss) == without_name(ns["loss"])
+
+
+# ---------------------------------------------------------------- the data sets: imports and arguments
+def test_each_data_set_imports_only_what_it_needs():
+    own = RunConfig(dataset="own", classes=("cat", "dog"), data_name="pets.zip")
+    found = {cfg.dataset: imported_modules(ast.parse(export.keras_script(cfg))) for cfg in (RunConfig(), own)}
+    found["digits"] = imported_modules(ast.parse(export.keras_script(RunConfig(dataset="digits"))))
+    base = {"argparse", "math", "keras", "numpy"}
+    assert found == {
+        "scenes": base | {"colorsys"},
+        "digits": base | {"sklearn"},
+        "own": base | {"csv", "io", "re", "zipfile", "pathlib", "PIL"},
+    }
+
+
+def test_the_backbone_script_takes_its_weights_on_the_command_line(monkeypatch):
+    ns = namespace(export.keras_script(RunConfig(model="mobilenet_v3_small")))
+    assert ns["BACKBONE_WEIGHTS"] == "imagenet" and ns["BACKBONE_MIN_SIZE"] == models.BACKBONE_MIN_SIZE
+    for argv, expected in ((["--weights", "none"], None), (["--weights", "/w/x.h5"], "/w/x.h5"), ([], "imagenet")):
+        monkeypatch.setattr(sys, "argv", ["train_multilabel.py", *argv])
+        ns["parse_args"]()
+        assert ns["BACKBONE_WEIGHTS"] == expected
+    monkeypatch.setattr(sys, "argv", ["train_multilabel.py", "--weights", "none"])
+    with pytest.raises(SystemExit):  # a model without a backbone has no such option
+        namespace(export.keras_script(RunConfig(model="lean")))["parse_args"]()
+
+
+# ---------------------------------------------------------------- own images, read by the script
+OWN_TAGS = ("cat", "dog")
+
+
+def own_tags(i: int) -> set[str]:
+    """Image i shows a cat when i is even and a dog when i is a multiple of 3 (so some have both, some none)."""
+    return {t for t, yes in (("cat", i % 2 == 0), ("dog", i % 3 == 0)) if yes}
+
+
+def own_png(i: int) -> bytes:
+    """A PNG whose red value encodes i (6 i + 3, i < 42); sizes and modes vary (squashed to the config's size)."""
+    import io
+
+    from PIL import Image
+
+    v = 6 * i + 3
+    mode, colour = [("RGB", (v, 90, 40)), ("RGBA", (v, 90, 40, 255)), ("L", v)][i % 3]
+    buffer = io.BytesIO()
+    Image.new(mode, (20 + 7 * i, 30), colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def write_own(root, layout: str, n: int = 12) -> None:
+    """n images under root: labels.csv with a `tags` column, a CSV of 0/1 columns with a split, or tag folders."""
+    root.mkdir(parents=True, exist_ok=True)
+    if layout == "folders":
+        for i in range(n):
+            for tag in sorted(own_tags(i)) or ["_none"]:
+                (root / tag).mkdir(exist_ok=True)
+                (root / tag / f"img{i}.png").write_bytes(own_png(i))
+        return
+    (root / "images").mkdir(exist_ok=True)
+    for i in range(n):
+        (root / "images" / f"img{i}.png").write_bytes(own_png(i))
+    if layout == "tags":
+        separators = [" ", ",", ";", "|"]
+        rows = [f'images/img{i}.png,"{separators[i % 4].join(sorted(own_tags(i)))}"' for i in range(n)]
+        (root / "labels.csv").write_text("path,tags\n" + "\n".join(rows) + "\n", encoding="utf-8-sig")
+    else:  # 0/1 columns (also true/false) and a split column
+        splits = ["train", "train", "val"]
+        rows = [
+            f"images/img{i}.png,{['0', '1'][i % 2 == 0]},{['false', 'true'][i % 3 == 0]},{splits[i % 3]}"
+            for i in range(n)
+        ]
+        (root / "tags.csv").write_text("file,cat,dog,split\n" + "\n".join(rows) + "\n", encoding="utf-8")
+
+
+def zip_folder(folder, path, top: str = "pets") -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file():
+                archive.write(file, f"{top}/{file.relative_to(folder).as_posix()}")
+
+
+def own_config(**changes) -> RunConfig:
+    return RunConfig(**{"dataset": "own", "classes": OWN_TAGS, "prevalence": (0.5, 0.3), "image_size": 16, **changes})
+
+
+def decoded_index(x: np.ndarray) -> list[int]:
+    return [int(round((float(image[0, 0, 0]) * 255 - 3) / 6)) for image in x]
+
+
+@pytest.mark.parametrize("layout", ["tags", "columns", "folders", "folders-zip"])
+def test_the_script_reads_both_layouts_like_mlc(tmp_path, layout):
+    write_own(tmp_path / "pets", layout.removesuffix("-zip"))
+    path = {"tags": "pets", "columns": "pets/tags.csv", "folders": "pets", "folders-zip": "pets.zip"}[layout]
+    if layout == "folders-zip":
+        zip_folder(tmp_path / "pets", tmp_path / "pets.zip")
+    ns = namespace(export.keras_script(own_config(classes=("dog", "cat"), prevalence=(0.3, 0.5))))
+    x, y, split = ns["read_images"](str(tmp_path / path))
+    assert x.shape == (12, 16, 16, 3) and x.dtype == np.float32 and y.shape == (12, 2)
+    assert 0.0 <= x.min() and x.max() <= 1.0
+    index = decoded_index(x)
+    assert sorted(index) == list(range(12))
+    for k, i in enumerate(index):  # the tags in the config's order (dog, cat), not the file's
+        assert y[k].tolist() == [float("dog" in own_tags(i)), float("cat" in own_tags(i))], (layout, i)
+    if layout == "columns":
+        assert [split[index.index(i)] for i in range(3)] == ["train", "train", "val"]
+    else:
+        assert set(split) == {""}
+
+
+def test_the_scripts_split_keeps_a_split_column_and_else_follows_the_runs_proportions(tmp_path):
+    write_own(tmp_path / "a", "columns")
+    ns = namespace(export.keras_script(own_config()))
+    (x_train, _), (x_val, _) = ns["load_data"](type("Args", (), {"data": str(tmp_path / "a" / "tags.csv")}))
+    assert sorted(decoded_index(x_train)) == [i for i in range(12) if i % 3 != 2]
+    assert sorted(decoded_index(x_val)) == [2, 5, 8, 11]
+    write_own(tmp_path / "b", "tags", n=40)
+    ns = namespace(export.keras_script(own_config(train_size=60, val_size=20, test_size=20)))
+    assert ns["SPLIT_FRACTIONS"] == [0.6, 0.2, 0.2]
+    (x_train, _), (x_val, _) = ns["load_data"](type("Args", (), {"data": str(tmp_path / "b")}))
+    assert (len(x_train), len(x_val)) == (24, 8)  # the other 8 are the test split
+    assert not set(decoded_index(x_train)) & set(decoded_index(x_val))
+
+
+def test_the_script_skips_missing_and_broken_images_with_a_line(tmp_path, capsys):
+    write_own(tmp_path, "tags", n=4)
+    (tmp_path / "images" / "img1.png").write_bytes(b"not a png")
+    with open(tmp_path / "labels.csv", "a", encoding="utf-8") as f:
+        f.write("images/gone.png,cat\n")
+    x, y, _ = namespace(export.keras_script(own_config()))["read_images"](str(tmp_path))
+    assert sorted(decoded_index(x)) == [0, 2, 3]
+    out = capsys.readouterr().out
+    assert "skipped images/img1.png" in out and "skipped images/gone.png: no such file" in out
+
+
+def test_the_script_refuses_two_csvs_and_names_them(tmp_path):
+    write_own(tmp_path, "columns", n=3)
+    (tmp_path / "other.csv").write_text("a,b\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"several CSV files \(other\.csv, tags\.csv\)"):
+        namespace(export.keras_script(own_config()))["read_images"](str(tmp_path))
+
+
+def test_the_own_script_defaults_to_the_runs_data_name():
+    script = export.keras_script(own_config(data_name='pets\'s "photos".zip'))
+    assert "DATA_PATH = 'pets\\'s \"photos\".zip'" in script
+    assert "python train_multilabel.py path/to/your/images" in script
+    assert namespace(script)["DATA_PATH"] == 'pets\'s "photos".zip'
+
+
+# ---------------------------------------------------------------- digits, made by the script
+def test_the_scripts_digits_follow_the_config():
+    config = RunConfig(dataset="digits", classes=("3", "7", "8"), prevalence=(0.5, 0.05, 0.3), image_size=32)
+    ns = namespace(export.keras_script(config))
+    x, y = ns["make_digits"](1500, 4, "train")
+    assert x.shape == (1500, 32, 32, 3) and x.dtype == np.float32 and y.shape == (1500, 3)
+    assert 0.0 <= x.min() and x.max() <= 1.0 and set(np.unique(y)) <= {0.0, 1.0}
+    assert y.sum(axis=1).max() <= 4  # a canvas without a tag shows an untagged digit instead
+    np.testing.assert_allclose(y.mean(axis=0), [0.5, 0.05, 0.3], atol=0.04)
+    _, all_ten = namespace(export.keras_script(RunConfig(dataset="digits", image_size=16)))["make_digits"](1500, 1)
+    assert 1 <= all_ten.sum(axis=1).min() and all_ten.sum(axis=1).max() <= 4
+    np.testing.assert_allclose(all_ten.mean(axis=0), 0.25, atol=0.05)
+    np.testing.assert_array_equal(ns["make_digits"](5, 4)[0], ns["make_digits"](5, 4)[0])
+    # ink: a canvas is more than its background and noise
+    assert (x.max(axis=(1, 2, 3)) - x.min(axis=(1, 2, 3))).min() > 0.3
+
+
+def test_the_scripts_digit_pools_are_disjoint_and_cover_every_digit():
+    ns = namespace(export.keras_script(RunConfig(dataset="digits")))
+    pools = {split: ns["digit_pools"](split)[1] for split in ("train", "val", "test")}
+    for d in range(10):
+        train, val, test = (set(pools[s][d].tolist()) for s in ("train", "val", "test"))
+        assert train and val and test
+        assert not train & val and not train & test and not val & test
+        assert abs(len(train) / (len(train) + len(val) + len(test)) - 0.7) < 0.02
+
+
+# ---------------------------------------------------------------- the new data sets and the backbone, end to end
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["own-folder", "own-csv", "own-zip-default", "digits", "backbone"])
+def test_script_runs_on_each_data_set(tmp_path, case):
+    small = dict(train_size=64, val_size=32, epochs=1, batch_size=16, image_size=16)
+    args: tuple[str, ...] = ()
+    if case == "own-folder":
+        write_own(tmp_path / "pets", "tags", n=20)
+        config, args = own_config(**{**small, "train_size": 14, "val_size": 3, "test_size": 3}), ("pets",)
+    elif case == "own-csv":
+        write_own(tmp_path / "pets", "columns", n=20)
+        config, args = own_config(**small, model="linear"), ("pets/tags.csv",)
+    elif case == "own-zip-default":
+        write_own(tmp_path / "folder", "folders", n=20)
+        zip_folder(tmp_path / "folder", tmp_path / "pets.zip")
+        config = own_config(**{**small, "train_size": 14, "val_size": 3, "test_size": 3}, data_name="pets.zip")
+    elif case == "digits":
+        config = RunConfig(dataset="digits", **small)
+    else:
+        config, args = RunConfig(model="mobilenet_v3_small", **{**small, "image_size": 32}), ("--weights", "none")
+    _, done = run_script(tmp_path, config, *args)
+    assert "saved model.keras" in done.stdout
+    for name in config.classes:
+        assert name in done.stdout
+    model = keras.saving.load_model(tmp_path / "model.keras")
+    assert model.output_shape == (None, config.num_classes)
+    if case.startswith("own"):
+        assert "20 images:" in done.stdout

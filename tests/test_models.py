@@ -5,16 +5,20 @@ Parametrised over :data:`mlc.models.MODELS` so a new architecture is covered aut
 
 from __future__ import annotations
 
+import os
+
 import keras
 import numpy as np
 import pytest
 
-from mlc import models
+from mlc import checks, models
 from mlc.bench import training_flops_per_sample
 from mlc.data import MAX_CLASSES, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 from mlc.models import MODELS, build, with_probabilities
 
 MODEL_NAMES = sorted(MODELS)
+#: Models whose fit-and-save round trip takes several seconds (a 1M-parameter pretrained backbone).
+SLOW_TO_TRAIN = {"mobilenet_v3_small"}
 
 
 def images(n: int, size: int, seed: int = 0) -> np.ndarray:
@@ -79,7 +83,9 @@ def test_builds_are_fresh(name):
     assert not any(wa is wb for wa, wb in zip(a.weights, b.weights))
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_TO_TRAIN else n for n in MODEL_NAMES]
+)
 def test_saved_probability_model_round_trips_exactly(name, tmp_path):
     model = build(name, 5, image_size=32)
     # make the weights non-trivial (incl. batch-norm statistics) with one training step
@@ -192,3 +198,136 @@ def test_the_default_lean_model_needs_about_half_of_compacts_flops():
     lean = training_flops_per_sample(build("lean", 5, image_size=64))
     compact = training_flops_per_sample(build("compact", 5, image_size=64))
     assert 0.3 < lean / compact < 0.55
+
+
+# ---------------------------------------------------------------- the pretrained backbone (random weights here:
+# tests/conftest.py sets MLC_BACKBONE_WEIGHTS=none, so nothing is downloaded)
+BACKBONE = "mobilenet_v3_small"
+
+
+def backbone_of(model: keras.Model) -> keras.Model:
+    (inner,) = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    return inner
+
+
+@pytest.mark.parametrize(("size", "seen"), [(32, 96), (64, 96), (96, 96), (128, 128)])
+def test_backbone_upscales_images_under_96_px_and_keeps_bigger_ones(size, seen):
+    model = build(BACKBONE, 3, image_size=size)
+    assert model.input_shape == (None, size, size, 3)
+    assert backbone_of(model).input_shape == (None, seen, seen, 3)
+    assert ("upscale" in [layer.name for layer in model.layers]) == (size < models.BACKBONE_MIN_SIZE)
+    assert model.output_shape == (None, 3)
+
+
+def test_backbone_sees_our_unit_images_as_keras_own_preprocessing_sees_0_to_255():
+    """Keras' MobileNetV3 rescales 0..255 to [-1, 1] itself; ours is built without that layer and maps [0, 1]."""
+    ours = build(BACKBONE, 2, image_size=96)
+    inner = backbone_of(ours)
+    assert not any(isinstance(layer, keras.layers.Rescaling) for layer in inner.layers)
+    reference = keras.applications.MobileNetV3Small(
+        input_shape=(96, 96, 3), include_top=False, weights=None, include_preprocessing=True
+    )
+    reference.set_weights(inner.get_weights())
+    x = images(2, 96, seed=3)  # [0, 1], as training feeds it
+    features = keras.Model(ours.inputs[0], ours.get_layer("average").output)
+    expected = np.asarray(reference(x * 255.0, training=False)).mean(axis=(1, 2))
+    np.testing.assert_allclose(np.asarray(features(x, training=False)), expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow  # a training step through the backbone [5 s]
+def test_backbone_is_frozen_and_training_moves_only_the_head():
+    model = build(BACKBONE, 4, image_size=32)
+    assert [w.shape for w in model.trainable_weights] == [(576, 4), (4,)]
+    inner = backbone_of(model)
+    before = [w.copy() for w in inner.get_weights()]  # batch-norm moving statistics included
+    model.compile(optimizer=keras.optimizers.Adam(0.1), loss="mse")
+    model.fit(images(8, 32), np.ones((8, 4), np.float32), epochs=1, verbose=0)
+    for b, a in zip(before, inner.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(model.layers[-1].get_weights()[1], np.zeros(4))
+
+
+@pytest.mark.parametrize(
+    ("env", "override", "expected"),
+    [
+        (None, None, "imagenet"),
+        ("", None, "imagenet"),
+        ("none", None, None),
+        (" None ", None, None),
+        ("random", None, None),
+        ("/w/file.h5", None, "/w/file.h5"),
+        ("/w/file.h5", "imagenet", "imagenet"),
+        ("imagenet", "none", None),
+    ],
+)
+def test_weights_come_from_the_context_else_the_environment_else_imagenet(monkeypatch, env, override, expected):
+    if env is None:
+        monkeypatch.delenv(models.WEIGHTS_ENV, raising=False)
+    else:
+        monkeypatch.setenv(models.WEIGHTS_ENV, env)
+    if isinstance(override, str):
+        with models.backbone_weights(None if override == "none" else override):
+            assert models.resolve_weights() == expected
+    else:
+        assert models.resolve_weights() == expected
+
+
+def test_a_weights_choice_stays_in_its_thread(monkeypatch):
+    import threading
+
+    monkeypatch.setenv(models.WEIGHTS_ENV, "imagenet")
+    seen = []
+    with models.backbone_weights(None):
+        thread = threading.Thread(target=lambda: seen.append(models.resolve_weights()))
+        thread.start()
+        thread.join()
+        assert models.resolve_weights() is None
+    assert seen == ["imagenet"]  # another visitor's training is not affected
+
+
+def test_weights_load_from_a_file_named_in_the_environment(monkeypatch, tmp_path):
+    source = backbone_of(build(BACKBONE, 2, image_size=96))
+    path = tmp_path / "backbone.weights.h5"
+    source.save_weights(path)
+    monkeypatch.setenv(models.WEIGHTS_ENV, str(path))
+    loaded = backbone_of(build(BACKBONE, 2, image_size=96))
+    for a, b in zip(loaded.get_weights(), source.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    monkeypatch.setenv(models.WEIGHTS_ENV, str(tmp_path / "missing.h5"))
+    with pytest.raises(ValueError, match="weights"):  # Keras' own message, not the download one
+        build(BACKBONE, 2, image_size=96)
+
+
+def test_offline_host_gets_one_line_naming_the_file_and_where_keras_looks(monkeypatch, capsys):
+    """Keras' real download path, with its fetch replaced by what an offline host does."""
+    from keras.src.utils import file_utils
+
+    asked = {}
+
+    def offline_get_file(fname=None, origin=None, cache_subdir="datasets", **kwargs):
+        asked.update(fname=fname, origin=origin, cache_subdir=cache_subdir)
+        print(f"Downloading data from {origin}")
+        raise Exception(f"URL fetch failure on {origin}: None -- [Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(file_utils, "get_file", offline_get_file)
+    with models.backbone_weights("imagenet"), pytest.raises(models.BackboneWeightsError) as error:
+        build(BACKBONE, 5, image_size=64)
+    assert asked == {"fname": models.WEIGHTS_FILE, "origin": models.WEIGHTS_URL, "cache_subdir": "models"}
+    message = str(error.value)
+    assert "\n" not in message and "could not be downloaded" in message
+    assert f"put {models.WEIGHTS_FILE}" in message and f"into {models.weights_dir()}/" in message
+    assert models.weights_dir().endswith(f"{os.sep}.keras{os.sep}models") or "KERAS_HOME" in os.environ
+    assert models.WEIGHTS_ENV in message
+    shown = checks.first_line(error.value, 300)  # what the training engine shows of an error
+    assert f"put {models.WEIGHTS_FILE} into {models.weights_dir()}/" in shown and models.WEIGHTS_ENV in shown
+    with models.backbone_weights("imagenet"):
+        assert build("lean", 5, image_size=64).output_shape == (None, 5)  # other models are unaffected
+
+
+def test_other_errors_of_the_backbone_are_not_called_download_failures(monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("something else")
+
+    monkeypatch.setattr(keras.applications, "MobileNetV3Small", broken)
+    with models.backbone_weights("imagenet"), pytest.raises(RuntimeError, match="^something else$"):
+        build(BACKBONE, 5)
