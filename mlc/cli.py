@@ -203,7 +203,9 @@ def config_from_args(args: argparse.Namespace, image_set=None):
         if args.classes is not None:
             keep = [config.classes.index(c) for c in _own_subset(args.classes, config.classes)]
             config = config.replace(
-                classes=tuple(config.classes[i] for i in keep), prevalence=tuple(config.prevalence[i] for i in keep)
+                classes=tuple(config.classes[i] for i in keep),
+                prevalence=tuple(config.prevalence[i] for i in keep),
+                weights=None,
             )
         classes, prevalence = config.classes, config.prevalence
     else:

@@ -513,3 +513,42 @@ def test_json_names_the_data_set_and_has_a_test_report(capsys):
     record = strict_json(capsys.readouterr().out)
     assert record["dataset"] == "scenes"
     assert set(record["test_report"]) == set(record["report"]) and record["test_report"]["per_tag"]
+
+
+def test_data_path_trains_on_own_images_and_reports_their_tags(tmp_path, shapes_zip, capsys):
+    archive = tmp_path / "shapes.zip"
+    archive.write_bytes(shapes_zip(120))
+    code = cli.main(["train", "--data", str(archive), "--epochs", "1", "--image-size", "32", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    record = strict_json(captured.out)
+    assert record["dataset"] == "own" and record["config"]["data_name"].startswith("shapes")
+    assert [r["tag"] for r in record["test_report"]["per_tag"]] == ["circle", "square", "bar"]
+    sizes = [record["config"][k] for k in ("train_size", "val_size", "test_size")]
+    assert sum(sizes) == 120
+
+
+def test_data_path_with_classes_trains_a_subset_and_unknown_tags_are_named(tmp_path, shapes_zip, capsys):
+    archive = tmp_path / "shapes.zip"
+    archive.write_bytes(shapes_zip(120))
+    config = cli.config_from_args(parse("--data", str(archive), "--classes", "bar,circle"), _read(archive))
+    assert config.classes == ("bar", "circle") and config.dataset == "own"
+    code = cli.main(["train", "--data", str(archive), "--classes", "bird", "--json"])
+    err = capsys.readouterr().err
+    assert code == 2 and "'bird' is not a tag of these images; their tags are: circle, square, bar" in err
+
+
+def _read(path):
+    from mlc.imagesets import read_image_set
+
+    return read_image_set(path)
+
+
+def test_unusable_data_exits_2_with_its_problems_and_no_traceback(tmp_path, capsys):
+    (tmp_path / "labels.csv").write_text("path,tags\nmissing.png,cat\n")
+    code = cli.main(["train", "--data", str(tmp_path), "--json"])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert "error:" in captured.err and "missing.png" in captured.err and "Traceback" not in captured.err
+    assert cli.main(["train", "--data", str(tmp_path / "nowhere.zip")]) == 2
+    assert "nowhere.zip" in capsys.readouterr().err
