@@ -15,8 +15,8 @@ def test_evaluate_journey(server, goto, browser, page, screenshot, set_number):
     pg = page
     goto(pg, server, "Train")
     nav = pg.locator('[data-testid="stSidebarNav"]')
-    set_number(pg, "train scenes", 512)
-    set_number(pg, "validation scenes", 256)
+    set_number(pg, "train images", 512)
+    set_number(pg, "validation images", 256)
     set_number(pg, "epochs", 2)
     train_tiny(pg)
 

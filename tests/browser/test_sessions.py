@@ -62,8 +62,8 @@ def test_another_session_never_sees_or_downloads_a_run(browser, server, set_numb
     owner, pa = open_train(browser, server)
     other = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
-        set_number(pa, "train scenes", 96)
-        set_number(pa, "validation scenes", 32)
+        set_number(pa, "train images", 96)
+        set_number(pa, "validation images", 32)
         set_number(pa, "epochs", 1)
         pa.get_by_role("button", name="Train", exact=True).click()
         pa.get_by_text(re.compile(r"Run finished")).wait_for(timeout=120_000)

@@ -23,8 +23,8 @@ def test_train_journey(server, goto, page, screenshot, set_number):
     config.get_by_text('"positive"').wait_for()
 
     # a tiny run
-    set_number(pg, "train scenes", 384)
-    set_number(pg, "validation scenes", 96)
+    set_number(pg, "train images", 384)
+    set_number(pg, "validation images", 96)
     set_number(pg, "epochs", 4)
     set_number(pg, "batch size", 16)
     pg.get_by_role("button", name="Train", exact=True).click()
