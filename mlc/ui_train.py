@@ -106,8 +106,11 @@ def loss_section() -> tuple[str, dict]:
     return loss, params
 
 
-def tags_section(loss: str) -> tuple[str, list[dict], list[str]]:
-    """The weighting, the tags table and its fill buttons: ``(weighting, rows, problems of the table)``."""
+def tags_section(loss: str, own: bool = False) -> tuple[str, list[dict], list[str]]:
+    """The weighting, the tags table and its fill buttons: ``(weighting, rows, problems of the table)``.
+
+    ``own``: the tags are your images' (delete rows to train on fewer; the prevalence is measured, read-only).
+    """
     state = st.session_state
     with st.container(border=True):
         st.subheader("Tags", anchor=False)
@@ -130,13 +133,21 @@ def tags_section(loss: str) -> tuple[str, list[dict], list[str]]:
                     "tag", help="Tag name; the article's five have icons, others get a glyph"
                 ),
                 "prevalence": st.column_config.NumberColumn(
-                    "prevalence", help="Fraction of generated scenes with this tag", format="%.3f", step=0.01
+                    "prevalence",
+                    help="Measured: the fraction of your images with this tag"
+                    if own
+                    else "Fraction of generated scenes with this tag",
+                    format="%.3f",
+                    step=0.01,
+                    disabled=own,
                 ),
                 "weight": st.column_config.NumberColumn(
                     "loss weight", help="Used by weighted_bce", format="%.3f", step=0.1
                 ),
             },
         )
+        if own:
+            st.caption("Your images' tags: delete a row to train on fewer; the prevalence is measured.")
         rows = table.to_dict("records")
         problems = tag_table_problems(rows)
         for problem in problems:

@@ -29,9 +29,9 @@ st.caption(
 settings, panel = st.columns([5, 7], gap="large")
 with settings:
     dataset, image_set, data_problems = ui_data.dataset_section(host)
-    loss, loss_params = ui_train.loss_section()
-    weighting, rows, table_problems = ui_train.tags_section(loss)
     own = dataset == "own"
+    loss, loss_params = ui_train.loss_section()
+    weighting, rows, table_problems = ui_train.tags_section(loss, own)
     fields = {"dataset": dataset, "loss": loss, "weighting": weighting, **ui_train.data_section(host, loss, own)}
     fields.update(ui_train.model_section(host))
     fields["device"], device_problem = ui_train.device_section(host)
