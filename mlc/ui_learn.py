@@ -195,9 +195,14 @@ def code_tab(train_config: RunConfig, jobs: SessionJobs) -> None:
         icon=":material/download:",
         key="download_script",
     )
+    data = (
+        "It draws simple shape scenes"
+        if choices[chosen].dataset == "scenes"
+        else f"It reads the same {choices[chosen].dataset} data (its first lines say where from)"
+    )
     st.caption(
-        "A complete, standalone script: needs only numpy, tensorflow and keras (plain Keras, no mlc). "
-        "It draws simple shape scenes, builds the same model and loss, trains and prints per-tag "
+        "A complete, standalone script: plain Keras, no mlc. "
+        f"{data}, builds the same model and loss, trains and prints per-tag "
         "precision/recall/F1. Copy it with the button at the top right of the code."
     )
     st.code(script, language="python", line_numbers=True)
