@@ -67,6 +67,11 @@ def evaluable_runs(runs: Sequence[Run]) -> list[Run]:
     ]
 
 
+def unscorable_runs(runs: Sequence[Run]) -> list[Run]:
+    """Scored runs that cannot be evaluated here (an imported own-data run: a report, no predictions)."""
+    return [run for run in runs if run.report is not None and run not in evaluable_runs([run])]
+
+
 def rare_tag(run: Run) -> int:
     """Index of the run's rarest tag (lowest configured prevalence; the first on ties)."""
     prevalence = run.config.prevalence

@@ -215,7 +215,8 @@ def threshold_controls(run) -> np.ndarray:
             icon=":material/tune:",
             on_click=lambda: state.update(threshold_state(inference.f1_optimal_setting(run))),
             key="f1_optimal",
-            help="Per-tag thresholds that maximise each tag's F1 on this run's validation scenes.",
+            disabled=run.val_labels is None,
+            help="Per-tag thresholds that maximise each tag's F1 on this run's validation images.",
         )
         if mode == "all":
             state.setdefault("thr_all", 0.5)
@@ -235,6 +236,12 @@ def threshold_controls(run) -> np.ndarray:
             st.query_params[share.THRESHOLD_KEY] = own
         state["_thr_link_applied"] = True
         thresholds = setting.thresholds(classes)
+        if run.val_labels is None or run.val_probabilities is None:
+            st.caption(
+                "This run's validation images are not here (an imported run trained on someone's own images): "
+                "it predicts, but what the thresholds give cannot be measured."
+            )
+            return thresholds
         scores = inference.validation_scores(run, thresholds)
         m = st.columns(4)
         m[0].metric("precision (micro)", f"{scores['micro_precision']:.3f}")

@@ -26,6 +26,8 @@ st.caption(
     "thresholds), with decisions `p ≥ threshold` per tag. "
     "Charts can be saved as PNG or SVG from their ⋯ menu."
 )
+for other in evaluation.unscorable_runs(jobs.runs):
+    st.caption(f"{other.label} is not listed: {other.message or 'it kept no predictions to evaluate'}.")
 if not runs:
     st.info(
         "No finished runs in this session yet. Train one on the **Train** page (or the quick model on "

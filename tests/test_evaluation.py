@@ -419,3 +419,11 @@ def test_a_run_with_only_test_predictions_is_evaluable():
     run = with_test(Run(BASE, status="finished"), Y, P)
     run.report = metrics.report(Y, P, classes=CLASSES)
     assert evaluation.evaluable_runs([run]) == [run]
+
+
+def test_unscorable_runs_are_scored_runs_without_predictions():
+    imported = Run(BASE, status="imported", message="trained on your own images; cannot be re-scored")
+    imported.report = metrics.report(Y, P, classes=CLASSES)
+    good = make_run()
+    failed = Run(BASE, status="failed")
+    assert evaluation.unscorable_runs([good, imported, failed]) == [imported]

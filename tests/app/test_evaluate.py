@@ -158,3 +158,17 @@ def test_a_digits_run_is_evaluated_on_its_test_split(page):
     assert any("Trained on **digits**" in c.value and "40 held-out test images" in c.value for c in at.caption)
     assert not at.warning  # two digits runs with the same tags compare
     shown(at, evaluation.comparison_frame([run, other], evaluation.comparison_table([run, other])))
+
+
+def test_an_imported_own_data_run_is_named_as_not_evaluable(page, runs):
+    imported = Run(
+        RunConfig(dataset="own", classes=("cat", "dog"), data_name="pets.zip"),
+        status="imported",
+        number=3,
+        message="imported; trained on your own images (pets.zip): it predicts, but cannot be re-scored",
+    )
+    imported.report = metrics.report(np.eye(2), np.eye(2) * 0.8, classes=("cat", "dog"))
+    at, _ = page([*runs, imported])
+    assert not at.exception
+    assert any(c.value.startswith("#3 ") and "cannot be re-scored" in c.value for c in at.caption)
+    assert 3 not in at.selectbox(key="eval_run").options and "3" not in at.selectbox(key="eval_run").options

@@ -267,3 +267,19 @@ def test_a_photo_on_an_own_data_run_gets_that_runs_tags_and_its_test_images_need
     table = results(at)
     assert len(table) == 4  # the upload and the 3 test images
     assert sorted(table["true"][table["source"] == "test"]) == sorted(["cat", "dog, car", "car"])
+
+
+def test_an_imported_own_data_run_predicts_without_its_images(session, predict_page):
+    from mlc import runfiles
+
+    made = hand_made_run(OWN)
+    (run,), problems = runfiles.unbundle(runfiles.bundle([made]))
+    assert problems == [] and run.val_labels is None and "cannot be re-scored" in run.message
+    run.number = 1
+    session([run])
+    at = predict_page()
+    at.file_uploader(key="uploads").set_value([("me.png", png(), "image/png")]).run()
+    assert not at.exception and not at.error
+    assert list(results(at)["file"]) == ["me.png"] and "car" in results(at).columns
+    assert any("validation images are not here" in c.value for c in at.caption)
+    assert at.button(key="f1_optimal").disabled
