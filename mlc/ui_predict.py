@@ -143,7 +143,8 @@ def sample_gallery(cfg) -> list[Item]:
     try:
         x, y = run_test_images(cfg)
     except inference.HeldOutImagesMissing as exc:
-        st.info(str(exc).capitalize(), icon=":material/hide_image:")
+        text = str(exc)
+        st.info(text[:1].upper() + text[1:] + ".", icon=":material/hide_image:")
         return []
     if containing is not None and containing not in classes:
         containing = None  # a tag of the previously chosen run
