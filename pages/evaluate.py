@@ -113,8 +113,10 @@ with one_tab:
 # ---------------------------------------------------------------- compare
 with compare_tab:
     numbers = list(reversed(by_number))
+    newest = by_number[numbers[0]]  # by default: the newest run and those that compare with it
+    default = [n for n in numbers if evaluation.incomparable_reason([newest, by_number[n]]) is None][:4]
     chosen = st.multiselect(
-        "Runs to compare", numbers, default=numbers[:4], key="compare_runs", format_func=lambda n: by_number[n].label
+        "Runs to compare", numbers, default=default, key="compare_runs", format_func=lambda n: by_number[n].label
     )
     selected = [by_number[n] for n in sorted(chosen) if n in by_number]
     if len(selected) < 2:

@@ -141,6 +141,7 @@ def digits_run(number: int, n: int = 40) -> Run:
 def test_runs_of_different_data_sets_are_not_compared(page, runs):
     digits = digits_run(3)
     at, _ = page([*runs, digits])
+    assert at.multiselect(key="compare_runs").value == [3]  # by default only runs that compare with the newest
     at.multiselect(key="compare_runs").set_value([1, 3]).run()
     assert not at.exception
     reason = evaluation.incomparable_reason([runs[0], digits])
