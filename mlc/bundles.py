@@ -46,8 +46,8 @@ def bundle(runs: Sequence[Run]) -> bytes:
 
     The manifest holds ``format`` ("mlc-runs"), ``format_version``, ``app``,
     ``created`` (UTC, ISO 8601) and one entry per run (folder, id, number,
-    label, status, mAP). Every run must have a model; at most
-    :data:`MAX_BUNDLE_RUNS` runs (what :func:`unbundle` accepts).
+    label, status, dataset, data_name, mAP; own images never travel, only their
+    name). Every run must have a model; at most :data:`MAX_BUNDLE_RUNS` runs (what :func:`unbundle` accepts).
     """
     runs = list(runs)
     if not runs:
@@ -78,6 +78,8 @@ def bundle(runs: Sequence[Run]) -> bytes:
                     "number": run.number,
                     "label": run.label,
                     "status": run.status,
+                    "dataset": run.config.dataset,
+                    "data_name": run.config.data_name,
                     "map": _finite_or_none((run.report or {}).get("map")),
                 }
             )

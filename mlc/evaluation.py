@@ -1,9 +1,12 @@
 """Evaluating finished runs: one run in depth, why `accuracy` misleads, and runs side by side.
 
-Everything here is computed from what a :class:`~mlc.runs.Run` keeps — its
-validation labels ``y`` (n, C) and sigmoid outputs ``p`` (n, C) — so no page
-ever re-runs a model to evaluate it. Decisions are ``p >= t`` per tag, exactly
-as :func:`mlc.metrics.report`.
+Everything here is computed from what a :class:`~mlc.runs.Run` keeps — labels
+``y`` (n, C) and sigmoid outputs ``p`` (n, C) of its held-out *test* split
+(:func:`scored_split`; validation for a run without one) — so no page ever
+re-runs a model to evaluate it. Decisions are ``p >= t`` per tag, exactly as
+:func:`mlc.metrics.report`; tuned thresholds are fitted on validation and
+applied to test. Runs of different data or tags are not compared
+(:func:`incomparable_reason`).
 
 Results come back as structured rows (:class:`ComparisonRow`,
 :class:`AccuracyRow`) that say what each number is — its key, tag, which run is
@@ -28,9 +31,10 @@ import numpy as np
 import pandas as pd
 
 from mlc import checks, metrics
+from mlc.eval_splits import ScoredSplit, incomparable_reason, scored_split, split_caption  # noqa: F401 (re-exported)
 from mlc.runs import Run
 from mlc.states import ThresholdMode
-from mlc.thresholds import best_thresholds, precision_recall_curve, threshold_sweep
+from mlc.thresholds import precision_recall_curve, threshold_sweep, tuned_thresholds
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
@@ -51,14 +55,21 @@ SAME_VALUE = 5e-4
 
 
 def _require_predictions(run: Run) -> tuple[np.ndarray, np.ndarray]:
-    if run.val_labels is None or run.val_probabilities is None:
-        raise ValueError(f"run {run.label} kept no validation predictions (it failed before it could be scored)")
-    return run.val_labels, run.val_probabilities
+    return scored_split(run)[1:]
 
 
 def evaluable_runs(runs: Sequence[Run]) -> list[Run]:
-    """The runs that can be evaluated here: scored, with their validation predictions kept."""
-    return [run for run in runs if run.report is not None and run.val_probabilities is not None]
+    """The runs that can be evaluated here: scored, with their test or validation predictions kept."""
+    return [
+        run
+        for run in runs
+        if run.report is not None and (run.val_probabilities is not None or run.test_probabilities is not None)
+    ]
+
+
+def unscorable_runs(runs: Sequence[Run]) -> list[Run]:
+    """Scored runs that cannot be evaluated here (an imported own-data run: a report, no predictions)."""
+    return [run for run in runs if run.report is not None and run not in evaluable_runs([run])]
 
 
 def rare_tag(run: Run) -> int:
@@ -80,20 +91,23 @@ def threshold_mode(mode: ThresholdMode | str) -> ThresholdMode:
 # ---------------------------------------------------------------- one run
 def run_thresholds(run: Run, mode: ThresholdMode | str = ThresholdMode.HALF, value: float = 0.5) -> np.ndarray:
     """Thresholds (C,) for ``mode``: 0.5 everywhere (``HALF``), ``value`` everywhere (``GLOBAL``),
-    or per-tag F1-optimal on the run's validation split (``PER_TAG_F1``; optimistic there: chosen
-    and scored on the same scenes). ``mode`` may also be given as its label (:func:`threshold_mode`)."""
-    y, p = _require_predictions(run)
+    or per-tag F1-optimal (``PER_TAG_F1``), *fitted on the run's validation split*
+    (:func:`mlc.thresholds.tuned_thresholds`) and applied to whatever :func:`scored_split` scores.
+    ``mode`` may also be given as its label (:func:`threshold_mode`)."""
+    _require_predictions(run)
     mode = threshold_mode(mode)
     c = run.config.num_classes
     if mode is ThresholdMode.GLOBAL:
         return np.full(c, checks.number(value, "threshold", 0, 1))
     if mode is ThresholdMode.PER_TAG_F1:
-        return np.array([row["threshold"] for row in best_thresholds(y, p, classes=run.config.classes)])
+        if run.val_labels is None or run.val_probabilities is None:
+            raise ValueError(f"run {run.label} kept no validation predictions to fit thresholds on")
+        return tuned_thresholds(run.val_labels, run.val_probabilities)
     return np.full(c, 0.5)
 
 
 def run_report(run: Run, thresholds: Any = 0.5) -> dict[str, Any]:
-    """:func:`mlc.metrics.report` of the run's validation predictions at ``thresholds``."""
+    """:func:`mlc.metrics.report` of the run's :func:`scored_split` (test, else validation) at ``thresholds``."""
     y, p = _require_predictions(run)
     return metrics.report(y, p, thresholds, classes=run.config.classes)
 
@@ -175,7 +189,7 @@ def sweep_frame(run: Run, steps: int = 101) -> pd.DataFrame:
 
 def strength_frame(run: Run, max_points: int = MAX_SCATTER_POINTS, seed: int = 0) -> pd.DataFrame:
     """Tidy (tag, true, predicted) rows for a soft-label run's predicted-vs-true scatter
-    (at most ``max_points`` validation scenes, the same ones for every tag)."""
+    (at most ``max_points`` scored images, the same ones for every tag)."""
     y, p = _require_predictions(run)
     index = np.arange(len(y))
     if len(index) > max_points:
@@ -406,7 +420,7 @@ def _row(key, label: str, values: Sequence[float], higher_is_better: bool = True
 def comparison_table(
     runs: Sequence[Run], mode: ThresholdMode | str = ThresholdMode.HALF, value: float = 0.5
 ) -> list[ComparisonRow]:
-    """Rows of runs side by side, each run on its own validation split at its :func:`run_thresholds`
+    """Rows of runs side by side, each run on its own :func:`scored_split` at its :func:`run_thresholds`
     for ``mode``: the :func:`metric_rows`, then each run's rarest-tag recall, precision and AP,
     then training time. :func:`comparison_frame` makes the table a page shows.
     """

@@ -10,7 +10,9 @@ those cached numbers, so moving a slider never re-runs the model.
   a file that cannot be read becomes one line in ``problems``; the others
   still become items.
 * :func:`sample_items` draws generated scenes with their true tags, optionally
-  only scenes that contain a given tag (e.g. the rare one).
+  only scenes that contain a given tag (e.g. the rare one); :func:`held_out_images`
+  and :func:`held_out_items` draw from a run's own held-out test split instead
+  (regenerated for a built-in data set, from the session's images for own data).
 * :func:`decide`, :func:`predicted_tags` and :func:`results_table` turn
   probabilities ``p`` (n, C) and thresholds ``t`` (C,) into decisions
   ``p >= t`` (the same rule as :func:`mlc.metrics.report`).
@@ -34,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlc import data, images, metrics
+from mlc import data, datasets, images, metrics
 from mlc.runs import Run
 
 #: Most images one request may hold (uploads plus samples): bounds a visitor's work and memory.
@@ -45,6 +47,8 @@ MAX_SAMPLES = 24
 CACHE_ENTRIES = 4096
 #: Scenes drawn when looking for ones that contain a given tag (the rare tag is 5 %).
 _SEARCH_POOL = 1024
+#: Most test images regenerated for a built-in run's sample gallery (whole generator chunks).
+TEST_POOL = 512
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,7 +63,7 @@ class Item:
     """
 
     name: str
-    source: str  # "upload", "camera" or "sample"
+    source: str  # "upload", "camera", "sample" (a generated scene) or "test" (the run's test split)
     key: str
     pixels: np.ndarray
     truth: tuple[float, ...] | None = None
@@ -152,6 +156,92 @@ def sample_items(
             source="sample",
             key=f"scene:{seed}:{image_size}:{soft_labels}:{names}:{prevalence}:{i}",
             pixels=x[i].copy(),
+            truth=tuple(float(v) for v in y[i]),
+        )
+        for i in index
+    ]
+
+
+class HeldOutImagesMissing(ValueError):
+    """A run's test images are not here (own images, not in this session): it still predicts uploads."""
+
+
+def held_out_images(config, source: Any = None, pool: int = TEST_POOL) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``pool`` images of the run's test split: x float32 (n, S, S, 3) in [0, 1], y (n, C).
+
+    A built-in data set regenerates them exactly as training made them (the same
+    seeds); own images come from ``source`` (an :class:`mlc.imagesets.ImageSet`, or
+    a mapping of them by fingerprint, as the session keeps them), which must be
+    the very images the run was trained on; else :class:`HeldOutImagesMissing`.
+
+    >>> from mlc.config import RunConfig
+    >>> x, y = held_out_images(RunConfig(test_size=3, image_size=32))
+    >>> x.shape, y.shape
+    ((3, 32, 32, 3), (3, 5))
+    """
+    if datasets.DATASETS[config.dataset].builtin:
+        n = min(int(config.test_size), int(pool))
+        splits = datasets.make_splits(config.replace(train_size=1, val_size=1, test_size=n))
+        return splits.test
+    images_here = own_image_set(source, config.data_fingerprint)
+    if images_here is None:
+        raise HeldOutImagesMissing(
+            f"the test images of this run ({config.data_name or 'your own images'}) are not here: "
+            "load the same .zip on the Train page to see them; uploads still get this run's tags"
+        )
+    rows = np.flatnonzero(np.asarray(images_here.split) == "test")[: int(pool)]
+    cols = images_here.columns(config.classes)
+    x = images_here.images_at(config.image_size)[rows].astype(np.float32) / np.float32(255)
+    return x, np.asarray(images_here.labels, np.float32)[np.ix_(rows, cols)]
+
+
+def own_image_set(stored: Any, fingerprint: str):
+    """The image set with ``fingerprint`` among ``stored`` (one set, a mapping by fingerprint, or None).
+
+    >>> from types import SimpleNamespace
+    >>> own_image_set({"f1": SimpleNamespace(fingerprint="f1")}, "f1").fingerprint
+    'f1'
+    >>> own_image_set(SimpleNamespace(fingerprint="f2"), "f1") is None
+    True
+    """
+    if stored is None:
+        return None
+    if isinstance(stored, Mapping):
+        stored = stored.get(fingerprint)
+    if stored is None or not fingerprint or getattr(stored, "fingerprint", None) != fingerprint:
+        return None
+    return stored
+
+
+def held_out_items(
+    config, x: np.ndarray, y: np.ndarray, n: int, *, seed: int = 0, containing: str | None = None
+) -> list[Item]:
+    """``n`` of a run's test images ``x``, ``y`` (:func:`held_out_images`) at random (seeded), with their true tags.
+
+    With ``containing`` only images holding that tag are drawn (fewer if the split has fewer).
+
+    >>> from mlc.config import RunConfig
+    >>> cfg = RunConfig(test_size=8, image_size=32)
+    >>> x, y = held_out_images(cfg)
+    >>> [item.name for item in held_out_items(cfg, x, y, 2, seed=1)]
+    ['test image 0', 'test image 5']
+    """
+    if not 1 <= int(n) <= MAX_SAMPLES:
+        raise ValueError(f"the gallery holds 1 to {MAX_SAMPLES} images, got {n}")
+    names = list(config.classes)
+    index = np.arange(len(y))
+    if containing is not None:
+        if containing not in names:
+            raise ValueError(f"containing must be one of the tags {names}, got {containing!r}")
+        index = index[y[:, names.index(containing)] >= 0.5]
+    index = np.sort(np.random.default_rng(seed).permutation(index)[: int(n)])
+    where = config.data_fingerprint or f"{config.dataset}:{config.seed}:{config.image_size}:{names}"
+    return [
+        Item(
+            name=f"test image {i}",
+            source="test",
+            key=f"test:{where}:{config.image_size}:{i}",
+            pixels=np.asarray(x[i], np.float32).copy(),
             truth=tuple(float(v) for v in y[i]),
         )
         for i in index

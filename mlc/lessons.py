@@ -91,7 +91,7 @@ def tensor_shapes(config: RunConfig) -> pd.DataFrame:
                 "array": "x, one batch of images",
                 "shape": str((b, s, s, 3)),
                 "dtype": "float32 (uint8 in memory)",
-                "meaning": "RGB in [0, 1]",
+                "meaning": IMAGE_MEANING.get(config.dataset, "RGB in [0, 1]"),
             },
             {"array": "y_true, multi-label (this app)", "shape": str((b, c)), "dtype": "float32", "meaning": target},
             {
@@ -110,33 +110,78 @@ def tensor_shapes(config: RunConfig) -> pd.DataFrame:
     )
 
 
-def sample_target(config: RunConfig, seed: int = 0) -> tuple[np.ndarray, pd.DataFrame]:
-    """One generated scene (S, S, 3) and a tidy frame of its target vector as multi-hot
-    (the truth) and as the one-hot a single-label model would be forced to learn
-    (only the first present tag)."""
-    x, y = make_dataset(
-        1,
-        classes=config.classes,
-        prevalence=config.prevalence,
-        soft_labels=config.soft_labels,
-        seed=seed,
-        image_size=config.image_size,
-    )
-    row = y[0]
+#: What ``x`` holds for each data set (the Shapes lesson).
+IMAGE_MEANING = {
+    "scenes": "generated scenes, RGB in [0, 1]",
+    "digits": "canvases of real handwritten digits, RGB in [0, 1]",
+    "own": "your images, resized to the model's input, RGB in [0, 1]",
+}
+
+
+def sample_image(config: RunConfig, seed: int = 0, source: Any = None) -> tuple[np.ndarray, np.ndarray, str]:
+    """One image (S, S, 3) float32 of ``config``'s data set, its target (C,) and what it is.
+
+    Scenes are generated; digits come from the data set's validation pool (clean
+    targets); own images from ``source`` (an :class:`mlc.imagesets.ImageSet`, or a
+    mapping of them by fingerprint), image ``seed`` modulo their number, else a
+    ``ValueError`` saying the images are not here.
+
+    >>> x, y, what = sample_image(RunConfig(image_size=32), seed=3)
+    >>> x.shape, y.shape, what
+    ((32, 32, 3), (5,), 'generated scene 3')
+    """
+    if config.dataset == "scenes":
+        x, y = make_dataset(
+            1,
+            classes=config.classes,
+            prevalence=config.prevalence,
+            soft_labels=config.soft_labels,
+            seed=seed,
+            image_size=config.image_size,
+        )
+        return x[0], y[0], f"generated scene {seed}"
+    if config.dataset != "own":
+        from mlc import datasets
+
+        x, y = datasets.make_splits(config.replace(train_size=1, val_size=1, test_size=1, seed=seed)).val
+        return np.asarray(x[0], np.float32), np.asarray(y[0], np.float32), f"{config.dataset} image {seed}"
+    from mlc.inference import own_image_set
+
+    images = own_image_set(source, config.data_fingerprint)
+    if images is None:
+        raise ValueError(f"your images ({config.data_name or 'unnamed'}) are not loaded: load them on the Train page")
+    i = int(seed) % len(images.labels)
+    x = images.images_at(config.image_size)[i].astype(np.float32) / np.float32(255)
+    y = np.asarray(images.labels, np.float32)[i, images.columns(config.classes)]
+    path = images.paths[i] if getattr(images, "paths", None) is not None else f"image {i}"
+    return x, y, f"{path} ({config.data_name or 'your images'})"
+
+
+def sample_target(config: RunConfig, seed: int = 0, source: Any = None) -> tuple[np.ndarray, pd.DataFrame]:
+    """One image of the config's data (:func:`sample_image`) and its :func:`target_frame`."""
+    image, row, _ = sample_image(config, seed, source)
+    return image, target_frame(config.classes, row)
+
+
+def target_frame(classes: Sequence[str], row: np.ndarray) -> pd.DataFrame:
+    """Tidy (tag, value, target) rows of one target vector (C,) as multi-hot (the truth) and as the
+    one-hot a single-label model would be forced to learn (only the first present tag).
+
+    >>> target_frame(["a", "b"], np.array([1.0, 1.0]))["value"].tolist()
+    [1.0, 1.0, 1.0, 0.0]
+    """
+    row = np.asarray(row, np.float32)
     onehot = np.zeros_like(row)
     present = np.flatnonzero(row >= 0.5)
     if present.size:
         onehot[present[0]] = 1.0
-    frame = pd.concat(
+    return pd.concat(
         [
-            pd.DataFrame({"tag": list(config.classes), "value": row, "target": "multi-label y_true (this scene)"}),
-            pd.DataFrame(
-                {"tag": list(config.classes), "value": onehot, "target": "single-label one-hot (loses the rest)"}
-            ),
+            pd.DataFrame({"tag": list(classes), "value": row, "target": "multi-label y_true (this image)"}),
+            pd.DataFrame({"tag": list(classes), "value": onehot, "target": "single-label one-hot (loses the rest)"}),
         ],
         ignore_index=True,
     )
-    return x[0], frame
 
 
 # ---------------------------------------------------------------- sigmoid vs softmax

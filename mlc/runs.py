@@ -231,8 +231,20 @@ class Run:
         return paths
 
 
+def data_label(config: RunConfig) -> str:
+    """The data a run was trained on, as a table shows it: the data set's name, own images with theirs.
+
+    >>> from mlc.config import RunConfig
+    >>> data_label(RunConfig()), data_label(RunConfig(dataset="own", classes=("a",), data_name="pets.zip"))
+    ('scenes', 'own: pets.zip')
+    """
+    if config.dataset == "own":
+        return f"own: {config.data_name or 'unnamed'}"
+    return config.dataset
+
+
 def runs_table(runs: list[Run]) -> list[dict]:
-    """One overview row per run (newest last): what it was and how it scored."""
+    """One overview row per run (newest last): what it was and how it scored (mAP on validation and test)."""
     rows = []
     for i, run in enumerate(runs, start=1):
         cfg, rep = run.config, run.report or {}
@@ -241,11 +253,13 @@ def runs_table(runs: list[Run]) -> list[dict]:
         rows.append(
             {
                 "run": run.number or i,
+                "data": data_label(cfg),
                 "loss": cfg.loss + (f" ({weighting})" if weighting else ""),
                 "model": cfg.model,
                 "epochs": len(run.epoch_history),
                 "status": str(run.status),
                 "mAP": rep.get("map"),
+                "test mAP": (run.test_report or {}).get("map"),
                 "macro F1": rep.get("macro_f1"),
                 "rare-tag recall": rep["per_tag"][rare]["recall"] if rep else None,
                 "train s": round(run.train_seconds, 1),

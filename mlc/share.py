@@ -30,6 +30,7 @@ from mlc.config import RunConfig
 
 #: Query key -> RunConfig field, in the order they are applied (tags before what depends on them).
 KEYS: dict[str, str] = {
+    "data": "dataset",
     "tags": "classes",
     "prev": "prevalence",
     "w": "weights",
@@ -42,6 +43,7 @@ KEYS: dict[str, str] = {
     "sched": "lr_schedule",
     "train": "train_size",
     "val": "val_size",
+    "test": "test_size",
     "soft": "soft_labels",
     "noise": "label_noise",
     "size": "image_size",
@@ -56,7 +58,14 @@ THRESHOLD_KEY = "thr"
 MAX_VALUE_LENGTH = 2000
 MAX_KEYS = 64
 _LISTS = ("classes", "prevalence", "weights")
-_INTS = ("epochs", "batch_size", "train_size", "val_size", "image_size", "seed")
+_INTS = ("epochs", "batch_size", "train_size", "val_size", "test_size", "image_size", "seed")
+#: What belongs to own images and stays out of a link: the images themselves cannot travel in a URL.
+OWN_DATA_KEYS = ("tags", "prev", "w", "train", "val", "test")
+#: The note a link made for own images gets when it is opened.
+OWN_DATA_NOTE = (
+    "this link was made for someone's own images, which cannot travel in a link: the data set is not included "
+    "(scenes stand in; upload your .zip on the Train page), every other setting is restored"
+)
 _FLOATS = ("learning_rate", "label_noise")
 
 
@@ -86,12 +95,16 @@ def to_query(config: RunConfig, thresholds: float | list[float] | None = None) -
     >>> to_query(RunConfig(), thresholds=[0.5, 0.25, 0.5, 0.5, 0.5])
     {'thr': '[0.5,0.25,0.5,0.5,0.5]'}
     """
-    default = RunConfig().to_dict()
+    own = config.dataset == "own"
+    # the defaults of the config's own data set (a digits link with the digits' default tags names no tags)
+    default = {**RunConfig(dataset="scenes" if own else config.dataset).to_dict(), "dataset": "scenes"}
     values = config.to_dict()
     if list(values["classes"]) != list(default["classes"]):
         default = {**default, "prevalence": None, "weights": None}  # other tags: their lists always travel
     query: dict[str, str] = {}
     for key, name in KEYS.items():
+        if own and key in OWN_DATA_KEYS:
+            continue  # they describe the images, which stay with their owner
         if values[name] != default[name]:
             query[key] = _text(values[name])
     for name, value in values["loss_params"].items():
@@ -99,6 +112,20 @@ def to_query(config: RunConfig, thresholds: float | list[float] | None = None) -
     if thresholds is not None:
         query[THRESHOLD_KEY] = threshold_text(thresholds)
     return query
+
+
+def link_note(config: RunConfig) -> str | None:
+    """What a link of ``config`` leaves out, for the page that offers it (None: it carries everything).
+
+    >>> link_note(RunConfig(dataset="digits")) is None
+    True
+    >>> link_note(RunConfig(dataset="own", classes=("cat",), data_name="pets.zip"))
+    'The link carries every setting but the data: your own images (pets.zip) cannot travel in a link.'
+    """
+    if config.dataset != "own":
+        return None
+    name = config.data_name or "unnamed"
+    return f"The link carries every setting but the data: your own images ({name}) cannot travel in a link."
 
 
 def threshold_text(thresholds: float | Sequence[float]) -> str:
@@ -213,6 +240,9 @@ def from_query(params: Mapping[str, Any], devices: Sequence[str] | None = None) 
             value = _parse(name, raw)
         except ValueError as exc:
             notes.append(f"ignored {key}={raw!r}: {exc}")
+            continue
+        if name == "dataset" and value == "own":
+            notes.append(OWN_DATA_NOTE)
             continue
         if name == "device" and devices is not None and value not in devices:
             notes.append(f"ignored {key}={raw!r}: this server offers {', '.join(devices)}")

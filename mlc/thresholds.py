@@ -33,7 +33,7 @@ from mlc.confusion import (
     tag_names,
 )
 
-__all__ = ["best_thresholds", "f1_optimal_cut", "precision_recall_curve", "threshold_sweep"]
+__all__ = ["best_thresholds", "f1_optimal_cut", "precision_recall_curve", "threshold_sweep", "tuned_thresholds"]
 
 
 def precision_recall_curve(y_true: Any, y_score: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -187,3 +187,20 @@ def best_thresholds(y_true: Any, y_prob: Any, classes: Sequence[str] | None = No
     names = tag_names(classes, yt.shape[1])
     pos = positives(yt)
     return [{"tag": name, **f1_optimal_cut(pos[:, j], yp[:, j])} for j, name in enumerate(names)]
+
+
+def tuned_thresholds(fit_true: Any, fit_prob: Any) -> np.ndarray:
+    """(C,) F1-optimal thresholds *fitted* on one split, to be applied to another.
+
+    ``fit_true``/``fit_prob`` are ``(n, C)`` (validation). Scoring the returned cuts on
+    a held-out split (test) gives honest numbers; scoring them on the split they were
+    fitted on is optimistic (the cut was chosen to look good there).
+
+    >>> fit = tuned_thresholds([[1], [0], [1], [0]], [[0.9], [0.8], [0.7], [0.1]])
+    >>> fit.tolist()
+    [0.4]
+    >>> from mlc.metrics import report
+    >>> report([[1], [0]], [[0.35], [0.5]], fit)["macro_f1"]  # applied to other data: no longer perfect
+    0.0
+    """
+    return np.array([row["threshold"] for row in best_thresholds(fit_true, fit_prob)], dtype=np.float64)

@@ -53,15 +53,23 @@ def shapes_tab(train_config: RunConfig) -> None:
         "Model", list(models.MODELS), index=list(models.MODELS).index(train_config.model), key="learn_model"
     )
     c1.markdown(models.MODELS[model_name].summary)
-    c1.caption(f"{train_config.num_classes} tags and batch size {train_config.batch_size}, as on the Train page.")
+    c1.caption(
+        f"{train_config.num_classes} tags of the **{train_config.dataset}** data at {train_config.image_size} px and "
+        f"batch size {train_config.batch_size}, as on the Train page."
+    )
     c2.dataframe(
         layer_table(model_name, train_config.num_classes, train_config.image_size), hide_index=True, width="stretch"
     )
     st.dataframe(lessons.tensor_shapes(train_config), hide_index=True, width="stretch")
     left, right = st.columns([1, 3], vertical_alignment="center")
-    scene = left.number_input("scene", 0, 10_000, 28, key="learn_scene", help="Another number, another scene.")
-    image, target = lessons.sample_target(train_config, seed=int(scene))
-    left.image(upscale((image * 255).round().astype("uint8"), 3), caption="one generated scene")
+    number = left.number_input("image", 0, 10_000, 28, key="learn_scene", help="Another number, another image.")
+    try:
+        image, target, what = lessons.sample_image(train_config, int(number), st.session_state.get("own_images"))
+    except ValueError as exc:
+        right.info(f"No image to show: {exc}.", icon=":material/hide_image:")
+        return
+    left.image(upscale((image * 255).round().astype("uint8"), 3), caption=what)
+    target = lessons.target_frame(train_config.classes, target)
     right.altair_chart(charts.target_chart(target), width="stretch")
     right.caption(
         "A multi-label target has a 1 for *every* tag present; a single-label (softmax) setup can only say one of them."
@@ -187,9 +195,14 @@ def code_tab(train_config: RunConfig, jobs: SessionJobs) -> None:
         icon=":material/download:",
         key="download_script",
     )
+    data = (
+        "It draws simple shape scenes"
+        if choices[chosen].dataset == "scenes"
+        else f"It reads the same {choices[chosen].dataset} data (its first lines say where from)"
+    )
     st.caption(
-        "A complete, standalone script: needs only numpy, tensorflow and keras (plain Keras, no mlc). "
-        "It draws simple shape scenes, builds the same model and loss, trains and prints per-tag "
+        "A complete, standalone script: plain Keras, no mlc. "
+        f"{data}, builds the same model and loss, trains and prints per-tag "
         "precision/recall/F1. Copy it with the button at the top right of the code."
     )
     st.code(script, language="python", line_numbers=True)

@@ -16,7 +16,7 @@ from mlc import charts, images, inference, run_summary, share, speed
 from mlc import config as run_config
 from mlc.inference import THRESHOLD_CHOICES, Item, ProbabilityCache, ThresholdSetting
 from mlc.jobs import SessionJobs
-from mlc.ui import caption, gallery, host_settings, job_status, show_scenes, uploaded_items, upscale
+from mlc.ui import caption, host_settings, job_status, show_scenes, uploaded_items, upscale
 
 
 def threshold_key(tag: str) -> str:
@@ -110,9 +110,56 @@ def pick_runs(jobs: SessionJobs, runs: list) -> tuple[Any, list]:
 
 
 # ---------------------------------------------------------------- inputs
-def image_inputs(cfg) -> list[Item]:
-    """Uploads, the camera and generated scenes as items; a file that cannot be read gets one error line."""
+@st.cache_data(max_entries=8, show_spinner="Regenerating this run's test images…")
+def built_in_test_images(config_json: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`mlc.inference.held_out_images` of a built-in data set's config, made once for every visitor."""
+    return inference.held_out_images(run_config.RunConfig.from_json(config_json))
+
+
+def run_test_images(cfg) -> tuple[np.ndarray, np.ndarray]:
+    """The run's test images: regenerated (cached) for a built-in set, the session's own images otherwise."""
+    if cfg.dataset != "own":
+        return built_in_test_images(cfg.to_json())
+    return inference.held_out_images(cfg, st.session_state.get("own_images"))
+
+
+def sample_gallery(cfg) -> list[Item]:
+    """The "test images" column: how many, which tag they must hold, a seed; the drawn items."""
     classes = list(cfg.classes)
+    st.subheader("Test images", anchor=False)
+    s1, s2, s3 = st.columns([2, 3, 2], vertical_alignment="bottom")
+    n_samples = s1.number_input("How many", 0, inference.MAX_SAMPLES, 6, key="n_samples")
+    rare = classes[run_summary.rarest(cfg.prevalence)]
+    containing = s2.selectbox(
+        "Containing",
+        [None, *classes],
+        key="containing",
+        format_func=lambda t: inference.containing_label(t, rare),
+        help="Only images where this tag is present: see how each run handles the rare tag.",
+    )
+    seed = s3.number_input("Seed", 0, 2**31 - 1, 7, key="sample_seed", help="Other numbers, other images.")
+    if not n_samples:
+        return []
+    try:
+        x, y = run_test_images(cfg)
+    except inference.HeldOutImagesMissing as exc:
+        text = str(exc)
+        st.info(text[:1].upper() + text[1:] + ".", icon=":material/hide_image:")
+        return []
+    if containing is not None and containing not in classes:
+        containing = None  # a tag of the previously chosen run
+    samples = inference.held_out_items(cfg, x, y, int(n_samples), seed=int(seed), containing=containing)
+    if not samples:
+        st.warning(f"No image with {containing} in this run's test split.")
+    st.caption(
+        f"Drawn from this run's held-out test split ({cfg.dataset}, {len(y):,} images) with their true tags, "
+        "so right and wrong answers show."
+    )
+    return samples
+
+
+def image_inputs(cfg) -> list[Item]:
+    """Uploads, the camera and the run's test images as items; a file that cannot be read gets one error line."""
     uploads_col, samples_col = st.columns([1, 1], gap="large")
     with uploads_col:
         st.subheader("Your images", anchor=False)
@@ -133,26 +180,7 @@ def image_inputs(cfg) -> list[Item]:
                 items += shot_items
                 problems += shot_problems
     with samples_col:
-        st.subheader("Generated scenes", anchor=False)
-        s1, s2, s3 = st.columns([2, 3, 2], vertical_alignment="bottom")
-        n_samples = s1.number_input("How many", 0, inference.MAX_SAMPLES, 6, key="n_samples")
-        rare = classes[run_summary.rarest(cfg.prevalence)]
-        containing = s2.selectbox(
-            "Containing",
-            [None, *classes],
-            key="containing",
-            format_func=lambda t: inference.containing_label(t, rare),
-            help="Only scenes where this tag is present: see how each run handles the rare tag.",
-        )
-        seed = s3.number_input("Seed", 0, 2**31 - 1, 7, key="sample_seed", help="Other numbers, other scenes.")
-        samples = (
-            gallery(int(n_samples), int(seed), cfg.classes, cfg.prevalence, cfg.soft_labels, containing, cfg.image_size)
-            if n_samples
-            else []
-        )
-        if n_samples and not samples:
-            st.warning(f"No scene with {containing} among the scenes drawn with this seed; try another seed.")
-        st.caption("Scenes drawn from the generator with their true tags, so right and wrong answers show.")
+        samples = sample_gallery(cfg)
     for problem in problems:
         st.error(problem, icon=":material/broken_image:")
     return items + samples
@@ -188,7 +216,8 @@ def threshold_controls(run) -> np.ndarray:
             icon=":material/tune:",
             on_click=lambda: state.update(threshold_state(inference.f1_optimal_setting(run))),
             key="f1_optimal",
-            help="Per-tag thresholds that maximise each tag's F1 on this run's validation scenes.",
+            disabled=run.val_labels is None,
+            help="Per-tag thresholds that maximise each tag's F1 on this run's validation images.",
         )
         if mode == "all":
             state.setdefault("thr_all", 0.5)
@@ -208,13 +237,19 @@ def threshold_controls(run) -> np.ndarray:
             st.query_params[share.THRESHOLD_KEY] = own
         state["_thr_link_applied"] = True
         thresholds = setting.thresholds(classes)
+        if run.val_labels is None or run.val_probabilities is None:
+            st.caption(
+                "This run's validation images are not here (an imported run trained on someone's own images): "
+                "it predicts, but what the thresholds give cannot be measured."
+            )
+            return thresholds
         scores = inference.validation_scores(run, thresholds)
         m = st.columns(4)
         m[0].metric("precision (micro)", f"{scores['micro_precision']:.3f}")
         m[1].metric("recall (micro)", f"{scores['micro_recall']:.3f}")
         m[2].metric("F1 (micro)", f"{scores['micro_f1']:.3f}")
         m[3].metric("F1 (macro)", f"{scores['macro_f1']:.3f}")
-        st.caption(f"What these thresholds give on this run's {len(run.val_labels):,} validation scenes.")
+        st.caption(f"What these thresholds give on this run's {len(run.val_labels):,} validation images.")
     return thresholds
 
 
@@ -238,7 +273,11 @@ def look_closer(
             except images.ImageDecodeError as exc:  # it decoded for the model, so this is unexpected but harmless
                 st.caption(f"(no preview: {exc})")
         else:
-            show_scenes([upscale(images.to_uint8(item.pixels))], [["generated scene"]], per_row=1)
+            show_scenes(
+                [upscale(images.to_uint8(item.pixels))],
+                [["test image" if item.source == "test" else "generated scene"]],
+                per_row=1,
+            )
     with model_col:
         st.image(
             upscale(images.to_uint8(item.pixels), 4),

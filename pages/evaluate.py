@@ -1,8 +1,9 @@
 """Evaluate & compare page: one run in depth (per-tag metrics, PR curves, threshold sweeps,
 why `accuracy` lies) and several runs side by side.
 
-A thin view: every number comes from mlc.evaluation on the runs' kept validation
-predictions; no model runs here except Keras' own `accuracy`, measured on those outputs.
+A thin view: every number comes from mlc.evaluation on the runs' kept held-out test
+predictions (validation for runs without a test split; each caption says which); no model
+runs here except Keras' own `accuracy`, measured on those outputs.
 """
 
 import streamlit as st
@@ -21,9 +22,12 @@ NUMBER = st.column_config.NumberColumn(format="%.3f")
 
 st.title("Evaluate & compare")
 st.caption(
-    "Every number here is computed on each run's own validation scenes, with decisions `p ≥ threshold` per tag. "
+    "Every number here is computed on each run's held-out **test** images (never used to train or to pick "
+    "thresholds), with decisions `p ≥ threshold` per tag. "
     "Charts can be saved as PNG or SVG from their ⋯ menu."
 )
+for other in evaluation.unscorable_runs(jobs.runs):
+    st.caption(f"{other.label} is not listed: {other.message or 'it kept no predictions to evaluate'}.")
 if not runs:
     st.info(
         "No finished runs in this session yet. Train one on the **Train** page (or the quick model on "
@@ -58,11 +62,9 @@ with one_tab:
     )
     thresholds = evaluation.run_thresholds(run, mode, value)
     report = evaluation.run_report(run, thresholds)
-    if mode == ThresholdMode.PER_TAG_F1:
-        st.caption(
-            "F1-optimal thresholds are chosen on the same validation scenes they are scored on, "
-            "so these numbers are a little optimistic."
-        )
+    st.caption(
+        f"Trained on **{run.config.dataset}**. " + evaluation.split_caption(run, tuned=mode == ThresholdMode.PER_TAG_F1)
+    )
 
     m = st.columns(5)
     m[0].metric("mAP", f"{report['map']:.3f}", help="Mean over tags of average precision (threshold-free).")
@@ -92,7 +94,8 @@ with one_tab:
         st.dataframe(evaluation.mae_table(report), hide_index=True, column_config={"MAE": NUMBER})
 
     st.subheader("Why `accuracy` lies", anchor=False)
-    lies = accuracy_table(run.id, run.val_labels, run.val_probabilities)
+    split = evaluation.scored_split(run)
+    lies = accuracy_table(f"{run.id}-{split.name}", split.labels, split.probabilities)
     st.dataframe(evaluation.accuracy_frame(lies), width="stretch", column_config={"model": NUMBER, "all zeros": NUMBER})
     acc, binary, f1 = (lies.row(key) for key in ("keras_accuracy", "binary_accuracy", "macro_f1"))
     st.markdown(
@@ -110,8 +113,10 @@ with one_tab:
 # ---------------------------------------------------------------- compare
 with compare_tab:
     numbers = list(reversed(by_number))
+    newest = by_number[numbers[0]]  # by default: the newest run and those that compare with it
+    default = [n for n in numbers if evaluation.incomparable_reason([newest, by_number[n]]) is None][:4]
     chosen = st.multiselect(
-        "Runs to compare", numbers, default=numbers[:4], key="compare_runs", format_func=lambda n: by_number[n].label
+        "Runs to compare", numbers, default=default, key="compare_runs", format_func=lambda n: by_number[n].label
     )
     selected = [by_number[n] for n in sorted(chosen) if n in by_number]
     if len(selected) < 2:
@@ -120,13 +125,17 @@ with compare_tab:
             icon=":material/compare_arrows:",
         )
         st.stop()
+    reason = evaluation.incomparable_reason(selected)
+    if reason:
+        st.warning(f"Not compared. {reason}", icon=":material/block:")
+        st.stop()
     cmp_mode = st.radio(
         "Thresholds",
         evaluation.COMPARISON_MODES,
         key="compare_mode",
         format_func=lambda m: m.label,
         horizontal=True,
-        help="F1-optimal: each run at its own best per-tag thresholds on its validation scenes.",
+        help="F1-optimal: each run at its own best per-tag thresholds, fitted on its validation images.",
     )
     rows = evaluation.comparison_table(selected, cmp_mode)
 
@@ -143,6 +152,7 @@ with compare_tab:
 
     st.dataframe(evaluation.comparison_styler(selected, rows), width="stretch")
     st.caption(
+        f"On each run's own {evaluation.scored_split(selected[0]).name} split ({selected[0].config.dataset}). "
         "Best value per row shaded (lower is better for Hamming loss, MAE and time); "
         "the rarest tag's rows in orange — weighting should move its recall."
     )

@@ -9,6 +9,7 @@ import streamlit as st
 
 from mlc import DEFAULT_CLASSES, lessons
 from mlc.data import default_prevalence
+from mlc.datasets import DATASETS
 from mlc.models import MODELS
 from mlc.run_summary import rarest
 from mlc.ui import ensure_app_navigation, sample_strip, show_scenes
@@ -25,6 +26,11 @@ st.markdown(
     "Train a small Keras CNN on synthetic scenes and **see** what it takes to say "
     "*which* of several tags a picture shows: the output activation, the shape of "
     "the targets, the loss, the metrics and the thresholds."
+)
+st.markdown(
+    f"{len(DATASETS)} data sets to train on, picked on the Train page: "
+    + ", ".join(f"**{spec.title.lower()}**" for spec in DATASETS.values())
+    + " (a .zip with a labels CSV or one folder per tag). The samples below are scenes, the default."
 )
 
 with st.container(horizontal=True, gap="small"):

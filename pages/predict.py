@@ -18,7 +18,7 @@ cache: inference.ProbabilityCache = st.session_state.setdefault("probability_cac
 
 st.title("Predict")
 st.caption(
-    "Upload images or take generated scenes, and see each tag's sigmoid output against its threshold. "
+    "Upload images or draw the run's test images, and see each tag's sigmoid output against its threshold. "
     "Moving a threshold only re-reads the numbers: the model runs once per image."
 )
 
@@ -32,7 +32,7 @@ run, others = ui_predict.pick_runs(jobs, runs)
 items = ui_predict.image_inputs(run.config)
 thresholds = ui_predict.threshold_controls(run)
 if not items:
-    st.info("Upload images, use the camera, or ask for generated scenes to see predictions.", icon=":material/image:")
+    st.info("Upload images, use the camera, or draw test images to see predictions.", icon=":material/image:")
     st.stop()
 
 try:

@@ -32,7 +32,10 @@ if not jobs.runs:
     st.info("No runs yet: train one on the **Train** page, or import files below.", icon=":material/info:")
 else:
     st.dataframe(pd.DataFrame(runs_table(jobs.runs)), hide_index=True, width="stretch")
-    st.caption(f"The last {jobs.max_runs} runs are kept in this session (oldest dropped first).")
+    st.caption(
+        f"The last {jobs.max_runs} runs are kept in this session (oldest dropped first). **data** is what each "
+        "run was trained on; **mAP** is on its validation images, **test mAP** on its held-out test images."
+    )
     by_number = {run.number: run for run in jobs.runs}
     c1, c2, c3, c4 = st.columns([3, 2, 2, 2], vertical_alignment="bottom")
     number = c1.selectbox("Run", list(reversed(by_number)), key="files_run", format_func=lambda n: by_number[n].label)
@@ -57,8 +60,9 @@ st.markdown(
     "- a **model file** (`.keras`), with its **run JSON** (same file name, `.json`) to know its tags and settings — "
     "without it, the Train page's current tags are assumed.\n\n"
     "Models load in Keras' safe mode: no Lambda layers or other code, input and output shapes "
-    "checked. Imported runs are "
-    "scored on regenerated validation scenes and can be used on **Predict** and **Evaluate & compare**."
+    "checked. Imported runs of a built-in data set (scenes, digits) are scored on regenerated validation and "
+    "test images and can be used on **Predict** and **Evaluate & compare**. Runs trained on your own images "
+    "travel without the images: they keep their recorded numbers and predict, but cannot be re-scored here."
 )
 files = st.file_uploader(
     "Files to import",
@@ -81,13 +85,16 @@ if state.pop("import_requested", False) and files:
         imported, problems = run_transfer.import_files([(f.name, f.getvalue()) for f in files], fallback)
     added, refused = run_transfer.add_to_session(jobs, imported)
     problems += refused
-    state["import_result"] = (len(added), problems, [r.label for r in added])
+    notes = [f"{r.label}: {r.message}" for r in added if r.val_probabilities is None and r.message]
+    state["import_result"] = (len(added), problems, [r.label for r in added], notes)
     state["import_version"] += 1  # a fresh uploader: the same files are not imported twice
     st.rerun()
 if "import_result" in state:
-    count, problems, labels = state.pop("import_result")
+    count, problems, labels, notes = state.pop("import_result")
     if count:
         st.success(f"Imported {count} run(s): {', '.join(labels)}.", icon=":material/check_circle:")
+    for note in notes:
+        st.info(note, icon=":material/hide_image:")
     for problem in problems:
         st.error(problem, icon=":material/error:")
 

@@ -79,7 +79,7 @@ def test_run_thresholds_refuses_bad_values_and_runs_without_predictions():
         with pytest.raises(ValueError, match="threshold must be a number from 0 to 1"):
             evaluation.run_thresholds(run, ThresholdMode.GLOBAL, value=bad)
     empty = Run(BASE, status="failed", number=4)
-    with pytest.raises(ValueError, match="kept no validation predictions"):
+    with pytest.raises(ValueError, match="kept no test or validation predictions"):
         evaluation.run_thresholds(empty)
 
 
@@ -383,3 +383,47 @@ def test_history_frame_overlays_runs_and_skips_missing_values():
         {"run": "#2 focal", "epoch": 2, "value": 0.6, "series": "train loss"},
     ]
     assert evaluation.history_frame([make_run()]).empty
+
+
+# ---------------------------------------------------------------- held-out test split
+def with_test(run, y, p):
+    run.test_labels, run.test_probabilities = np.asarray(y, np.float32), np.asarray(p, np.float32)
+    return run
+
+
+def test_numbers_are_on_the_test_split_when_the_run_has_one():
+    yt, pt = Y[::-1].copy(), np.clip(P[::-1] + 0.15, 0, 1)
+    run = with_test(make_run(), yt, pt)
+    rep = evaluation.run_report(run, 0.5)
+    assert rep == metrics.report(yt, pt, 0.5, classes=CLASSES)
+    assert rep != metrics.report(Y, P, 0.5, classes=CLASSES)
+    assert evaluation.pr_curves_frame(run).equals(evaluation.pr_curves_frame(with_test(make_run(), yt, pt)))
+    rows = evaluation.comparison_table([run, with_test(make_run(number=2), yt, pt)])
+    assert rows[0].values == (rep["map"], rep["map"])
+
+
+def test_tuned_thresholds_are_fitted_on_validation_and_applied_to_test():
+    yt, pt = Y[::-1].copy(), np.clip(P[::-1] + 0.15, 0, 1)
+    run = with_test(make_run(), yt, pt)
+    t = evaluation.run_thresholds(run, ThresholdMode.PER_TAG_F1)
+    np.testing.assert_allclose(t, thresholds.tuned_thresholds(Y, P))  # from validation ...
+    assert not np.allclose(t, thresholds.tuned_thresholds(yt, pt))  # ... not from the test split it scores
+    rep = evaluation.run_report(run, t)
+    assert rep == metrics.report(yt, pt, t, classes=CLASSES)
+    no_val = with_test(Run(BASE, status="finished", number=5), yt, pt)
+    with pytest.raises(ValueError, match="no validation predictions to fit thresholds on"):
+        evaluation.run_thresholds(no_val, ThresholdMode.PER_TAG_F1)
+
+
+def test_a_run_with_only_test_predictions_is_evaluable():
+    run = with_test(Run(BASE, status="finished"), Y, P)
+    run.report = metrics.report(Y, P, classes=CLASSES)
+    assert evaluation.evaluable_runs([run]) == [run]
+
+
+def test_unscorable_runs_are_scored_runs_without_predictions():
+    imported = Run(BASE, status="imported", message="trained on your own images; cannot be re-scored")
+    imported.report = metrics.report(Y, P, classes=CLASSES)
+    good = make_run()
+    failed = Run(BASE, status="failed")
+    assert evaluation.unscorable_runs([good, imported, failed]) == [imported]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mlc import inference, metrics
+from mlc import datasets, inference, metrics
 from mlc.config import RunConfig
 from mlc.training import predict_probabilities, train
 
@@ -200,3 +200,67 @@ def test_true_tags_of_a_scene_and_of_an_upload():
     assert inference.true_tags(scene, classes) == [c for c, v in zip(classes, scene.truth) if v >= 0.5]
     upload = inference.load_uploads([("a.png", png())])[0][0]
     assert inference.true_tags(upload, classes) is None
+
+
+# ---------------------------------------------------------------- the run's own test images
+class FakeImageSet:
+    """What inference needs of an mlc.imagesets.ImageSet: split names, labels, tag columns, pixels."""
+
+    def __init__(self, fingerprint="f1", n=6):
+        rng = np.random.default_rng(0)
+        self.fingerprint, self.tags = fingerprint, ("cat", "dog", "car")
+        self.split = np.array(["train", "test", "val", "test", "test", "train"][:n])
+        self.labels = (rng.random((n, 3)) < 0.5).astype(np.float32)
+        self.labels[1] = [0, 1, 1]
+        self._pixels = rng.integers(0, 256, (n, 16, 16, 3), dtype=np.uint8)
+
+    def columns(self, classes):
+        return [self.tags.index(c) for c in classes]
+
+    def images_at(self, size):
+        assert size == 16
+        return self._pixels
+
+
+OWN = RunConfig(
+    dataset="own", classes=("dog", "car"), image_size=16, data_name="pets.zip", data_fingerprint="f1", test_size=3
+)
+
+
+def test_held_out_images_of_a_built_in_set_are_the_runs_test_split():
+    cfg = RunConfig(test_size=600, image_size=32, seed=4)
+    x, y = inference.held_out_images(cfg)
+    assert x.shape == (inference.TEST_POOL, 32, 32, 3) and x.dtype == np.float32
+    full = datasets.make_splits(cfg.replace(train_size=1, val_size=1)).test
+    np.testing.assert_array_equal(y, full[1][: inference.TEST_POOL])  # the very images training scored on
+    np.testing.assert_allclose(x, full[0][: inference.TEST_POOL])
+    small = inference.held_out_images(cfg.replace(test_size=5))
+    np.testing.assert_array_equal(small[1], datasets.make_splits(cfg.replace(train_size=1, test_size=5)).test[1])
+
+
+def test_held_out_images_of_own_data_come_from_the_session_images():
+    images = FakeImageSet()
+    for stored in (images, {"f1": images}):
+        x, y = inference.held_out_images(OWN, stored)
+        assert x.shape == (3, 16, 16, 3) and x.max() <= 1.0
+        np.testing.assert_array_equal(y, images.labels[[1, 3, 4]][:, [1, 2]])  # the run's tags, in its order
+        np.testing.assert_allclose(x[0], images._pixels[1] / 255, rtol=1e-6)
+    for stored in (None, {}, FakeImageSet("other"), {"f1": FakeImageSet("other")}):
+        with pytest.raises(inference.HeldOutImagesMissing, match="pets.zip.*are not here.*uploads still get"):
+            inference.held_out_images(OWN, stored)
+
+
+def test_held_out_items_carry_true_tags_and_honour_containing():
+    images = FakeImageSet()
+    x, y = inference.held_out_images(OWN, images)
+    items = inference.held_out_items(OWN, x, y, 5, seed=0)
+    assert [item.name for item in items] == ["test image 0", "test image 1", "test image 2"]  # only 3 exist
+    assert items[0].source == "test" and items[0].truth == (1.0, 1.0)
+    assert inference.true_tags(items[0], OWN.classes) == ["dog", "car"]
+    with_car = inference.held_out_items(OWN, x, y, 3, containing="car")
+    assert with_car and all(item.truth[1] == 1.0 for item in with_car)
+    assert len({item.key for item in items}) == 3 and "f1" in items[0].key
+    with pytest.raises(ValueError, match="containing must be one of the tags"):
+        inference.held_out_items(OWN, x, y, 2, containing="cat")
+    with pytest.raises(ValueError, match="1 to 24 images"):
+        inference.held_out_items(OWN, x, y, 0)

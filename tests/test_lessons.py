@@ -115,3 +115,58 @@ def test_export_choices_put_the_current_settings_first_then_runs_newest_first():
     choices = lessons.export_choices(current, [FakeRun("#1", old), FakeRun("#2", new)])
     assert list(choices.values()) == [current, new, old]
     assert list(choices)[1:] == ["run #2", "run #1"]
+
+
+# ---------------------------------------------------------------- the chosen data
+class OwnImages:
+    """The few things of an mlc.imagesets.ImageSet the lessons read."""
+
+    fingerprint = "abc"
+    tags = ("cat", "dog", "car")
+    paths = np.array(["a.png", "b.png"])
+    labels = np.array([[1, 0, 1], [0, 1, 0]], np.float32)
+
+    def columns(self, classes):
+        return [self.tags.index(c) for c in classes]
+
+    def images_at(self, size):
+        return np.full((2, size, size, 3), 51, np.uint8)
+
+
+OWN = RunConfig(dataset="own", classes=("car", "cat"), image_size=32, data_name="pets.zip", data_fingerprint="abc")
+
+
+def test_shapes_and_target_come_from_own_images():
+    x, y, what = lessons.sample_image(OWN, seed=2, source={"abc": OwnImages()})
+    assert x.shape == (32, 32, 3) and x.max() == pytest.approx(0.2)
+    assert y.tolist() == [1.0, 1.0] and what == "a.png (pets.zip)"  # image 2 % 2 = 0, in the run's tag order
+    image, frame = lessons.sample_target(OWN, seed=1, source=OwnImages())
+    assert frame["tag"].tolist() == ["car", "cat"] * 2 and frame["value"].tolist() == [0.0, 0.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match="pets.zip.*not loaded"):
+        lessons.sample_image(OWN, source=None)
+    shapes = lessons.tensor_shapes(OWN.replace(batch_size=8))
+    assert shapes["shape"].tolist()[:2] == ["(8, 32, 32, 3)", "(8, 2)"]
+    assert "your images" in shapes["meaning"][0]
+
+
+def test_a_digits_image_comes_from_the_data_set(monkeypatch):
+    from mlc import datasets
+
+    seen = []
+
+    def fake(config, source=None):
+        seen.append(config)
+        x, y = np.zeros((1, 32, 32, 3), np.float32), np.array([[0, 1]], np.float32)
+        return datasets.DataSplits((x, y), (x + 0.5, y), (x, y), config.classes, "digits")
+
+    monkeypatch.setattr(datasets, "make_splits", fake)
+    cfg = RunConfig(dataset="digits", classes=("3", "7"), image_size=32)
+    x, y, what = lessons.sample_image(cfg, seed=5)
+    assert (x == 0.5).all() and y.tolist() == [0.0, 1.0] and what == "digits image 5"
+    assert seen[0].seed == 5 and seen[0].val_size == 1
+    assert "handwritten digits" in lessons.tensor_shapes(cfg)["meaning"][0]
+
+
+def test_target_frame_of_an_image_without_tags():
+    frame = lessons.target_frame(["a", "b"], np.zeros(2))
+    assert frame["value"].tolist() == [0.0] * 4

@@ -85,3 +85,66 @@ def test_without_models_the_model_and_bundle_downloads_are_off(trained):
     no_model = dataclasses.replace(trained[0], model=None)
     model, record, bundle = run_transfer.downloads(no_model, [no_model])
     assert model.disabled and bundle.disabled and not record.disabled
+
+
+# ---------------------------------------------------------------- own images: the run travels, the images do not
+def own_data_run():
+    """A finished run trained on own images, made by hand: a real (untrained) model, a recorded report."""
+    import numpy as np
+
+    from mlc import metrics, models
+    from mlc.runs import Run
+
+    config = RunConfig(
+        dataset="own", classes=("cat", "dog", "car"), image_size=32, model="linear", epochs=1,
+        train_size=20, val_size=6, test_size=6, data_name="pets.zip", data_fingerprint="abc123",
+    )  # fmt: skip
+    y = np.eye(3, dtype=np.float32)[[0, 1, 2, 0, 1, 2]]
+    p = np.clip(y * 0.6 + 0.2, 0, 1)
+    run = Run(config, status="finished", number=3, train_seconds=1.0)
+    run.model = models.build("linear", 3, 32)
+    run.val_labels, run.val_probabilities = y, p
+    run.test_labels, run.test_probabilities = y, p
+    run.report = metrics.report(y, p, classes=config.classes)
+    run.test_report = metrics.report(y, p * 0.9, classes=config.classes)
+    return run
+
+
+def test_an_own_data_run_exports_imports_and_still_predicts_without_its_images():
+    import io
+    import json
+    import zipfile
+
+    import numpy as np
+
+    from mlc import evaluation, inference
+    from mlc.runs import runs_table
+
+    run = own_data_run()
+    data = runfiles.bundle([run])
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        entry = json.loads(zf.read("manifest.json"))["runs"][0]
+        record = json.loads(zf.read("run-3/run.json"))
+    assert entry["dataset"] == "own" and entry["data_name"] == "pets.zip"
+    assert record["config"]["dataset"] == "own" and record["config"]["data_fingerprint"] == "abc123"
+    assert record["test_report"]["map"] == pytest.approx(run.test_report["map"])
+
+    (back,), problems = run_transfer.import_files([("pets-runs.zip", data)], fallback=RunConfig())
+    assert problems == []
+    assert back.status == "imported" and "cannot be re-scored" in back.message and "pets.zip" in back.message
+    assert back.config.classes == ("cat", "dog", "car") and back.config.data_fingerprint == "abc123"
+    assert back.report["map"] == pytest.approx(run.report["map"])  # the recorded numbers, kept as they were
+    assert back.val_probabilities is None and back.test_probabilities is None  # nothing pretends to be re-scored
+    assert evaluation.evaluable_runs([back]) == []
+    assert runs_table([back])[0]["data"] == "own: pets.zip"
+
+    # ... and it predicts: an upload gets this run's three tags, the same numbers as the original model
+    photo = np.random.default_rng(0).random((2, 32, 32, 3)).astype(np.float32)
+    items = [inference.Item(f"photo {i}", "upload", f"k{i}", photo[i]) for i in range(2)]
+    probs = inference.ProbabilityCache().probabilities(back, items)
+    assert probs.shape == (2, 3)
+    np.testing.assert_allclose(probs, inference.ProbabilityCache().probabilities(run, items), atol=1e-5)
+    table = inference.results_table(items, probs, list(back.config.classes), np.full(3, 0.5))
+    assert {"cat", "dog", "car"} <= set(table.columns)
+    with pytest.raises(inference.HeldOutImagesMissing, match="pets.zip"):
+        inference.held_out_images(back.config)

@@ -213,6 +213,18 @@ def test_runs_table_has_one_row_per_run():
     rare = int(np.argmin(first.config.prevalence))  # cat, 5 %
     assert rows[0]["rare-tag recall"] == first.report["per_tag"][rare]["recall"]
     assert rows[1]["mAP"] is None and rows[1]["rare-tag recall"] is None
+    assert [r["data"] for r in rows] == ["scenes", "scenes"]
+    assert rows[0]["test mAP"] is None  # a run without a test split
+
+
+def test_runs_table_names_the_data_set_and_the_test_map():
+    digits = scored_run(config=RunConfig(dataset="digits", classes=("1", "2", "3")))
+    digits.test_report = {"map": 0.75}
+    own = scored_run(config=RunConfig(dataset="own", classes=("a", "b"), data_name="pets.zip"), number=2)
+    rows = runs_table([digits, own])
+    assert [r["data"] for r in rows] == ["digits", "own: pets.zip"]
+    assert [r["test mAP"] for r in rows] == [0.75, None]
+    assert list(rows[0])[:3] == ["run", "data", "loss"]
 
 
 def test_runs_table_of_no_runs_is_empty():

@@ -143,3 +143,39 @@ def test_threshold_text_is_what_links_carry(thresholds):
     one = isinstance(thresholds, (int, float))
     value, notes = share.thresholds_from_query({share.THRESHOLD_KEY: text}, 1 if one else len(thresholds))
     assert notes == [] and value == (float(thresholds) if one else list(thresholds))
+
+
+# ---------------------------------------------------------------- data sets
+def test_a_built_in_data_set_travels_by_name():
+    digits = RunConfig(dataset="digits", epochs=3)
+    assert share.to_query(digits) == {"data": "digits", "epochs": "3"}  # its default tags need no mention
+    assert share.from_query(share.to_query(digits)).config == digits
+    chosen = RunConfig(dataset="digits", classes=("3", "7"), prevalence=(0.1, 0.4), test_size=300)
+    query = share.to_query(chosen)
+    assert query["data"] == "digits" and query["tags"] == '["3","7"]' and query["test"] == "300"
+    back = share.from_query(query)
+    assert back.config == chosen and back.notes == []
+    assert share.link_note(chosen) is None
+    assert share.has_config({"data": "digits"})
+
+
+def test_digit_tags_on_scenes_or_an_unknown_data_set_are_noted():
+    noted = share.from_query({"data": "photos", "epochs": "2"})
+    assert noted.config == RunConfig(epochs=2)
+    assert len(noted.notes) == 1 and "data='photos'" in noted.notes[0]
+
+
+def test_an_own_data_link_keeps_everything_but_the_data_and_says_so():
+    own = RunConfig(
+        dataset="own", classes=("cat", "dog"), prevalence=(0.3, 0.6), train_size=80, val_size=10, test_size=10,
+        data_name="pets.zip", data_fingerprint="abc", loss="focal", epochs=7, image_size=96, seed=3,
+    )  # fmt: skip
+    query = share.to_query(own)
+    assert query["data"] == "own"
+    assert not set(query) & {"tags", "prev", "w", "train", "val", "test"}  # they describe the images
+    assert "pets.zip" not in "".join(query.values()) and "abc" not in query.values()
+    back = share.from_query(query)
+    assert back.config.dataset == "scenes" and back.config.classes == RunConfig().classes
+    assert (back.config.loss, back.config.epochs, back.config.image_size, back.config.seed) == ("focal", 7, 96, 3)
+    assert back.notes == [share.OWN_DATA_NOTE] and "data set is not included" in back.notes[0]
+    assert "pets.zip" in share.link_note(own)

@@ -125,3 +125,14 @@ def test_f1_optimal_cut_agrees_with_best_thresholds_per_tag():
     for j, best in enumerate(thresholds.best_thresholds(y, p, classes=["a", "b", "c"])):
         cut = thresholds.f1_optimal_cut(confusion.positives(y[:, j]), p[:, j])
         assert best == {"tag": "abc"[j], **cut}
+
+
+def test_tuned_thresholds_are_the_best_cuts_of_the_fitting_split():
+    y = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    p = np.array([[0.9, 0.2], [0.3, 0.6], [0.6, 0.8], [0.5, 0.1]])
+    fitted = thresholds.tuned_thresholds(y, p)
+    assert fitted.shape == (2,) and fitted.dtype == np.float64
+    assert fitted.tolist() == [b["threshold"] for b in thresholds.best_thresholds(y, p)]
+    # applied elsewhere they are just thresholds: scores there are whatever they are
+    other = metrics.report(y[::-1], p, fitted)
+    assert other["per_tag"][0]["threshold"] == fitted[0]

@@ -102,3 +102,12 @@ def test_sample_strip_matches_generator():
 def test_sample_strip_bounds_its_size(n):
     with pytest.raises(ValueError, match="strip holds"):
         sample_strip(n, 0)
+
+
+def test_home_names_the_three_data_sets(app):
+    from mlc.datasets import DATASETS
+
+    line = next(m.value for m in app.markdown if "data sets to train on" in m.value)
+    assert line.startswith(f"{len(DATASETS)} data sets")
+    for spec in DATASETS.values():
+        assert f"**{spec.title.lower()}**" in line

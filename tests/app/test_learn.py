@@ -95,3 +95,49 @@ def test_code_is_the_export_of_the_train_page_config(learn_page):
     at.run()
     code = [c.value for c in at.code if c.language == "python" and "def main" in c.value]
     assert code == [export.keras_script(RunConfig(loss="focal", model="seed_cnn")).rstrip("\n")]
+
+
+class OwnImages:
+    """The few things of an mlc.imagesets.ImageSet the Learn page reads."""
+
+    fingerprint = "abc"
+    tags = ("cat", "dog", "car")
+    paths = None
+    labels = None
+
+    def __init__(self):
+        import numpy as np
+
+        self.paths = np.array(["a.png", "b.png"])
+        self.labels = np.array([[1, 0, 1], [0, 1, 0]], np.float32)
+
+    def columns(self, classes):
+        return [self.tags.index(c) for c in classes]
+
+    def images_at(self, size):
+        import numpy as np
+
+        return np.full((2, size, size, 3), 51, np.uint8)
+
+
+OWN = RunConfig(
+    dataset="own", classes=("cat", "dog", "car"), image_size=32, batch_size=16, data_name="pets.zip",
+    data_fingerprint="abc",
+)  # fmt: skip
+
+
+def test_shapes_follow_the_train_pages_own_data(learn_page):
+    at = learn_page()
+    at.session_state["train_config"] = OWN
+    at.run()
+    assert not at.exception
+    shown = [d.value for d in at.dataframe]
+    assert any(t.equals(lessons.tensor_shapes(OWN)) for t in shown)
+    assert any(t.equals(lessons.layer_table(OWN.model, 3, 32)) for t in shown)
+    assert any("3 tags of the **own** data at 32 px" in c.value for c in at.caption)
+    assert any("not loaded" in i.value for i in at.info)  # the images themselves are not in this session
+    at.session_state["own_images"] = {"abc": OwnImages()}
+    at.run()
+    assert not at.exception and not at.info
+    assert len(at.get("vega_lite_chart")) == 1
+    assert any('"cat"' in c.proto.spec and '"car"' in c.proto.spec for c in at.get("vega_lite_chart"))

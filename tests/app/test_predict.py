@@ -185,3 +185,101 @@ def test_the_server_image_limit_applies(with_runs, monkeypatch, predict_page):
     assert not at.exception
     assert len(results(at)) == 2
     assert any("1 more file(s) not read: at most 2" in e.value for e in at.error)
+
+
+# ---------------------------------------------------------------- runs of other data sets
+def hand_made_run(config: RunConfig, number: int = 1, n: int = 30):
+    """A finished run with an untrained model of its config and hand-made val/test arrays (no data set needed)."""
+    from mlc import models
+    from mlc.runs import Run
+
+    rng = np.random.default_rng(number)
+    run = Run(config, status="finished", number=number)
+    run.model = models.build(config.model, config.num_classes, config.image_size)
+    for split in ("val", "test"):
+        y = (rng.random((n, config.num_classes)) < 0.4).astype(np.float32)
+        setattr(run, f"{split}_labels", y)
+        setattr(run, f"{split}_probabilities", rng.random(y.shape).astype(np.float32))
+    run.report = inference.metrics.report(run.val_labels, run.val_probabilities, classes=config.classes)
+    return run
+
+
+DIGITS = RunConfig(dataset="digits", classes=("3", "7"), image_size=32, test_size=40, epochs=1)
+
+
+def test_a_digits_run_draws_its_test_split_with_true_tags(session, predict_page, monkeypatch):
+    from mlc import datasets
+
+    def fake_splits(config, source=None):  # mlc.digits is not here: the digits split made by hand
+        assert config.dataset == "digits" and config.test_size == 40
+        y = np.zeros((40, 2), np.float32)
+        y[::2, 0] = 1
+        y[1::3, 1] = 1
+        x = np.full((40, 32, 32, 3), 0.5, np.float32)
+        return datasets.DataSplits((x[:1], y[:1]), (x[:1], y[:1]), (x, y), config.classes, "digits")
+
+    monkeypatch.setattr(datasets, "make_splits", fake_splits)
+    session([hand_made_run(DIGITS)])
+    at = predict_page()
+    at.selectbox(key="containing").set_value("7")
+    at.number_input(key="n_samples").set_value(4).run()
+    assert not at.exception
+    table = results(at)
+    assert len(table) == 4 and all("7" in t for t in table["true"])
+    assert set(table.columns) >= {"3", "7"} and "dog" not in table.columns
+    assert all(name.startswith("test image ") for name in table["file"])
+    assert any("held-out test split (digits, 40 images)" in c.value for c in at.caption)
+
+
+OWN = RunConfig(
+    dataset="own", classes=("cat", "dog", "car"), image_size=32, test_size=3,
+    data_name="pets.zip", data_fingerprint="abc123", epochs=1,
+)  # fmt: skip
+
+
+class OwnImages:
+    """The few things of an mlc.imagesets.ImageSet the Predict page reads."""
+
+    fingerprint, tags = "abc123", ("cat", "dog", "car")
+    split = np.array(["train", "test", "test", "val", "test"])
+    labels = np.array([[1, 0, 0], [0, 1, 1], [1, 0, 0], [0, 0, 1], [0, 0, 1]], np.float32)
+
+    def columns(self, classes):
+        return [self.tags.index(c) for c in classes]
+
+    def images_at(self, size):
+        return np.full((5, size, size, 3), 90, np.uint8)
+
+
+def test_a_photo_on_an_own_data_run_gets_that_runs_tags_and_its_test_images_need_the_set(session, predict_page):
+    session([hand_made_run(OWN)])
+    at = predict_page()
+    at.file_uploader(key="uploads").set_value([("me.png", png(), "image/png")]).run()
+    assert not at.exception and not at.error
+    table = results(at)
+    assert list(table["file"]) == ["me.png"]
+    assert {"cat", "dog", "car"} <= set(table.columns) and "sky" not in table.columns
+    assert any("are not here" in i.value and "pets.zip" in i.value for i in at.info)
+
+    at.session_state["own_images"] = {"abc123": OwnImages()}  # the Train page keeps the loaded set here
+    at.run()
+    assert not at.exception and not any("are not here" in i.value for i in at.info)
+    table = results(at)
+    assert len(table) == 4  # the upload and the 3 test images
+    assert sorted(table["true"][table["source"] == "test"]) == sorted(["cat", "dog, car", "car"])
+
+
+def test_an_imported_own_data_run_predicts_without_its_images(session, predict_page):
+    from mlc import runfiles
+
+    made = hand_made_run(OWN)
+    (run,), problems = runfiles.unbundle(runfiles.bundle([made]))
+    assert problems == [] and run.val_labels is None and "cannot be re-scored" in run.message
+    run.number = 1
+    session([run])
+    at = predict_page()
+    at.file_uploader(key="uploads").set_value([("me.png", png(), "image/png")]).run()
+    assert not at.exception and not at.error
+    assert list(results(at)["file"]) == ["me.png"] and "car" in results(at).columns
+    assert any("validation images are not here" in c.value for c in at.caption)
+    assert at.button(key="f1_optimal").disabled
