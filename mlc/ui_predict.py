@@ -169,6 +169,7 @@ def image_inputs(cfg) -> list[Item]:
             type=list(images.ACCEPTED_EXTENSIONS),
             accept_multiple_files=True,
             key="uploads",
+            max_upload_size=images.MAX_BYTES // 2**20,  # the decoder refuses more anyway
             help=f"PNG, JPEG, WebP, BMP or GIF (first frame); up to {limit} at once. "
             f"Each is resized to {cfg.image_size}×{cfg.image_size}, as the model was trained.",
         )

@@ -274,6 +274,9 @@ def config_extras(config: RunConfig, host: HostSettings) -> None:
     """The share link of ``config`` and (not in workshop mode) its JSON, in expanders."""
     with st.expander("Share these settings"):
         st.caption("This page's address always holds the settings; anyone who opens it gets them.")
+        note = share.link_note(config)
+        if note:
+            st.caption(f":material/link_off: {note}")
         st.code(share_url(share.to_query(config)), language=None, wrap_lines=True)
     if not host.workshop_mode:
         with st.expander("Config (JSON)"):

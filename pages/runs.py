@@ -69,6 +69,7 @@ files = st.file_uploader(
     type=["zip", "keras", "json"],
     accept_multiple_files=True,
     key=f"import_files_{state.setdefault('import_version', 0)}",
+    max_upload_size=50,  # models and bundles; the server's cap is for zips of own images
 )
 st.button(
     "Import",
