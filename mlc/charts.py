@@ -454,6 +454,8 @@ def co_occurrence_chart(frame: pd.DataFrame, *, size: int = 300) -> alt.LayerCha
     text = base.mark_text(fontSize=11).encode(
         text=alt.Text("share:Q", format=".0%"),
         color=alt.condition("datum.share > 0.6", alt.value("white"), alt.value("#222")),
+        # numbers fit a cell up to six tags; beyond, the colour and the tooltip say it
+        opacity=alt.value(1 if len(tags) <= 6 else 0),
     )
-    side = max(size, 26 * len(tags))
+    side = max(size, 34 * len(tags))
     return (cells + text).properties(width=side, height=side)

@@ -99,11 +99,12 @@ class Run:
     def label(self) -> str:
         """Short name for pickers and legends: number, loss (weighting) and model.
 
-        E.g. ``#2 weighted_bce (tag) · compact``."""
+        E.g. ``#2 weighted_bce (tag) · compact``, or ``#3 bce · lean · digits`` for another data set."""
         cfg = self.config
         weighting = f" ({cfg.weighting})" if "weights" in cfg.loss_kwargs() else ""
         number = f"#{self.number} " if self.number else ""
-        return f"{number}{cfg.loss}{weighting} · {cfg.model}"
+        data = "" if cfg.dataset == "scenes" else f" · {data_label(cfg)}"  # scenes: the default, unnamed
+        return f"{number}{cfg.loss}{weighting} · {cfg.model}{data}"
 
     @property
     def samples_per_second(self) -> float:

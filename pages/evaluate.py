@@ -9,6 +9,7 @@ runs here except Keras' own `accuracy`, measured on those outputs.
 import streamlit as st
 
 from mlc import charts, evaluation
+from mlc.runs import data_label
 from mlc.states import ThresholdMode
 from mlc.ui import accuracy_table, ensure_app_navigation, session_jobs
 
@@ -63,7 +64,8 @@ with one_tab:
     thresholds = evaluation.run_thresholds(run, mode, value)
     report = evaluation.run_report(run, thresholds)
     st.caption(
-        f"Trained on **{run.config.dataset}**. " + evaluation.split_caption(run, tuned=mode == ThresholdMode.PER_TAG_F1)
+        f"Trained on **{data_label(run.config)}**. "
+        + evaluation.split_caption(run, tuned=mode == ThresholdMode.PER_TAG_F1)
     )
 
     m = st.columns(5)
