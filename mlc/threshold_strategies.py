@@ -39,7 +39,7 @@ __all__ = ["STRATEGIES", "DecisionRule", "Strategy", "score_rule", "split_in_two
 
 
 # ---------------------------------------------------------------- decision rules
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DecisionRule:
     """A fitted strategy: ``name``, its checked ``params`` and how it decides.
 
@@ -61,6 +61,15 @@ class DecisionRule:
     at_least_one: bool = False
     mcut: bool = False
     notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON: ``strategy``, ``params`` and the fitted per-tag ``thresholds`` (None if it has none).
+
+        >>> DecisionRule("top_k", {"k": 2}, k=2).to_dict()
+        {'strategy': 'top_k', 'params': {'k': 2}, 'thresholds': None}
+        """
+        thr = None if self.thresholds is None else [round(float(t), 6) for t in self.thresholds]
+        return {"strategy": self.name, "params": dict(self.params), "thresholds": thr}
 
     def _check(self, p: Any) -> np.ndarray:
         arr = np.asarray(p, dtype=np.float64)
@@ -374,4 +383,3 @@ def split_in_two(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     n = checks.whole(n, "n", 2)
     order = np.random.default_rng(seed).permutation(n)
     return np.sort(order[: n // 2]), np.sort(order[n // 2 :])
-
