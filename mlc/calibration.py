@@ -235,7 +235,8 @@ def fit_platt(y: Any, p: Any, iterations: int = 50) -> tuple[np.ndarray, np.ndar
             if not worse.any():
                 break
             step = np.where(worse, step / 2, step)
-        a, b, current = a - step * da, b - step * db, np.minimum(current, loss(a - step * da, b - step * db))
+        a, b = a - step * da, b - step * db
+        current = loss(a, b)
     return a, b
 
 

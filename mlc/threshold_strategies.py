@@ -33,7 +33,6 @@ from mlc.confusion import check_scores, positives, precision_recall_f1, ranking,
 from mlc.loss_params import ParamSpec
 from mlc.registry import Registry
 from mlc.states import DecisionState
-from mlc.thresholds import best_thresholds
 
 __all__ = ["STRATEGIES", "DecisionRule", "Strategy", "score_rule", "split_in_two", "tuned_vs_test"]
 
@@ -205,6 +204,9 @@ def _manual(y, p, *, t):
 @STRATEGIES.register("per_tag_f1", label="F1-optimal per tag", params={},
                      description="Each tag's cut that maximises its F1 on validation (mlc.thresholds.best_thresholds).")
 def _per_tag_f1(y, p):
+    # Imported here: mlc.thresholds re-exports STRATEGIES, so a top-level import would be circular.
+    from mlc.thresholds import best_thresholds
+
     cuts = np.array([b["threshold"] for b in best_thresholds(y, p)])
     return DecisionRule("per_tag_f1", {}, thresholds=cuts)
 

@@ -174,3 +174,14 @@ def test_split_in_two_is_seeded_and_disjoint():
     assert len(a) == 5 and len(b) == 6 and not set(a) & set(b)
     assert [x.tolist() for x in ts.split_in_two(11, seed=4)] == [a.tolist(), b.tolist()]
     assert ts.split_in_two(11, seed=5)[0].tolist() != a.tolist()
+
+
+@pytest.mark.parametrize("name", list(ts.STRATEGIES))
+def test_every_strategy_is_scored_on_validation_and_on_test(name):
+    a, b = ts.split_in_two(40, seed=0)
+    out = ts.tuned_vs_test(Y[a], P[a], Y[b], P[b], name)
+    assert out["rule"].name == name == out["test"]["strategy"]
+    assert len(out["gap"]["per_tag"]) == 4
+    for v, t, g in zip(out["validation"]["per_tag"], out["test"]["per_tag"], out["gap"]["per_tag"], strict=True):
+        assert g["f1"] == pytest.approx(v["f1"] - t["f1"], abs=1e-4)
+    assert out["rule"].to_dict()["strategy"] == name
