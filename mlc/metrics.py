@@ -245,3 +245,7 @@ def report(
         "mse": float((diff * diff).mean()),
         "best_thresholds": best,
     }
+
+
+# bootstrap error bars live in their own module (they resample the functions above); mlc.metrics.bootstrap_ci
+from mlc.bootstrap import bootstrap_ci, paired_bootstrap  # noqa: E402, F401

@@ -86,6 +86,18 @@ _THRESHOLD_LABELS = {
 }
 
 
+class DecisionState(enum.StrEnum):
+    """One (image, tag) decision of a threshold strategy (:mod:`mlc.threshold_strategies`).
+
+    Every strategy says ``YES`` or ``NO``; only an uncertain band also says ``UNSURE``
+    (a score between its ``lo`` and ``hi``), which the metrics count apart.
+    """
+
+    YES = "yes"
+    UNSURE = "unsure"
+    NO = "no"
+
+
 class ProblemKind(enum.StrEnum):
     """What is wrong with one file or CSV row of a visitor's own labelled images (:mod:`mlc.imagesets`)."""
 

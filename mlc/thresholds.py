@@ -204,3 +204,7 @@ def tuned_thresholds(fit_true: Any, fit_prob: Any) -> np.ndarray:
     0.0
     """
     return np.array([row["threshold"] for row in best_thresholds(fit_true, fit_prob)], dtype=np.float64)
+
+
+# the strategies registry lives in its own module (it builds on the functions above); mlc.thresholds.STRATEGIES
+from mlc.threshold_strategies import STRATEGIES  # noqa: E402, F401
