@@ -121,3 +121,31 @@ def shapes_zip(tmp_path_factory):
         return made[n]
 
     return make
+
+
+@pytest.fixture
+def own_data_run():
+    """``own_data_run()``: a finished run trained on own images, made by hand (a real untrained model, a report)."""
+    from mlc.config import RunConfig
+
+    def make():
+        import numpy as np
+
+        from mlc import metrics, models
+        from mlc.runs import Run
+
+        config = RunConfig(
+            dataset="own", classes=("cat", "dog", "car"), image_size=32, model="linear", epochs=1,
+            train_size=20, val_size=6, test_size=6, data_name="pets.zip", data_fingerprint="abc123",
+        )  # fmt: skip
+        y = np.eye(3, dtype=np.float32)[[0, 1, 2, 0, 1, 2]]
+        p = np.clip(y * 0.6 + 0.2, 0, 1)
+        run = Run(config, status="finished", number=3, train_seconds=1.0)
+        run.model = models.build("linear", 3, 32)
+        run.val_labels, run.val_probabilities = y, p
+        run.test_labels, run.test_probabilities = y, p
+        run.report = metrics.report(y, p, classes=config.classes)
+        run.test_report = metrics.report(y, p * 0.9, classes=config.classes)
+        return run
+
+    return make

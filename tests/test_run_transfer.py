@@ -88,29 +88,9 @@ def test_without_models_the_model_and_bundle_downloads_are_off(trained):
 
 
 # ---------------------------------------------------------------- own images: the run travels, the images do not
-def own_data_run():
-    """A finished run trained on own images, made by hand: a real (untrained) model, a recorded report."""
-    import numpy as np
-
-    from mlc import metrics, models
-    from mlc.runs import Run
-
-    config = RunConfig(
-        dataset="own", classes=("cat", "dog", "car"), image_size=32, model="linear", epochs=1,
-        train_size=20, val_size=6, test_size=6, data_name="pets.zip", data_fingerprint="abc123",
-    )  # fmt: skip
-    y = np.eye(3, dtype=np.float32)[[0, 1, 2, 0, 1, 2]]
-    p = np.clip(y * 0.6 + 0.2, 0, 1)
-    run = Run(config, status="finished", number=3, train_seconds=1.0)
-    run.model = models.build("linear", 3, 32)
-    run.val_labels, run.val_probabilities = y, p
-    run.test_labels, run.test_probabilities = y, p
-    run.report = metrics.report(y, p, classes=config.classes)
-    run.test_report = metrics.report(y, p * 0.9, classes=config.classes)
-    return run
 
 
-def test_an_own_data_run_exports_imports_and_still_predicts_without_its_images():
+def test_an_own_data_run_exports_imports_and_still_predicts_without_its_images(own_data_run):
     import io
     import json
     import zipfile
