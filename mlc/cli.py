@@ -365,6 +365,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         out = run.to_dict()
         out.pop("batch_history")
         out["dataset"] = config.dataset
+        from mlc.eval_splits import held_out_calibration, held_out_intervals
+
+        out["calibration"] = held_out_calibration(run)
+        out["confidence_intervals"] = held_out_intervals(run)
         print(json.dumps(json_safe(out)))
     else:
         print(format_run(run))

@@ -113,3 +113,33 @@ def incomparable_reason(runs: Sequence[Run]) -> str | None:
     if len({split_name(r) for r in runs}) > 1:
         return "Some of these runs are scored on a test split and others only on validation: pick runs of one kind."
     return None
+
+
+def held_out_calibration(run: Run, bins: int = 15) -> dict | None:
+    """Per-tag temperature fitted on validation (Guo et al., 2017), then ECE, Brier and log loss on the scored
+    split before and after it (:func:`mlc.calibration.calibration_report`); None without kept predictions."""
+    from mlc import calibration
+
+    if run.val_labels is None or run.val_probabilities is None or split_name(run) is None:
+        return None
+    scored = scored_split(run)
+    temps = calibration.fit_temperature(run.val_labels, run.val_probabilities)
+    before = calibration.calibration_report(
+        scored.labels, scored.probabilities, bins, classes=run.config.classes, temperature=temps
+    )
+    calibrated = calibration.apply_temperature(scored.probabilities, temps)
+    after = calibration.calibration_report(scored.labels, calibrated, bins, classes=run.config.classes, temperature=1)
+    for row, cal in zip(before["per_tag"], after["per_tag"]):
+        row.update({f"{key}_calibrated": cal[key] for key in ("ece", "brier", "log_loss")})
+    return {"split": scored.name, "fitted_on": "validation", **before}
+
+
+def held_out_intervals(run: Run, n: int = 1000, seed: int = 0) -> dict | None:
+    """Bootstrap 95 % intervals over the scored split's images at threshold 0.5 (:func:`mlc.bootstrap.bootstrap_ci`)."""
+    from mlc.bootstrap import bootstrap_ci
+
+    if split_name(run) is None:
+        return None
+    scored = scored_split(run)
+    return {"split": scored.name, **bootstrap_ci(scored.labels, scored.probabilities, n=n, seed=seed,
+                                                classes=run.config.classes)}  # fmt: skip

@@ -513,6 +513,10 @@ def test_json_names_the_data_set_and_has_a_test_report(capsys):
     record = strict_json(capsys.readouterr().out)
     assert record["dataset"] == "scenes"
     assert set(record["test_report"]) == set(record["report"]) and record["test_report"]["per_tag"]
+    assert record["calibration"]["split"] == "test" and len(record["calibration"]["per_tag"]) == 5
+    assert {"ece", "brier", "temperature", "ece_calibrated"} <= set(record["calibration"]["per_tag"][0])
+    interval = record["confidence_intervals"]["metrics"]["map"]
+    assert interval["low"] <= interval["value"] <= interval["high"]
 
 
 def test_data_path_trains_on_own_images_and_reports_their_tags(tmp_path, shapes_zip, capsys):

@@ -71,3 +71,44 @@ def test_own_images_also_need_the_same_fingerprint():
 def test_a_test_split_run_is_not_compared_with_a_validation_only_run():
     reason = eval_splits.incomparable_reason([run(number=1), run(number=2, test=False)])
     assert "test split and others only on validation" in reason
+
+
+def _run_with_splits(seed=0):
+    from mlc.config import RunConfig
+    from mlc.runs import Run
+
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0, 1.5, (400, 2))
+    y = (rng.random((400, 2)) < 1 / (1 + np.exp(-z))).astype(np.float32)  # sigmoid(z) is the true chance
+    sharp = 1 / (1 + np.exp(-3 * z))  # a model three times too sure
+    run = Run(RunConfig(classes=("a", "b"), prevalence=(0.4, 0.4)))
+    run.val_labels, run.val_probabilities = y[:200], sharp[:200]
+    run.test_labels, run.test_probabilities = y[200:], sharp[200:]
+    return run
+
+
+def test_held_out_calibration_fits_on_validation_and_improves_the_test_split():
+    from mlc.eval_splits import held_out_calibration
+
+    report = held_out_calibration(_run_with_splits())
+    assert report["split"] == "test" and report["fitted_on"] == "validation" and report["bins"] == 15
+    for row in report["per_tag"]:
+        assert row["temperature"] > 1.5  # over-confident scores are softened
+        assert row["log_loss_calibrated"] < row["log_loss"]
+
+
+def test_held_out_intervals_bracket_the_point_values():
+    from mlc.eval_splits import held_out_intervals
+
+    ci = held_out_intervals(_run_with_splits(), n=200)
+    m = ci["metrics"]["map"]
+    assert ci["split"] == "test" and m["low"] <= m["value"] <= m["high"]
+    assert [row["tag"] for row in ci["per_tag"]] == ["a", "b"]
+
+
+def test_no_kept_predictions_no_calibration_or_intervals():
+    from mlc.config import RunConfig
+    from mlc.eval_splits import held_out_calibration, held_out_intervals
+    from mlc.runs import Run
+
+    assert held_out_calibration(Run(RunConfig())) is None and held_out_intervals(Run(RunConfig())) is None
