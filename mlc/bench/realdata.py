@@ -172,7 +172,7 @@ def own_images_zip(path: Path, n: int, side: int = 160, seed: int = 0) -> None:
 
 def bench_own_memory(quick: bool, repeats: int) -> dict:
     """Peak RSS of a CLI run on :data:`OWN_IMAGES` own images vs scenes of the same split sizes, alternating."""
-    n = 400 if quick else OWN_IMAGES
+    n = 150 if quick else OWN_IMAGES
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     train_n, val_n = round(n * 0.7), round(n * 0.15)
     common = ["--epochs", "1"]
