@@ -343,6 +343,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         except Exception as exc:  # e.g. this worker's port is taken
             print(f"error: could not join the multi-worker cluster: {checks.first_line(exc, 300)}", file=sys.stderr)
             return 1
+    from mlc.train_form import unweighted_note
+
+    note = unweighted_note(config.loss, config.weights, cli=True)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     stop = threading.Event()
     bar = _ProgressBar()
     # Ctrl-C stops after the current batch and still reports the partial run

@@ -145,3 +145,21 @@ def poll_seconds(alive: bool, state: str | None = None) -> float | None:
     if not alive:
         return None
     return POLL_SECONDS_IN_LINE if state is not None and JobState(state).in_line else POLL_SECONDS
+
+
+def unweighted_note(loss: str, weights: Sequence[float], *, cli: bool = False) -> str | None:
+    """The line to show when a weighted loss has every weight 1: it then trains exactly as ``bce`` does.
+
+    >>> unweighted_note("weighted_bce", (1.0, 1.0)).startswith("every tag weight is 1, so weighted_bce trains exactly")
+    True
+    >>> unweighted_note("weighted_bce", (1, 19)) is None, unweighted_note("bce", (1, 1)) is None
+    (True, True)
+    """
+    if not uses_weights(loss) or any(float(w) != 1.0 for w in weights):
+        return None
+    how = (
+        "give --auto-weights ratio|inverse|balanced (or --weights)"
+        if cli
+        else "fill the weights from prevalence ((1−p)/p, inverse frequency or class-balanced)"
+    )
+    return f"every tag weight is 1, so {loss} trains exactly as bce does: {how}"

@@ -162,6 +162,9 @@ def tags_section(loss: str, own: bool = False) -> tuple[str, list[dict], list[st
                 st.rerun()
             except ValueError as exc:
                 st.error(f"Cannot fill the weights: {exc}", icon=":material/error:")
+        note = None if problems else train_form.unweighted_note(loss, [row["weight"] for row in rows])
+        if note:
+            st.info(note[0].upper() + note[1:] + ".", icon=":material/balance:")
         st.caption("Fill the weights from prevalence:" if uses_weights else "Weights are used by **weighted_bce**.")
         fills = st.columns(2)
         for i, (label, kind) in enumerate(WEIGHT_FILLS.items()):

@@ -556,3 +556,12 @@ def test_unusable_data_exits_2_with_its_problems_and_no_traceback(tmp_path, caps
     assert "error:" in captured.err and "missing.png" in captured.err and "Traceback" not in captured.err
     assert cli.main(["train", "--data", str(tmp_path / "nowhere.zip")]) == 2
     assert "nowhere.zip" in capsys.readouterr().err
+
+
+def test_weighted_bce_with_every_weight_1_says_it_is_plain_bce(capsys):
+    assert cli.main(["train", *TINY, "--loss", "weighted_bce", "--weighting", "positive", "--json"]) == 0
+    err = capsys.readouterr().err
+    assert "note: every tag weight is 1, so weighted_bce trains exactly as bce does" in err
+    assert "--auto-weights ratio|inverse|balanced" in err
+    assert cli.main(["train", *TINY, "--loss", "weighted_bce", "--auto-weights", "ratio", "--json"]) == 0
+    assert "note:" not in capsys.readouterr().err

@@ -146,3 +146,12 @@ def test_own_config_takes_sizes_and_prevalence_from_the_images(shapes_zip):
     assert config.train_size + config.val_size + config.test_size == 120 and config.train_size != 5
     with pytest.raises(ValueError, match="tag 'bird' is not in your images; their tags are: circle, square, bar"):
         own_config({}, {}, [{"tag": "bird", "prevalence": 0.1, "weight": 1}], images)
+
+
+def test_a_weighted_loss_with_every_weight_1_is_named_as_plain_bce():
+    from mlc.train_form import unweighted_note
+
+    note = unweighted_note("weighted_bce", [1, 1.0, 1])
+    assert "trains exactly as bce does" in note and "(1−p)/p" in note
+    assert "--auto-weights ratio|inverse|balanced" in unweighted_note("weighted_bce", [1, 1], cli=True)
+    assert unweighted_note("weighted_bce", [1, 2]) is None and unweighted_note("focal", [1, 1]) is None

@@ -97,3 +97,11 @@ def test_a_tiny_training_on_own_images_finishes_with_a_test_report(session, trai
     run = jobs.runs[0]
     assert run.status == "finished" and run.config.dataset == "own"
     assert run.test_report is not None and [r["tag"] for r in run.test_report["per_tag"]] == ["circle", "square", "bar"]
+
+
+def test_weighted_bce_with_every_weight_1_shows_the_hint_until_weights_are_filled(train_page):
+    at = train_page()
+    at.selectbox(key="loss").set_value("weighted_bce").run()
+    assert any("trains exactly as bce does" in i.value for i in at.info)
+    at.button(key="fill_ratio").click().run()
+    assert not any("trains exactly as bce does" in i.value for i in at.info)
