@@ -55,6 +55,28 @@ class DataSummary:
     warnings: list[str] = field(default_factory=list)
 
 
+#: The config fields a generated data set's summary depends on (a new loss or epoch count reuses it).
+DATA_FIELDS = (
+    "dataset", "classes", "prevalence", "soft_labels", "label_noise", "image_size", "seed",
+    "train_size", "val_size", "test_size",
+)  # fmt: skip
+
+
+def data_key(config: RunConfig) -> str:
+    """The JSON of ``config``'s :data:`DATA_FIELDS`: equal for configs whose data summaries are equal.
+
+    >>> from mlc.config import RunConfig
+    >>> data_key(RunConfig(epochs=2)) == data_key(RunConfig(loss="focal"))
+    True
+    >>> data_key(RunConfig(seed=1)) == data_key(RunConfig())
+    False
+    """
+    import json
+
+    values = config.to_dict()
+    return json.dumps({name: values[name] for name in DATA_FIELDS})
+
+
 def summarise(config: RunConfig, source: Any = None, *, sample: int = SAMPLE, grid: int = GRID) -> DataSummary:
     """The :class:`DataSummary` of ``config``'s data (``source``: the own images of ``dataset="own"``)."""
     sample = checks.whole(sample, "sample", 16, 20_000)

@@ -110,14 +110,14 @@ def _read(upload, host: HostSettings) -> None:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _generated_summary(config_json: str) -> data_summary.DataSummary:
-    # shared by every visitor: a generated set's summary depends on the config alone
-    return data_summary.summarise(RunConfig.from_json(config_json))
+def _generated_summary(data_json: str) -> data_summary.DataSummary:
+    # shared by every visitor: a generated set's summary depends on the config's data fields alone
+    return data_summary.summarise(RunConfig.from_json(data_json))
 
 
 def _summary(config: RunConfig, image_set: Any) -> data_summary.DataSummary:
     if datasets.DATASETS[config.dataset].builtin:
-        return _generated_summary(config.to_json())
+        return _generated_summary(data_summary.data_key(config))
     key = ("_own_summary", image_set.fingerprint, config.classes, config.image_size)
     cached = st.session_state.get("_own_summary")
     if cached is None or cached[0] != key:
