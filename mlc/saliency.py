@@ -1,0 +1,200 @@
+"""Where does each tag look? Per-tag saliency maps, and how well they point at the truth.
+
+:func:`saliency` gives one map per image and tag, (N, T, H, W) in [0, 1] at the
+image's resolution, from a *logits* model (the registry's models):
+
+* ``gradcam`` — Grad-CAM (Selvaraju et al., ICCV 2017) per tag: the last spatial
+  feature map A (h, w, k) of the model (found by :func:`spatial_layer`), weighted
+  per channel by the mean gradient of the tag's logit, ``ReLU(Σ_k mean_ij(∂z_t/∂A_ijk) A_k)``,
+  upsampled bilinearly and scaled to a maximum of 1. Every tag of every image in
+  one forward pass (one gradient per tag from a persistent tape).
+* ``occlusion`` — model-agnostic (Zeiler & Fergus, ECCV 2014): a grey patch slides
+  over the image and a tag's map is how much its probability drops with the patch
+  there. Works for any model (``linear`` has no feature map); all occluded copies
+  of an image go through the model in one batch.
+
+Scores against a ground-truth mask (N, T, H, W) bools, for the tags present:
+:func:`pointing_game` (share of images whose map maximum falls inside the mask,
+Zhang et al., ECCV 2016) and :func:`mass_inside` (share of the map's mass inside).
+
+>>> import numpy as np
+>>> maps = np.zeros((1, 1, 4, 4)); maps[0, 0, 0, 0] = 1.0
+>>> masks = np.zeros((1, 1, 4, 4), bool); masks[0, 0, :2, :2] = True
+>>> pointing_game(maps, masks).tolist(), mass_inside(maps, masks).tolist()
+([1.0], [1.0])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from mlc import checks
+
+#: Saliency methods by name.
+METHODS: tuple[str, ...] = ("gradcam", "occlusion", "auto")
+#: Layers that move or rescale pixels without computing features: never the Grad-CAM layer.
+_NOT_FEATURES = ("InputLayer", "Cropping2D", "ZeroPadding2D", "Resizing", "Rescaling", "Normalization")
+
+
+def spatial_layer(model) -> str | None:
+    """The name of the model's last layer with a spatial (B, h, w, k) output, h·w > 1, that computes
+    features (a conv, its batch norm or activation, or a nested backbone); None when there is none."""
+    found = None
+    for layer in model.layers:
+        if type(layer).__name__ in _NOT_FEATURES:
+            continue
+        shape = getattr(layer, "output", None)
+        shape = getattr(shape, "shape", None)
+        if shape is not None and len(shape) == 4 and (shape[1] or 0) * (shape[2] or 0) > 1:
+            found = layer.name
+    return found
+
+
+def _as_images(images: Any) -> np.ndarray:
+    x = np.asarray(images)
+    if x.ndim == 3:
+        x = x[None]
+    if x.ndim != 4 or x.shape[-1] != 3:
+        raise ValueError(f"images must be (N, H, W, 3) or (H, W, 3), got shape {x.shape}")
+    if x.dtype == np.uint8:
+        x = x.astype(np.float32) / 255.0
+    return x.astype(np.float32, copy=False)
+
+
+def _tags(tags: Sequence[int] | None, num_classes: int) -> list[int]:
+    if tags is None:
+        return list(range(num_classes))
+    out = [checks.whole(t, "tags", 0, num_classes - 1) for t in tags]
+    if not out:
+        raise ValueError("tags must name at least one tag index")
+    return out
+
+
+def _unit(maps: np.ndarray) -> np.ndarray:
+    """Each (H, W) map scaled to a maximum of 1 (an all-zero map stays 0)."""
+    peak = maps.max(axis=(-2, -1), keepdims=True)
+    return np.where(peak > 0, maps / np.where(peak > 0, peak, 1), 0.0).astype(np.float32)
+
+
+def _num_classes(model, x: np.ndarray) -> int:
+    return int(model(x[:1], training=False).shape[-1])
+
+
+def _forward(model, layer: str, x):
+    """The named layer's output and the logits, in one pass (a Sequential is walked layer by layer)."""
+    import keras
+
+    if isinstance(model, keras.Sequential):
+        features, h = None, x
+        for each in model.layers:
+            h = each(h, training=False)
+            if each.name == layer:
+                features = h
+        return features, h
+    return keras.Model(model.inputs, [model.get_layer(layer).output, model.outputs[0]])(x, training=False)
+
+
+def gradcam(model, images: Any, tags: Sequence[int] | None = None, layer: str | None = None) -> np.ndarray:
+    """Grad-CAM maps (N, T, H, W) in [0, 1] of a logits ``model`` for tag indices ``tags`` (default: all).
+
+    ValueError when the model has no spatial layer (use ``occlusion``).
+    """
+    import tensorflow as tf
+
+    x = _as_images(images)
+    tags = _tags(tags, _num_classes(model, x))
+    layer = layer or spatial_layer(model)
+    if layer is None:
+        raise ValueError(f"model {model.name!r} has no spatial feature map for Grad-CAM; use method='occlusion'")
+    with tf.GradientTape(persistent=True) as tape:
+        features, logits = _forward(model, layer, tf.convert_to_tensor(x))  # (N, h, w, k), (N, C)
+        per_tag = [tf.reduce_sum(logits[:, t]) for t in tags]  # each image's logit only moves its own features
+    cams = []
+    for target in per_tag:
+        grads = tape.gradient(target, features)  # (N, h, w, k)
+        weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)  # (N, 1, 1, k)
+        cams.append(tf.nn.relu(tf.reduce_sum(weights * features, axis=-1)))  # (N, h, w)
+    del tape
+    cam = tf.stack(cams, axis=-1)  # (N, h, w, T)
+    cam = tf.image.resize(cam, x.shape[1:3], method="bilinear")  # (N, H, W, T)
+    return _unit(np.transpose(cam.numpy(), (0, 3, 1, 2)))
+
+
+def occlusion(
+    model, images: Any, tags: Sequence[int] | None = None, patch: int | None = None, stride: int | None = None
+) -> np.ndarray:
+    """Occlusion maps (N, T, H, W) in [0, 1]: the drop of each tag's probability with a grey patch over a place.
+
+    ``patch`` defaults to a quarter of the image side and ``stride`` to half the patch; each pixel's value is the
+    mean drop over the patches covering it (negative drops count as 0).
+    """
+    x = _as_images(images)
+    n, h, w, _ = x.shape
+    num_classes = _num_classes(model, x)
+    tags = _tags(tags, num_classes)
+    patch = checks.whole(patch or max(2, h // 4), "patch", 1, h)
+    stride = checks.whole(stride or max(1, patch // 2), "stride", 1, h)
+    corners = [(i, j) for i in range(0, h - patch + 1, stride) for j in range(0, w - patch + 1, stride)]
+    batch = np.repeat(x[:, None], len(corners) + 1, axis=1)  # (N, P+1, H, W, 3): the image, then each occlusion
+    for k, (i, j) in enumerate(corners, start=1):
+        batch[:, k, i : i + patch, j : j + patch] = 0.5
+    logits = np.asarray(model.predict_on_batch(batch.reshape(-1, h, w, 3)), np.float64)
+    prob = (1 / (1 + np.exp(-logits))).reshape(n, len(corners) + 1, num_classes)[..., tags]  # (N, P+1, T)
+    drop = np.maximum(prob[:, :1] - prob[:, 1:], 0.0)  # (N, P, T)
+    total = np.zeros((n, len(tags), h, w))
+    cover = np.zeros((h, w))
+    for k, (i, j) in enumerate(corners):
+        total[:, :, i : i + patch, j : j + patch] += drop[:, k, :, None, None]
+        cover[i : i + patch, j : j + patch] += 1
+    return _unit(total / np.maximum(cover, 1))
+
+
+def saliency(model, images: Any, tags: Sequence[int] | None = None, method: str = "auto") -> np.ndarray:
+    """Per-tag maps (N, T, H, W) in [0, 1]: ``gradcam``, ``occlusion``, or ``auto`` (Grad-CAM where the model
+    has a spatial layer, occlusion otherwise).
+
+    >>> from mlc import models
+    >>> model = models.build("compact", num_classes=3, image_size=32)
+    >>> saliency(model, np.zeros((2, 32, 32, 3), np.float32)).shape
+    (2, 3, 32, 32)
+    """
+    method = checks.one_of(method, "method", METHODS)
+    if method == "auto":
+        method = "gradcam" if spatial_layer(model) is not None else "occlusion"
+    return gradcam(model, images, tags) if method == "gradcam" else occlusion(model, images, tags)
+
+
+def _checked_scores(maps: Any, masks: Any, present: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    maps, masks = np.asarray(maps, np.float64), np.asarray(masks, bool)
+    if maps.ndim != 4 or maps.shape != masks.shape:
+        raise ValueError(f"maps and masks must both be (N, T, H, W), got {maps.shape} and {masks.shape}")
+    present = masks.any(axis=(-2, -1)) if present is None else np.asarray(present, bool)
+    if present.shape != maps.shape[:2]:
+        raise ValueError(f"present must be (N, T) = {maps.shape[:2]}, got {present.shape}")
+    return maps, masks, present
+
+
+def pointing_game(maps: Any, masks: Any, present: Any = None) -> np.ndarray:
+    """(T,) share of images, among those where the tag is ``present`` (default: its mask is not empty), whose
+    map maximum falls inside the tag's mask; NaN for a tag present nowhere."""
+    maps, masks, present = _checked_scores(maps, masks, present)
+    n, t, h, w = maps.shape
+    peak = maps.reshape(n, t, -1).argmax(axis=-1)  # (N, T)
+    hit = np.take_along_axis(masks.reshape(n, t, -1), peak[..., None], axis=-1)[..., 0]  # (N, T)
+    counts = present.sum(axis=0)
+    with np.errstate(invalid="ignore"):
+        return np.where(counts > 0, (hit & present).sum(axis=0) / np.maximum(counts, 1), np.nan)
+
+
+def mass_inside(maps: Any, masks: Any, present: Any = None) -> np.ndarray:
+    """(T,) mean share of the map's mass inside the tag's mask, over images where the tag is present."""
+    maps, masks, present = _checked_scores(maps, masks, present)
+    total = maps.sum(axis=(-2, -1))
+    inside = (maps * masks).sum(axis=(-2, -1))
+    share = np.where(total > 0, inside / np.where(total > 0, total, 1), 0.0)  # (N, T)
+    counts = present.sum(axis=0)
+    with np.errstate(invalid="ignore"):
+        return np.where(counts > 0, (share * present).sum(axis=0) / np.maximum(counts, 1), np.nan)
