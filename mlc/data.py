@@ -104,8 +104,9 @@ def make_dataset(
     image_size: int = 64,
     seed: int = 0,
     dtype: str = "float32",
-) -> tuple[np.ndarray, np.ndarray]:
-    """Generate ``n`` labelled scenes.
+    masks: bool = False,
+) -> tuple[np.ndarray, ...]:
+    """Generate ``n`` labelled scenes (and, with ``masks=True``, where each tag is).
 
     Returns ``x`` float32 of shape (n, image_size, image_size, 3) in [0, 1] and
     ``y`` float32 of shape (n, C), C = len(classes). ``y`` is multi-hot
@@ -117,7 +118,10 @@ def make_dataset(
     changed): 1 <-> 0 for hard labels; for soft labels a present tag drops to 0
     and an absent one gets a random strength. Same arguments -> identical arrays.
     ``dtype="uint8"`` returns the same scenes as 8-bit pixels 0..255 (a quarter
-    of the memory; the training engine stores them this way).
+    of the memory; the training engine stores them this way). ``masks=True``
+    returns ``(x, y, masks)`` with ``masks`` (n, C, S, S) bool: each present tag's
+    visible pixels (the same scenes as without masks), the ground truth that
+    :mod:`mlc.saliency` scores maps against.
 
     >>> x, y = make_dataset(3, classes=["sky", "boat"], soft_labels=True, seed=2)
     >>> y.shape, bool(((0 <= y) & (y <= 1)).all())
@@ -132,17 +136,19 @@ def make_dataset(
         raise ValueError(f"dtype must be 'float32' or 'uint8', got {dtype!r}")
     x = np.empty((n, spec.size, spec.size, 3), dtype)
     y = np.empty((n, spec.num_classes), np.float32)
+    where = np.zeros((n, spec.num_classes, spec.size, spec.size), bool) if masks else None
     starts = list(range(0, n, CHUNK))
     seeds = np.random.SeedSequence(seed).spawn(len(starts))
 
     def render(k: int) -> None:
         lo = starts[k]
         hi = min(lo + CHUNK, n)
+        chunk_masks = None if where is None else where[lo:hi]
         if dtype == "float32":
-            paint_chunk(spec, np.random.default_rng(seeds[k]), x[lo:hi], y[lo:hi])
+            paint_chunk(spec, np.random.default_rng(seeds[k]), x[lo:hi], y[lo:hi], chunk_masks)
         else:
             pixels = np.empty((hi - lo, spec.size, spec.size, 3), np.float32)
-            paint_chunk(spec, np.random.default_rng(seeds[k]), pixels, y[lo:hi])
+            paint_chunk(spec, np.random.default_rng(seeds[k]), pixels, y[lo:hi], chunk_masks)
             x[lo:hi] = np.rint(pixels * np.float32(255.0))
 
     workers = min(2, os.cpu_count() or 1, len(starts))
@@ -152,7 +158,7 @@ def make_dataset(
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(render, range(len(starts))))
-    return x, y
+    return (x, y) if where is None else (x, y, where)
 
 
 # ---------------------------------------------------------------- scene spec

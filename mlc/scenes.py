@@ -57,8 +57,14 @@ def draw_presence(spec: SceneSpec, rng: np.random.Generator, n: int) -> np.ndarr
     return present
 
 
-def paint_chunk(spec: SceneSpec, rng: np.random.Generator, x_out: np.ndarray, y_out: np.ndarray) -> None:
+def paint_chunk(
+    spec: SceneSpec, rng: np.random.Generator, x_out: np.ndarray, y_out: np.ndarray, masks_out: np.ndarray | None = None
+) -> None:
     """Paint ``n = len(x_out)`` scenes into ``x_out`` (n, S, S, 3) float32 and their targets into ``y_out`` (n, C).
+
+    ``masks_out`` (n, C, S, S) bool, when given, receives each present tag's *visible* pixels (an object
+    partly hidden by one drawn later keeps only what shows; sky is the uncovered upper background). It
+    takes nothing from ``rng``: the scenes are the same with or without it.
 
     Everything random comes from ``rng``, in a fixed order: one generator per chunk
     gives the same scenes whatever thread paints them.
@@ -116,6 +122,13 @@ def paint_chunk(spec: SceneSpec, rng: np.random.Generator, x_out: np.ndarray, y_
         if len(idx):
             _paint_icon(rng, slots, idx, icon, base, S, horizon[idx])
 
+    if masks_out is not None:
+        for c, name in enumerate(lowered):
+            if name == "sky":
+                masks_out[:, c] = (slots == _SKY) & present[:, c, None, None]
+            else:
+                base = _TAG0 + _PARTS * c
+                masks_out[:, c] = (slots >= base) & (slots < base + _PARTS)
     img = np.take(
         palette.reshape(-1, 3), slots.astype(np.intp) + (np.arange(n) * palette.shape[1])[:, None, None], axis=0
     )

@@ -527,3 +527,21 @@ def test_uint8_scenes_are_the_float_scenes_quantised():
     assert np.abs(x * 255.0 - q).max() <= 0.5 + 1e-4
     with pytest.raises(ValueError, match="dtype must be"):
         make_dataset(3, dtype="float64")
+
+
+# ---------------------------------------------------------------- masks: where each tag is
+def test_masks_line_up_with_the_rendered_objects_and_leave_the_scenes_unchanged():
+    x, y = make_dataset(64, seed=3)
+    x2, y2, masks = make_dataset(64, seed=3, masks=True)
+    np.testing.assert_array_equal(x, x2)
+    np.testing.assert_array_equal(y, y2)
+    assert masks.shape == (64, 5, 64, 64) and masks.dtype == bool
+    present = masks.any(axis=(-2, -1))
+    assert (present <= (y >= 0.5)).all()  # a mask only where the tag is present
+    assert present[y >= 0.5].mean() > 0.9  # and nearly always there (an object may be fully hidden)
+    # pixels inside an object's mask differ from the ground around it
+    for c in (0, 3):  # dog, tree
+        for n in np.flatnonzero(present[:, c])[:5]:
+            inside = x[n][masks[n, c]].mean(axis=0)
+            outside = x[n][~masks[n].any(axis=0)].mean(axis=0)
+            assert np.abs(inside - outside).max() > 0.05
