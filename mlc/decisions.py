@@ -197,7 +197,7 @@ def decision_chart(
     )
     layers: list[alt.Chart] = [bars, labels]
     if rule.thresholds is not None:
-        ticks = base.mark_tick(color="#d62728", thickness=3, size=step * 0.8).encode(
+        ticks = base.mark_tick(color="#d62728", thickness=3, size=step - 4).encode(
             x=alt.X("threshold:Q"), tooltip=[alt.Tooltip("tag:N"), alt.Tooltip("threshold:Q", format=".3f")]
         )
         layers.append(ticks)
@@ -210,7 +210,8 @@ def decision_chart(
             .encode(x="x:Q", tooltip=[alt.Tooltip("edge:N", title="band")])
         )
         layers.append(lines)
-    return alt.layer(*layers).properties(height=step * len(classes) + 40)
+    # a step per tag, not a total height: Streamlit sizes discrete axes by their step (as mlc.charts)
+    return alt.layer(*layers).properties(height=alt.Step(step))
 
 
 def scored_split(run: Any, rule: DecisionRule, temperatures: np.ndarray | None) -> tuple[str, dict[str, Any]] | None:
@@ -246,13 +247,13 @@ def runs_frame(probs: Sequence[float], classes: Sequence[str], rule: DecisionRul
 
 
 def decision_table(table: pd.DataFrame, probs: Any, rule: DecisionRule) -> pd.DataFrame:
-    """:func:`mlc.inference.results_table`'s rows with ``predicted`` (and ``exact``) under ``rule``, and an
-    ``unsure`` column for the uncertain band. Tag columns must be the rule's tags, in order.
+    """:func:`mlc.inference.results_table`'s rows with ``predicted`` (and ``exact``) under ``rule``, and for
+    the uncertain band an ``unsure`` column after ``predicted``. Tag columns must be the rule's tags, in order.
 
     >>> t = pd.DataFrame({"file": ["x"], "predicted": ["a"], "true": ["b"], "exact": [False], "a": [0.6], "b": [0.9]})
     >>> top = fit_choice("top_k", {"k": 1}, ["a", "b"], None, None)
-    >>> decision_table(t, [[0.6, 0.9]], top)[["predicted", "exact", "unsure"]].values.tolist()
-    [['b', True, '']]
+    >>> decision_table(t, [[0.6, 0.9]], top)[["predicted", "exact"]].values.tolist()
+    [['b', True]]
     """
     names = list(table.columns[-np.asarray(probs).shape[1] :])
     out = table.copy()
@@ -263,5 +264,6 @@ def decision_table(table: pd.DataFrame, probs: Any, rule: DecisionRule) -> pd.Da
         out["exact"] = [
             (t == pred) if k else None for t, pred, k in zip(out["true"], out["predicted"], known, strict=True)
         ]
-    out.insert(list(out.columns).index("predicted") + 1, "unsure", [", ".join(m) for _, m in pairs])
+    if rule.band is not None:
+        out.insert(list(out.columns).index("predicted") + 1, "unsure", [", ".join(m) for _, m in pairs])
     return out

@@ -305,7 +305,7 @@ def training_panel(
             start_problem = str(exc)
     job = jobs.job
     active = job is not None and job.alive
-    b1, b2, b4, b3 = st.columns([2, 2, 3, 3], vertical_alignment="center")
+    b1, b2, b4, b3 = st.columns([2, 2, 4, 3], vertical_alignment="center")
     b1.button(
         "Train",
         type="primary",

@@ -130,6 +130,8 @@ def test_decision_table_rewrites_predicted_exact_and_adds_unsure():
     assert out["predicted"].tolist() == ["a", ""] and out["unsure"].tolist() == ["b", "a"]
     assert out["exact"].tolist() == [None, False]
     assert list(out.columns).index("unsure") == list(out.columns).index("predicted") + 1
+    top = decisions.fit_choice("top_k", {"k": 1}, CLASSES, None, None)
+    assert "unsure" not in decisions.decision_table(table, table[CLASSES].to_numpy(), top)  # only the band has one
 
 
 def test_scored_split_prefers_test_and_scores_calibrated_scores():
