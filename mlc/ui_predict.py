@@ -397,7 +397,8 @@ def look_closer(
         label = f"calibrated {value_label}" if calibrated else value_label
         st.altair_chart(decisions.decision_chart(frame, rule, value_label=label), width="stretch")
         predicted, unsure = decisions.tags_by_decision(probs[focus : focus + 1], classes, rule)[0]
-        badges = " ".join(f":blue-badge[{tag}]" for tag in predicted) or "none"
+        nothing = "none above threshold" if rule.thresholds is not None else "none"
+        badges = " ".join(f":blue-badge[{tag}]" for tag in predicted) or nothing
         st.markdown(f"**Predicted tags:** {badges}")
         if rule.band is not None:
             st.markdown("**unsure:** " + (" ".join(f":orange-badge[{tag}]" for tag in unsure) or "none"))
