@@ -206,7 +206,11 @@ def apply_threshold_link(classes: list[str]) -> None:
     name, params, notes = share.strategy_from_query(st.query_params.to_dict(), len(classes))
     for note in notes:
         st.warning(f"Share link: {note}; the default is used instead.", icon=":material/link_off:")
-    if name is not None and name not in decisions.MANUAL:
+    if name == "fixed_global" and "t" in params:
+        state.update(threshold_state(ThresholdSetting("all", value=params["t"])))
+    elif name == "manual_per_tag" and "t" in params:
+        state.update(threshold_state(ThresholdSetting("per_tag", per_tag=dict(zip(classes, params["t"])))))
+    elif name is not None and name not in decisions.MANUAL:
         state["strategy"] = name
         state.update({param_key(name, k): v for k, v in params.items()})
 
@@ -264,13 +268,18 @@ def _temperatures(run) -> np.ndarray | None:
     """The run's per-tag temperatures when the calibrated toggle is on (cached per run), else None."""
     state = st.session_state
     has_val = run.val_labels is not None and run.val_probabilities is not None
+    # st.session_state["calibrated"] is shared with the Evaluate page; a widget's own key is dropped on
+    # pages that do not draw it, so the toggle has its own key, seeded from and written back to the shared one.
+    if "calibrated_toggle" not in state:
+        state["calibrated_toggle"] = bool(state.get("calibrated", False))
     on = st.toggle(
         "calibrated (temperature fitted on validation)",
-        key="calibrated",
+        key="calibrated_toggle",
         disabled=not has_val,
         help="Each tag's probability becomes sigmoid(logit(p) / T), T fitted per tag on this run's validation "
         "split by minimising its log loss (Guo et al., 2017). The strategy then decides on those.",
     )
+    state["calibrated"] = bool(on)
     if not (on and has_val):
         return None
     temperatures = state.setdefault("temperature_cache", decisions.TemperatureCache()).get(run)

@@ -339,8 +339,18 @@ def test_a_strategy_link_is_restored_and_a_tampered_parameter_falls_back(with_ru
 def test_the_calibrated_toggle_changes_the_probabilities_and_says_each_tags_temperature(with_runs, predict_page):
     at = with_one_upload(predict_page)
     raw = results(at)[CLASSES].to_numpy()[0]
-    at.toggle(key="calibrated").set_value(True).run()
+    at.toggle(key="calibrated_toggle").set_value(True).run()
     assert not at.exception and at.session_state["calibrated"] is True
     calibrated = results(at)[CLASSES].to_numpy()[0]
     assert not np.allclose(raw, calibrated, atol=1e-3)
     assert any(c.value.startswith("Temperature per tag: dog T = ") for c in at.caption)
+    at.switch_page("pages/learn.py").run()  # another page: the shared key stays, the widget's own key goes
+    assert at.session_state["calibrated"] is True
+    at.switch_page("pages/predict.py").run()
+    assert at.toggle(key="calibrated_toggle").value is True
+
+
+def test_a_link_naming_a_manual_strategy_sets_its_sliders(with_runs, open_page):
+    at = open_page("pages/predict.py", query={"strat": "manual_per_tag", "sp.t": "[0.1,0.9,0.5,0.5,0.3]"})
+    assert at.selectbox(key="strategy").value == "manual_per_tag" and at.slider(key="thr_cat").value == 0.9
+    assert at.query_params["thr"] in ("[0.1,0.9,0.5,0.5,0.3]", ["[0.1,0.9,0.5,0.5,0.3]"])
