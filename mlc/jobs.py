@@ -25,7 +25,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -298,6 +298,20 @@ def _tensorboard(log_dir: str):
     return keras.callbacks.TensorBoard(log_dir=log_dir)
 
 
+#: How many seeds the Train page's "repeat over seeds" trains.
+SERIES_SEEDS = 3
+
+
+def seed_series(config: RunConfig, n: int = SERIES_SEEDS) -> list[RunConfig]:
+    """``config`` with seeds ``s, s+1, ..., s+n-1`` (everything else the same): one repeat per seed.
+
+    >>> [c.seed for c in seed_series(RunConfig(seed=7))]
+    [7, 8, 9]
+    """
+    n = checks.whole(n, "n", 1, 20)
+    return [config.replace(seed=config.seed + i) for i in range(n)]
+
+
 class SessionJobs:
     """One visitor's current job and finished runs (bounded); :meth:`close` stops everything.
 
@@ -326,6 +340,11 @@ class SessionJobs:
         self._numbered = 0
         self.load_problems: list[str] = []  # runs in the run directory that could not be read
         self.closed = False
+        #: A series ("repeat over 3 seeds"): the configs still to train, each started when the one before ends.
+        self.pending: list[RunConfig] = []
+        self._series: tuple[int, int] | None = None  # (which one is running, 1-based; how many)
+        self._series_source: Any = None
+        self._series_trainer: Callable[..., Run] | None = None
 
     def start(self, config: RunConfig, trainer: Callable[..., Run] | None = None, source: Any = None) -> TrainingJob:
         """Start training ``config`` in the background (``source``: the own images of a ``dataset="own"`` config).
@@ -348,23 +367,60 @@ class SessionJobs:
             self.job = TrainingJob(config, self.slots, trainer, source=source).start()
             return self.job
 
+    def start_series(
+        self, configs: Sequence[RunConfig], trainer: Callable[..., Run] | None = None, source: Any = None
+    ) -> TrainingJob:
+        """Train ``configs`` one after another through :meth:`start`: the first now, each next one when
+        the one before has ended and :meth:`collect` sees it. :meth:`stop` ends the current one and drops the rest.
+        """
+        configs = list(configs)
+        if not configs:
+            raise ValueError("a series needs at least one config, got none")
+        if self.settings is not None:
+            for config in configs:
+                check_config(config, self.settings)  # refuse the whole series up front, not its third run
+        job = self.start(configs[0], trainer=trainer, source=source)
+        with self._lock:
+            self.pending = configs[1:]
+            self._series = (1, len(configs))
+            self._series_source, self._series_trainer = source, trainer
+        return job
+
+    @property
+    def series(self) -> tuple[int, int] | None:
+        """``(n, of)`` while a series is on ("seed n of of"), else None."""
+        return self._series
+
     def stop(self) -> None:
+        """Stop the current job; a series' pending configs are dropped (Stop means stop, not "skip one")."""
+        with self._lock:
+            self.pending = []
         job = self.job
         if job is not None:
             job.stop()
 
     def collect(self) -> Run | None:
-        """Move the current job's finished run into :attr:`runs` once; returns it when newly added."""
+        """Move the current job's finished run into :attr:`runs` once; returns it when newly added.
+
+        In a series, the next pending config starts here (after a failed one too: each seed is its own run).
+        """
         with self._lock:
             job = self.job
-            if job is None or job.alive or job.run is None or job.id in self._collected:
+            if job is None or job.alive or job.id in self._collected:
+                return None
+            if job.run is None and job.state not in (states.JobState.FAILED, states.JobState.STOPPED):
                 return None
             self._collected.add(job.id)
-            if job.run.report is None:
-                return None  # failed or never trained: nothing to predict with or compare
-            run = self._add(job.run)
-        if self.store is not None:
+            run = self._add(job.run) if job.run is not None and job.run.report is not None else None
+            following = self.pending.pop(0) if self.pending and not self.closed else None
+            if following is None:
+                self._series = None
+        if run is not None and self.store is not None:
             self.store.save(run)  # outside the lock: writing a model takes a moment
+        if following is not None:
+            n, of = self._series or (0, 0)
+            self.start(following, trainer=self._series_trainer, source=self._series_source)
+            self._series = (n + 1, of)
         return run
 
     def add(self, run: Run) -> Run:

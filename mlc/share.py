@@ -54,6 +54,9 @@ KEYS: dict[str, str] = {
 PARAM_PREFIX = "p."
 #: Thresholds: ``thr=0.4`` (every tag) or ``thr=[0.5,0.2,...]`` (one per tag).
 THRESHOLD_KEY = "thr"
+#: The Predict page's threshold strategy: ``strat=top_k&sp.k=2`` (the manual ones travel as ``thr``).
+STRATEGY_KEY = "strat"
+STRATEGY_PARAM_PREFIX = "sp."
 #: Longest value read from a query string, and most keys: a link is not a payload.
 MAX_VALUE_LENGTH = 2000
 MAX_KEYS = 64
@@ -216,9 +219,9 @@ def from_query(params: Mapping[str, Any], devices: Sequence[str] | None = None) 
             notes.append(f"ignored {key}: its value is {len(text)} characters long (at most {MAX_VALUE_LENGTH})")
             continue
         query[str(key)] = text
-    known = set(KEYS) | {THRESHOLD_KEY}
+    known = set(KEYS) | {THRESHOLD_KEY, STRATEGY_KEY}
     for key in query:
-        if key not in known and not key.startswith(PARAM_PREFIX):
+        if key not in known and not key.startswith((PARAM_PREFIX, STRATEGY_PARAM_PREFIX)):
             notes.append(f"ignored unknown parameter {key!r}")
 
     accepted: dict[str, Any] = {}
@@ -299,6 +302,50 @@ def _thresholds(raw: str, n_tags: int, notes: list[str]) -> float | list[float] 
         notes.append(f"ignored thr={raw!r}: thresholds must be a number in [0, 1] or a list of {n_tags} such numbers")
         return None
     return float(value) if not isinstance(value, list) else [float(v) for v in values]
+
+
+def strategy_query(name: str, params: Mapping[str, Any]) -> dict[str, str]:
+    """Query parameters for a threshold strategy and its parameters (lists as JSON).
+
+    >>> strategy_query("top_k", {"k": 2})
+    {'strat': 'top_k', 'sp.k': '2'}
+    """
+    return {STRATEGY_KEY: name, **{STRATEGY_PARAM_PREFIX + k: _text(v) for k, v in params.items()}}
+
+
+def strategy_from_query(params: Mapping[str, Any], n_tags: int) -> tuple[str | None, dict[str, Any], list[str]]:
+    """The ``strat`` and ``sp.*`` parameters for a run with ``n_tags`` tags: (name or None, params, notes).
+
+    Never raises: an unknown strategy gives None and a note; a parameter that cannot
+    be read or is out of range keeps its default, with a note naming it.
+
+    >>> strategy_from_query({"strat": "top_k", "sp.k": "2"}, 5)
+    ('top_k', {'k': 2}, [])
+    >>> strategy_from_query({"strat": "top_k", "sp.k": "99"}, 5)[1:]
+    ({}, ['ignored sp.k=99: k must be a whole number from 1 to 20, got 99'])
+    """
+    from mlc.threshold_strategies import STRATEGIES  # here: the Train page's links do not need it
+
+    notes: list[str] = []
+    if STRATEGY_KEY not in params:
+        return None, {}, notes
+    name = _first(params[STRATEGY_KEY])[:100]
+    if name not in STRATEGIES:
+        notes.append(f"ignored strat={name!r}: the strategy must be one of {', '.join(STRATEGIES)}")
+        return None, {}, notes
+    strategy = STRATEGIES[name]
+    out: dict[str, Any] = {}
+    for key in sorted(params):
+        if not str(key).startswith(STRATEGY_PARAM_PREFIX):
+            continue
+        field_name, raw = str(key)[len(STRATEGY_PARAM_PREFIX) :], _first(params[key])[:MAX_VALUE_LENGTH]
+        try:
+            value = json.loads(raw)
+            out[field_name] = strategy.check_params({field_name: value}, n_tags)[field_name]
+        except (json.JSONDecodeError, ValueError, TypeError) as exc:
+            reason = "not a number or a JSON list" if isinstance(exc, json.JSONDecodeError) else str(exc).rstrip(".")
+            notes.append(f"ignored {key}={raw}: {reason}")
+    return name, out, notes
 
 
 #: The RunConfig fields the Train page edits one input each (the tags table holds the tags, prevalence, weights).

@@ -12,10 +12,11 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from mlc import charts, images, inference, run_summary, share, speed
+from mlc import charts, decisions, images, inference, run_summary, share, speed
 from mlc import config as run_config
-from mlc.inference import THRESHOLD_CHOICES, Item, ProbabilityCache, ThresholdSetting
+from mlc.inference import Item, ProbabilityCache, ThresholdSetting
 from mlc.jobs import SessionJobs
+from mlc.threshold_strategies import STRATEGIES, DecisionRule
 from mlc.ui import caption, host_settings, job_status, show_scenes, uploaded_items, upscale
 
 
@@ -32,11 +33,11 @@ def threshold_state(setting: ThresholdSetting) -> dict[str, Any]:
     """Session-state values (by widget key) that make the threshold controls show ``setting``.
 
     >>> threshold_state(ThresholdSetting("per_tag", per_tag={"cat": 0.2}))
-    {'thr_mode': 'per_tag', 'thr_cat': 0.2}
+    {'strategy': 'manual_per_tag', 'thr_cat': 0.2}
     """
     if setting.mode == "all":
-        return {"thr_mode": "all", "thr_all": setting.value}
-    return {"thr_mode": "per_tag", **{threshold_key(t): v for t, v in setting.per_tag.items()}}
+        return {"strategy": "fixed_global", "thr_all": setting.value}
+    return {"strategy": "manual_per_tag", **{threshold_key(t): v for t, v in setting.per_tag.items()}}
 
 
 # ---------------------------------------------------------------- which run
@@ -187,78 +188,194 @@ def image_inputs(cfg) -> list[Item]:
     return items + samples
 
 
-# ---------------------------------------------------------------- thresholds
+# ---------------------------------------------------------------- thresholds and strategies
 def apply_threshold_link(classes: list[str]) -> None:
-    """A share link's thresholds (``thr=0.4``, or one per tag) go into the sliders, once per session."""
+    """A share link's decision settings go into the widgets, once per session: ``thr=0.4`` (or one per tag)
+    for the manual strategies, ``strat=top_k&sp.k=2`` for the others."""
     state = st.session_state
-    raw = st.query_params.get(share.THRESHOLD_KEY)
-    if raw is None or state.get("_thr_link_applied"):  # once per session, as on the Train page
+    if state.get("_thr_link_applied"):  # once per session, as on the Train page
         return
-    setting, notes = inference.threshold_setting_from_link(raw, classes)
-    for note in notes:
-        st.warning(f"Share link: {note}; the sliders keep their values.", icon=":material/link_off:")
-    if setting is not None:
-        state.update(threshold_state(setting))
     state["_thr_link_applied"] = True
+    raw = st.query_params.get(share.THRESHOLD_KEY)
+    if raw is not None:
+        setting, notes = inference.threshold_setting_from_link(raw, classes)
+        for note in notes:
+            st.warning(f"Share link: {note}; the sliders keep their values.", icon=":material/link_off:")
+        if setting is not None:
+            state.update(threshold_state(setting))
+    name, params, notes = share.strategy_from_query(st.query_params.to_dict(), len(classes))
+    for note in notes:
+        st.warning(f"Share link: {note}; the default is used instead.", icon=":material/link_off:")
+    if name == "fixed_global" and "t" in params:
+        state.update(threshold_state(ThresholdSetting("all", value=params["t"])))
+    elif name == "manual_per_tag" and "t" in params:
+        state.update(threshold_state(ThresholdSetting("per_tag", per_tag=dict(zip(classes, params["t"])))))
+    elif name is not None and name not in decisions.MANUAL:
+        state["strategy"] = name
+        state.update({param_key(name, k): v for k, v in params.items()})
 
 
-def threshold_controls(run) -> np.ndarray:
-    """The threshold controls and what they give on the run's validation scenes; returns thresholds (C,)."""
+def param_key(strategy: str, param: str) -> str:
+    """The widget key of a fitted strategy's parameter.
+
+    >>> param_key("top_k", "k")
+    'sp_top_k_k'
+    """
+    return f"sp_{strategy}_{param}"
+
+
+def _manual_setting(name: str, classes: list[str]) -> ThresholdSetting:
     state = st.session_state
+    if name == "fixed_global":
+        state.setdefault("thr_all", 0.5)
+        return ThresholdSetting("all", value=st.slider("Threshold (every tag)", 0.0, 1.0, step=0.01, key="thr_all"))
+    columns = st.columns(min(len(classes), 5))
+    per_tag = {}
+    for i, tag in enumerate(classes):
+        key = threshold_key(tag)
+        state.setdefault(key, 0.5)  # the F1 button may have set it: no second default here
+        per_tag[tag] = columns[i % len(columns)].slider(tag, 0.0, 1.0, step=0.001, key=key, format="%.3f")
+    return ThresholdSetting("per_tag", per_tag=per_tag)
+
+
+def _strategy_params(name: str) -> dict[str, Any]:
+    """One widget per declared parameter of a fitted strategy (whole numbers: a number input)."""
+    strategy, state = STRATEGIES[name], st.session_state
+    values: dict[str, Any] = {}
+    columns = st.columns(max(1, len(strategy.params)))
+    for col, (param, spec) in zip(columns, strategy.params.items()):
+        key = param_key(name, param)
+        state.setdefault(key, spec.default)
+        if param in strategy.whole:
+            values[param] = col.number_input(param, int(spec.low), int(spec.high), step=1, key=key, help=spec.help)
+        else:
+            values[param] = col.slider(param, float(spec.low), float(spec.high), step=0.01, key=key, help=spec.help)
+    return values
+
+
+def _follow_link(query: dict[str, str]) -> None:
+    """The address carries the decision settings: ``thr`` or ``strat`` and its ``sp.*``, never both."""
+    for key in list(st.query_params):
+        ours = key in (share.STRATEGY_KEY, share.THRESHOLD_KEY) or key.startswith(share.STRATEGY_PARAM_PREFIX)
+        if ours and key not in query:
+            del st.query_params[key]
+    for key, value in query.items():
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
+
+
+def _temperatures(run) -> np.ndarray | None:
+    """The run's per-tag temperatures when the calibrated toggle is on (cached per run), else None."""
+    state = st.session_state
+    has_val = run.val_labels is not None and run.val_probabilities is not None
+    # st.session_state["calibrated"] is shared with the Evaluate page; a widget's own key is dropped on
+    # pages that do not draw it, so the toggle has its own key, seeded from and written back to the shared one.
+    if "calibrated_toggle" not in state:
+        state["calibrated_toggle"] = bool(state.get("calibrated", False))
+    on = st.toggle(
+        "calibrated (temperature fitted on validation)",
+        key="calibrated_toggle",
+        disabled=not has_val,
+        help="Each tag's probability becomes sigmoid(logit(p) / T), T fitted per tag on this run's validation "
+        "split by minimising its log loss (Guo et al., 2017). The strategy then decides on those.",
+    )
+    state["calibrated"] = bool(on)
+    if not (on and has_val):
+        return None
+    temperatures = state.setdefault("temperature_cache", decisions.TemperatureCache()).get(run)
+    st.caption(
+        "Temperature per tag: "
+        + ", ".join(f"{t} T = {v:.2f}" for t, v in zip(run.config.classes, temperatures))
+        + " (T > 1 softens over-confident scores, T < 1 sharpens timid ones)."
+    )
+    return temperatures
+
+
+def _fill_f1_optimal(run) -> None:
+    """The F1 button: per-tag cuts maximising validation F1 (on calibrated scores when the toggle is on)."""
+    state = st.session_state
+    cache = state.setdefault("temperature_cache", decisions.TemperatureCache())
+    temperatures = cache.get(run) if state.get("calibrated") else None
+    p_val = decisions.calibrate(run.val_probabilities, temperatures)
+    rule = decisions.fit_choice("per_tag_f1", {}, run.config.classes, run.val_labels, p_val)
+    cuts = {t: round(float(v), 3) for t, v in zip(run.config.classes, rule.thresholds)}
+    state.update(threshold_state(ThresholdSetting("per_tag", per_tag=cuts)))
+
+
+def threshold_controls(run) -> tuple[DecisionRule, np.ndarray | None]:
+    """The strategy picker, its parameters, the calibrated toggle and what they give on a held-out split.
+
+    Returns the fitted rule and the temperatures (C,) to apply to scores first (None: uncalibrated).
+    """
     classes = list(run.config.classes)
+    has_val = run.val_labels is not None and run.val_probabilities is not None
     apply_threshold_link(classes)
     with st.container(border=True):
         t1, t2 = st.columns([3, 2], vertical_alignment="bottom")
-        mode = t1.radio(
-            "Thresholds", list(THRESHOLD_CHOICES), format_func=THRESHOLD_CHOICES.get, horizontal=True, key="thr_mode"
+        name = t1.selectbox(
+            "Threshold strategy",
+            list(STRATEGIES),
+            key="strategy",
+            format_func=lambda n: STRATEGIES[n].label,
+            help="How scores become tags. The manual ones use the sliders; the others are fitted on this run's "
+            "validation split (moving a parameter re-fits on kept numbers, the model does not run again).",
         )
         t2.button(
             "F1-optimal per tag (validation)",
             icon=":material/tune:",
-            on_click=lambda: state.update(threshold_state(inference.f1_optimal_setting(run))),
+            on_click=lambda: _fill_f1_optimal(run),
             key="f1_optimal",
-            disabled=run.val_labels is None,
+            disabled=not has_val,
             help="Per-tag thresholds that maximise each tag's F1 on this run's validation images.",
         )
-        if mode == "all":
-            state.setdefault("thr_all", 0.5)
-            setting = ThresholdSetting(
-                "all", value=st.slider("Threshold (every tag)", 0.0, 1.0, step=0.01, key="thr_all")
-            )
+        st.caption(STRATEGIES[name].description)
+        temperatures = _temperatures(run)
+        if name in decisions.MANUAL:
+            setting = _manual_setting(name, classes)
+            params = {"t": setting.value if name == "fixed_global" else [setting.per_tag[t] for t in classes]}
+            query = {share.THRESHOLD_KEY: setting.link_text(classes)}
         else:
-            columns = st.columns(min(len(classes), 5))
-            per_tag = {}
-            for i, tag in enumerate(classes):
-                key = threshold_key(tag)
-                state.setdefault(key, 0.5)  # the F1 button may have set it: no second default here
-                per_tag[tag] = columns[i % len(columns)].slider(tag, 0.0, 1.0, step=0.001, key=key, format="%.3f")
-            setting = ThresholdSetting("per_tag", per_tag=per_tag)
-        own = setting.link_text(classes)
-        if st.query_params.get(share.THRESHOLD_KEY) != own:  # the address shares the thresholds too
-            st.query_params[share.THRESHOLD_KEY] = own
-        state["_thr_link_applied"] = True
-        thresholds = setting.thresholds(classes)
-        if run.val_labels is None or run.val_probabilities is None:
+            params = _strategy_params(name)
+            query = share.strategy_query(name, params)
+        p_val = decisions.calibrate(run.val_probabilities, temperatures) if has_val else None
+        try:
+            rule = decisions.fit_choice(name, params, classes, run.val_labels, p_val)
+        except ValueError as exc:  # a band with lo above hi, or a fitted strategy without validation data
+            st.warning(f"{exc}; deciding with one threshold of 0.5 instead.", icon=":material/warning:")
+            rule = decisions.fit_choice("fixed_global", {"t": 0.5}, classes, None, None)
+        _follow_link(query)
+        for note in rule.notes:
+            st.caption(note)
+        scored = decisions.scored_split(run, rule, temperatures)
+        if scored is None:
             st.caption(
                 "This run's validation images are not here (an imported run trained on someone's own images): "
                 "it predicts, but what the thresholds give cannot be measured."
             )
-            return thresholds
-        scores = inference.validation_scores(run, thresholds)
+            return rule, temperatures
+        split, scores = scored
         m = st.columns(4)
-        m[0].metric("precision (micro)", f"{scores['micro_precision']:.3f}")
-        m[1].metric("recall (micro)", f"{scores['micro_recall']:.3f}")
-        m[2].metric("F1 (micro)", f"{scores['micro_f1']:.3f}")
-        m[3].metric("F1 (macro)", f"{scores['macro_f1']:.3f}")
-        st.caption(f"What these thresholds give on this run's {len(run.val_labels):,} validation images.")
-    return thresholds
+        m[0].metric("F1 (micro)", f"{scores['micro_f1']:.3f}")
+        m[1].metric("F1 (macro)", f"{scores['macro_f1']:.3f}")
+        m[2].metric("labels per image", f"{scores['labels_per_image']:.2f}", help=f"true: {scores['true_per_image']}")
+        m[3].metric("coverage", f"{scores['coverage']:.3f}", help="Share of (image, tag) cells decided, not unsure.")
+        tuned = "tuned on validation, " if decisions.needs_validation(name) else ""
+        st.caption(f"What this strategy gives ({tuned}scored on this run's {split} split, {scores['n']:,} images).")
+    return rule, temperatures
 
 
 # ---------------------------------------------------------------- results
 def look_closer(
-    run, others: list, items: list[Item], probs: np.ndarray, thresholds: np.ndarray, cache: ProbabilityCache
+    run,
+    others: list,
+    items: list[Item],
+    probs: np.ndarray,
+    rule: DecisionRule,
+    cache: ProbabilityCache,
+    calibrated: bool = False,
 ) -> None:
-    """One image as uploaded and as the model sees it, its outputs against the thresholds, and other runs' outputs."""
+    """One image as uploaded and as the model sees it, its decisions under ``rule`` (sure yes / unsure / no),
+    and other runs' outputs. ``probs`` (n, C) are already calibrated when ``calibrated``."""
     cfg, classes = run.config, list(run.config.classes)
     value_label = inference.output_label(cfg.soft_labels)
     st.subheader("Look closer", anchor=False)
@@ -285,26 +402,33 @@ def look_closer(
             caption=f"as the model sees it ({cfg.image_size}×{cfg.image_size})",
         )
     with chart_col:
-        st.altair_chart(
-            charts.probability_chart(probs[focus], classes, thresholds, value_label=value_label), width="stretch"
-        )
-        predicted = inference.predicted_tags(probs[focus : focus + 1], classes, thresholds)[0]
-        badges = " ".join(f":blue-badge[{tag}]" for tag in predicted) or "none above threshold"
+        frame = decisions.decision_frame(probs[focus], classes, rule)
+        label = f"calibrated {value_label}" if calibrated else value_label
+        st.altair_chart(decisions.decision_chart(frame, rule, value_label=label), width="stretch")
+        predicted, unsure = decisions.tags_by_decision(probs[focus : focus + 1], classes, rule)[0]
+        nothing = "none above threshold" if rule.thresholds is not None else "none"
+        badges = " ".join(f":blue-badge[{tag}]" for tag in predicted) or nothing
         st.markdown(f"**Predicted tags:** {badges}")
+        if rule.band is not None:
+            st.markdown("**unsure:** " + (" ".join(f":orange-badge[{tag}]" for tag in unsure) or "none"))
         truth = inference.true_tags(item, classes)
         if truth is not None:
             st.markdown(f"**True tags:** {caption(truth)} — {inference.verdict(truth, predicted)}")
     if others:
-        frames = [
-            charts.probability_frame(cache.probabilities(r, [item])[0], classes, thresholds, run=r.label)
-            for r in [run, *others]
-        ]
+        temps = st.session_state.setdefault("temperature_cache", decisions.TemperatureCache())
+        frames = []
+        for r in [run, *others]:
+            p = cache.probabilities(r, [item])
+            if calibrated and r.val_labels is not None and r.val_probabilities is not None:
+                p = decisions.calibrate(p, temps.get(r))  # each run with its own temperatures
+            frames.append(decisions.runs_frame(p[0], classes, rule, run=r.label))
         st.altair_chart(charts.runs_probability_chart(frames, value_label=value_label), width="stretch")
-        st.caption("Same image, same thresholds; faded bars are below the threshold.")
+        st.caption("Same image, same decision rule; faded bars are not a sure yes.")
 
 
-def all_images(run, table) -> None:
-    """Every image's outputs and tags in one table, and as a CSV download."""
+def all_images(run, items: list[Item], probs: np.ndarray, rule: DecisionRule) -> None:
+    """Every image's outputs and tags (under ``rule``) in one table, and as a CSV download."""
+    table = decisions.decision_table(inference.results_table(items, probs, list(run.config.classes), 0.5), probs, rule)
     st.subheader("All images", anchor=False)
     config = {
         c: st.column_config.ProgressColumn(c, min_value=0.0, max_value=1.0, format="%.2f") for c in run.config.classes

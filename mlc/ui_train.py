@@ -18,7 +18,7 @@ import streamlit as st
 from mlc import charts, devices, losses, models, run_summary, share, speed, train_form
 from mlc.config import LIMITS, LR_SCHEDULES, WEIGHT_RULES, RunConfig, fill_weights, tag_rows, tag_table_problems
 from mlc.hosting import HostSettings
-from mlc.jobs import MAX_RUNS_PER_SESSION, SessionJobs
+from mlc.jobs import MAX_RUNS_PER_SESSION, SERIES_SEEDS, SessionJobs, seed_series
 from mlc.runs import runs_table
 from mlc.states import JobState
 from mlc.ui import (
@@ -296,14 +296,19 @@ def training_panel(
     # A click only records the request (a callback survives a rerun that interrupts this one);
     # the job starts here, with the settings as they are now.
     start_problem = None
-    if state.pop("start_requested", False) and config is not None and not problems:
+    repeat = state.pop("repeat_requested", False)
+    if (state.pop("start_requested", False) or repeat) and config is not None and not problems:
+        own_source = source if config.dataset == "own" else None
         try:
-            jobs.start(config, source=source if config.dataset == "own" else None)
+            if repeat:  # the same config, seeds s, s+1, s+2, one after another through the job queue
+                jobs.start_series(seed_series(config), source=own_source)
+            else:
+                jobs.start(config, source=own_source)
         except (RuntimeError, ValueError) as exc:  # over the server's limits, already running, or the session ended
             start_problem = str(exc)
     job = jobs.job
     active = job is not None and job.alive
-    b1, b2, b3 = st.columns([2, 2, 3], vertical_alignment="center")
+    b1, b2, b4, b3 = st.columns([2, 2, 4, 3], vertical_alignment="center")
     b1.button(
         "Train",
         type="primary",
@@ -315,6 +320,17 @@ def training_panel(
         args=("start_requested", True),
     )
     b2.button("Stop", icon=":material/stop:", disabled=not active, key="stop", width="stretch", on_click=jobs.stop)
+    b4.button(
+        f"Repeat over {SERIES_SEEDS} seeds",
+        icon=":material/repeat:",
+        disabled=bool(problems) or active or config is None,
+        key="repeat_seeds",
+        width="stretch",
+        on_click=state.__setitem__,
+        args=("repeat_requested", True),
+        help=f"Train this config {SERIES_SEEDS} times with seeds s, s+1, s+2, one after another; each run is kept. "
+        "Stop ends the current one and drops the rest.",
+    )
     if start_problem:
         st.error(f"Cannot start training: {start_problem}", icon=":material/error:")
     slots = training_slots()
@@ -346,6 +362,9 @@ def live_panel(jobs: SessionJobs, in_line: bool = False) -> None:
     if in_line and not JobState(snap.state).in_line:
         st.rerun()  # it got its slot: back to one update a second
     cfg = snap.config
+    if jobs.series is not None:
+        n, of = jobs.series
+        st.caption(f"Repeat over seeds: **seed {n} of {of}** (seed {cfg.seed}).")
     job_progress(snap)
     batches = train_form.batches_per_epoch(cfg)
     st.altair_chart(charts.loss_chart(snap.batch_history, snap.epoch_history, batches, height=320), width="stretch")
@@ -362,7 +381,8 @@ def live_panel(jobs: SessionJobs, in_line: bool = False) -> None:
     collected = jobs.collect()
     if collected is not None:
         speed.record(collected)  # this server's speed: the next estimates use it
-        st.rerun()  # end the polling and refresh the run list
+    if collected is not None or jobs.job is not current:
+        st.rerun()  # end the polling (or poll the series' next seed) and refresh the run list
 
 
 def show_summary(run) -> None:

@@ -1,14 +1,14 @@
 """Predict page: upload images (or take generated scenes) and see each tag's sigmoid
-probability against thresholds the visitor moves.
+probability and its decision under the threshold strategy the visitor picks.
 
 A thin view: the sections (mlc.ui_predict) turn inputs into mlc.inference Items;
 probabilities come from the session's ProbabilityCache (one model call per new
-image and run), so moving a threshold only re-applies `p >= t` to numbers already computed.
+image and run), so moving a threshold or a strategy parameter only re-decides numbers already computed.
 """
 
 import streamlit as st
 
-from mlc import inference, ui_predict
+from mlc import decisions, inference, ui_predict
 from mlc.ui import ensure_app_navigation, session_jobs
 
 ensure_app_navigation()
@@ -18,7 +18,8 @@ cache: inference.ProbabilityCache = st.session_state.setdefault("probability_cac
 
 st.title("Predict")
 st.caption(
-    "Upload images or draw the run's test images, and see each tag's sigmoid output against its threshold. "
+    "Upload images or draw the run's test images, and see each tag's sigmoid output and its decision: "
+    "sure yes, unsure or no under the threshold strategy you pick. "
     "Moving a threshold only re-reads the numbers: the model runs once per image."
 )
 
@@ -30,7 +31,7 @@ if not runs:
 
 run, others = ui_predict.pick_runs(jobs, runs)
 items = ui_predict.image_inputs(run.config)
-thresholds = ui_predict.threshold_controls(run)
+rule, temperatures = ui_predict.threshold_controls(run)
 if not items:
     st.info("Upload images, use the camera, or draw test images to see predictions.", icon=":material/image:")
     st.stop()
@@ -40,5 +41,6 @@ try:
 except ValueError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
-ui_predict.look_closer(run, others, items, probs, thresholds, cache)
-ui_predict.all_images(run, inference.results_table(items, probs, list(run.config.classes), thresholds))
+shown = decisions.calibrate(probs, temperatures)  # the strategy decides on calibrated scores when asked
+ui_predict.look_closer(run, others, items, shown, rule, cache, calibrated=temperatures is not None)
+ui_predict.all_images(run, items, shown, rule)

@@ -328,3 +328,69 @@ def test_importing_jobs_does_not_start_the_engine():
     code = "import sys, mlc.jobs; print('mlc.training' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------- a series: repeat over seeds
+def scored_fake(gates=None):
+    """A trainer that returns a scored run (it joins the session's runs) at once, or when its seed's gate opens."""
+    seen = []
+
+    def trainer(config, *, on_progress=None, stop_event=None):
+        seen.append(config.seed)
+        if gates is not None:
+            while not gates[config.seed].wait(0.02):
+                if stop_event.is_set():
+                    return Run(config=config, status=states.RunStatus.STOPPED, report={"macro_f1": 0.0})
+        return Run(config=config, status=states.RunStatus.FINISHED, report={"macro_f1": 0.5})
+
+    return trainer, seen
+
+
+def collect_until(session, count, timeout=30.0):
+    """Collect (as the pages' polling does) until the session holds ``count`` runs and no job is alive."""
+
+    def done():
+        session.collect()
+        return len(session.runs) == count and not session.job.alive
+
+    return wait_for(done, timeout)
+
+
+def test_seed_series_varies_only_the_seed():
+    configs = jobs.seed_series(TINY.replace(seed=4))
+    assert [c.seed for c in configs] == [4, 5, 6]
+    assert all(c.replace(seed=0) == TINY.replace(seed=0) for c in configs)
+
+
+def test_a_series_trains_each_seed_in_turn_and_keeps_every_run():
+    trainer, seen = scored_fake()
+    session = SessionJobs(trainer=trainer)
+    session.start_series(jobs.seed_series(TINY.replace(seed=10)))
+    assert session.series == (1, 3)
+    assert collect_until(session, 3)
+    assert seen == [10, 11, 12] and [r.config.seed for r in session.runs] == [10, 11, 12]
+    assert session.series is None and session.pending == []
+
+
+def test_the_series_shows_which_seed_runs_and_stop_drops_the_rest():
+    gates = {s: threading.Event() for s in (0, 1, 2)}
+    trainer, seen = scored_fake(gates)
+    session = SessionJobs(trainer=trainer)
+    session.start_series(jobs.seed_series(TINY.replace(seed=0)))
+    gates[0].set()
+    assert wait_for(lambda: session.collect() is not None)
+    assert session.series == (2, 3) and session.job.alive and seen == [0, 1]
+    session.stop()  # ends seed 1 and drops seed 2
+    assert session.job.join(10)
+    session.collect()
+    assert session.pending == [] and session.series is None
+    assert seen == [0, 1] and not session.job.alive
+    assert [r.config.seed for r in session.runs] == [0, 1]  # the stopped one is kept, as a single run's is
+
+
+def test_a_series_over_the_servers_limits_is_refused_before_its_first_run():
+    trainer, seen = scored_fake()
+    session = SessionJobs(trainer=trainer, settings=hosting.HostSettings(max_epochs=1))
+    with pytest.raises(ValueError):
+        session.start_series(jobs.seed_series(TINY.replace(epochs=2)))
+    assert seen == [] and session.job is None

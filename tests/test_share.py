@@ -179,3 +179,54 @@ def test_an_own_data_link_keeps_everything_but_the_data_and_says_so():
     assert (back.config.loss, back.config.epochs, back.config.image_size, back.config.seed) == ("focal", 7, 96, 3)
     assert back.notes == [share.OWN_DATA_NOTE] and "data set is not included" in back.notes[0]
     assert "pets.zip" in share.link_note(own)
+
+
+# ---------------------------------------------------------------- the Predict page's threshold strategy
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("top_k", {"k": 2}),
+        ("uncertain_band", {"lo": 0.25, "hi": 0.8}),
+        ("mcut", {}),
+        ("fixed_precision", {"precision": 0.95}),
+    ],
+)
+def test_a_strategy_and_its_parameters_round_trip(name, params):
+    query = share.strategy_query(name, params)
+    assert query["strat"] == name and all(k == "strat" or k.startswith("sp.") for k in query)
+    assert share.strategy_from_query(query, 5) == (name, params, [])
+
+
+def test_a_per_tag_strategy_parameter_travels_as_a_json_list():
+    query = share.strategy_query("manual_per_tag", {"t": [0.1, 0.2]})
+    assert query == {"strat": "manual_per_tag", "sp.t": "[0.1,0.2]"}
+    assert share.strategy_from_query(query, 2) == ("manual_per_tag", {"t": [0.1, 0.2]}, [])
+    name, params, notes = share.strategy_from_query(query, 3)  # a link for another run's tags
+    assert params == {} and notes == ["ignored sp.t=[0.1,0.2]: t must have one value per tag (3), got 2"]
+
+
+@pytest.mark.parametrize(
+    ("query", "note"),
+    [
+        ({"strat": "oracle"}, "ignored strat='oracle': the strategy must be one of fixed_global, "),
+        ({"strat": "top_k", "sp.k": "two"}, "ignored sp.k=two: not a number or a JSON list"),
+        ({"strat": "top_k", "sp.k": "1.5"}, "ignored sp.k=1.5: k must be a whole number"),
+        ({"strat": "top_k", "sp.gamma": "1"}, "ignored sp.gamma=1: unknown parameter 'gamma' for strategy 'top_k'"),
+        ({"strat": "uncertain_band", "sp.lo": "-1"}, "ignored sp.lo=-1: lo must be"),
+        ({"strat": "mcut", "sp.k": "2"}, "ignored sp.k=2: unknown parameter 'k' for strategy 'mcut'; it accepts: no"),
+    ],
+)
+def test_a_tampered_strategy_link_falls_back_with_a_note(query, note):
+    name, params, notes = share.strategy_from_query(query, 5)
+    assert params == {} and len(notes) == 1 and notes[0].startswith(note), notes
+
+
+def test_no_strategy_in_the_link_means_nothing_and_thr_keeps_working():
+    assert share.strategy_from_query({"thr": "0.4"}, 5) == (None, {}, [])
+    assert share.thresholds_from_query({"thr": "0.4", "strat": "top_k"}, 5) == (0.4, [])
+
+
+def test_strategy_keys_are_not_unknown_parameters_on_a_config_link():
+    shared = share.from_query({"epochs": "3", "strat": "top_k", "sp.k": "2"})
+    assert shared.config == RunConfig(epochs=3) and shared.notes == []
+    assert not share.has_config({"strat": "top_k", "sp.k": "2"})

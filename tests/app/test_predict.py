@@ -10,11 +10,12 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from mlc import inference
+from mlc import decisions, inference
 from mlc.config import RunConfig
 from mlc.data import make_dataset
 from mlc.training import train
 
+CLASSES = ["dog", "cat", "house", "tree", "sky"]
 TINY = RunConfig(epochs=2, train_size=256, val_size=128, batch_size=32)
 
 
@@ -121,13 +122,14 @@ def test_f1_optimal_thresholds_fill_the_per_tag_sliders(with_runs, runs, predict
     at = predict_page()
     at.button(key="f1_optimal").click().run()
     assert not at.exception
-    assert at.radio(key="thr_mode").value == "per_tag"
+    assert at.selectbox(key="strategy").value == "manual_per_tag"
     best = inference.optimal_thresholds(runs[1])  # the newest run is selected first
     for tag, value in best.items():
         assert at.slider(key=f"thr_{tag}").value == pytest.approx(value, abs=1e-3)
     shown = {m.label: float(m.value) for m in at.metric}
-    expected = inference.validation_scores(runs[1], [round(v, 3) for v in best.values()])
-    assert shown["F1 (macro)"] == pytest.approx(expected["macro_f1"], abs=1e-3)
+    rule = decisions.fit_choice("manual_per_tag", {"t": [round(v, 3) for v in best.values()]}, CLASSES, None, None)
+    split, expected = decisions.scored_split(runs[1], rule, None)  # tuned on validation: scored on test
+    assert split == "test" and shown["F1 (macro)"] == pytest.approx(expected["macro_f1"], abs=1e-3)
 
 
 def test_samples_show_true_tags_and_runs_compare_side_by_side(with_runs, predict_page):
@@ -165,7 +167,7 @@ def test_a_run_that_finished_elsewhere_joins_the_list(session, predict_page):
 
 def test_thresholds_come_from_and_go_to_the_share_link(with_runs, open_page):
     at = open_page("pages/predict.py", query={"thr": "[0.1,0.9,0.5,0.5,0.3]"})
-    assert at.radio(key="thr_mode").value == "per_tag"
+    assert at.selectbox(key="strategy").value == "manual_per_tag"
     assert at.slider(key="thr_cat").value == pytest.approx(0.9)
     at.slider(key="thr_cat").set_value(0.25).run()
     assert at.query_params["thr"] in ("[0.1,0.25,0.5,0.5,0.3]", ["[0.1,0.25,0.5,0.5,0.3]"])
@@ -174,7 +176,7 @@ def test_thresholds_come_from_and_go_to_the_share_link(with_runs, open_page):
     assert at.slider(key="thr_cat").value == pytest.approx(0.25)
     tampered = open_page("pages/predict.py", query={"thr": "[0.1]"})  # another visitor, a tampered link
     assert any("Share link" in w.value for w in tampered.warning)
-    assert tampered.radio(key="thr_mode").value == "all"
+    assert tampered.selectbox(key="strategy").value == "fixed_global"
 
 
 def test_the_server_image_limit_applies(with_runs, monkeypatch, predict_page):
@@ -283,3 +285,72 @@ def test_an_imported_own_data_run_predicts_without_its_images(session, predict_p
     assert list(results(at)["file"]) == ["me.png"] and "car" in results(at).columns
     assert any("validation images are not here" in c.value for c in at.caption)
     assert at.button(key="f1_optimal").disabled
+
+
+# ---------------------------------------------------------------- strategies, the band, calibration (issue 15)
+def with_one_upload(page):
+    at = page()
+    at.number_input(key="n_samples").set_value(0)
+    at.file_uploader(key="uploads").set_value([("scene.png", png(), "image/png")]).run()
+    assert not at.exception
+    return at
+
+
+def test_switching_strategy_changes_the_predicted_tags_without_running_the_model(with_runs, predict_page):
+    at = with_one_upload(predict_page)
+    at.slider(key="thr_all").set_value(1.0).run()  # nothing reaches 1.0
+    assert results(at).loc[0, "predicted"] == ""
+    calls = session_cache_calls(at)
+    at.selectbox(key="strategy").set_value("top_k").run()
+    at.number_input(key="sp_top_k_k").set_value(2).run()
+    assert not at.exception
+    probs = results(at)[CLASSES].to_numpy()[0]
+    expected = [CLASSES[i] for i in sorted(np.argsort(-probs, kind="stable")[:2])]
+    assert results(at).loc[0, "predicted"] == ", ".join(expected)
+    assert session_cache_calls(at) == calls, "a strategy parameter must not run the model again"
+    assert at.query_params["strat"] in ("top_k", ["top_k"]) and at.query_params["sp.k"] in ("2", ["2"])
+    assert "thr" not in at.query_params
+
+
+def test_the_band_shows_unsure_tags_apart_and_draws_its_edges(with_runs, predict_page):
+    at = with_one_upload(predict_page)
+    at.selectbox(key="strategy").set_value("uncertain_band").run()
+    at.slider(key="sp_uncertain_band_lo").set_value(0.0).run()
+    at.slider(key="sp_uncertain_band_hi").set_value(1.0).run()  # every score is in [0, 1): all unsure
+    assert not at.exception
+    row = results(at).loc[0]
+    assert row["predicted"] == "" and row["unsure"] == ", ".join(CLASSES)
+    assert any(m.value.startswith("**unsure:**") and "cat" in m.value for m in at.markdown)
+    spec = json.loads(next(s for s in charts(at) if '"unsure"' in s))
+    assert [layer["mark"]["type"] for layer in spec["layer"]][-1] == "rule"
+
+
+def test_a_strategy_link_is_restored_and_a_tampered_parameter_falls_back(with_runs, open_page):
+    at = open_page("pages/predict.py", query={"strat": "top_k", "sp.k": "3"})
+    assert at.selectbox(key="strategy").value == "top_k" and at.number_input(key="sp_top_k_k").value == 3
+    bad = open_page("pages/predict.py", query={"strat": "top_k", "sp.k": "999"})
+    assert any("sp.k" in w.value for w in bad.warning)
+    assert bad.selectbox(key="strategy").value == "top_k" and bad.number_input(key="sp_top_k_k").value == 1
+    unknown = open_page("pages/predict.py", query={"strat": "oracle"})
+    assert any("oracle" in w.value for w in unknown.warning)
+    assert unknown.selectbox(key="strategy").value == "fixed_global"
+
+
+def test_the_calibrated_toggle_changes_the_probabilities_and_says_each_tags_temperature(with_runs, predict_page):
+    at = with_one_upload(predict_page)
+    raw = results(at)[CLASSES].to_numpy()[0]
+    at.toggle(key="calibrated_toggle").set_value(True).run()
+    assert not at.exception and at.session_state["calibrated"] is True
+    calibrated = results(at)[CLASSES].to_numpy()[0]
+    assert not np.allclose(raw, calibrated, atol=1e-3)
+    assert any(c.value.startswith("Temperature per tag: dog T = ") for c in at.caption)
+    at.switch_page("pages/learn.py").run()  # another page: the shared key stays, the widget's own key goes
+    assert at.session_state["calibrated"] is True
+    at.switch_page("pages/predict.py").run()
+    assert at.toggle(key="calibrated_toggle").value is True
+
+
+def test_a_link_naming_a_manual_strategy_sets_its_sliders(with_runs, open_page):
+    at = open_page("pages/predict.py", query={"strat": "manual_per_tag", "sp.t": "[0.1,0.9,0.5,0.5,0.3]"})
+    assert at.selectbox(key="strategy").value == "manual_per_tag" and at.slider(key="thr_cat").value == 0.9
+    assert at.query_params["thr"] in ("[0.1,0.9,0.5,0.5,0.3]", ["[0.1,0.9,0.5,0.5,0.3]"])

@@ -181,3 +181,35 @@ def test_a_queued_run_waits_visibly_then_trains(train_page, monkeypatch):
         assert not at.exception
     finally:
         mlc.ui.training_slots.clear()
+
+
+def test_repeat_over_three_seeds_trains_three_runs_one_after_another(session, train_page, two_runs):
+    """A fake trainer (a copy of a real run per seed, each held until its gate opens): three runs, "seed n of 3"."""
+    import copy
+    import threading
+
+    gates: dict[int, threading.Event] = {}
+
+    def fake(config, *, on_progress=None, stop_event=None):
+        gates.setdefault(config.seed, threading.Event()).wait(30)
+        run = copy.copy(two_runs[0])
+        run.config, run.number = config, None
+        return run
+
+    jobs = session()
+    jobs.trainer = fake
+    at = train_page()
+    seed = shown_config(at).seed
+    button(at, "repeat_seeds").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert jobs.series == (1, 3)
+    assert any(f"seed 1 of 3** (seed {seed})" in c.value for c in at.caption)
+    for n in (1, 2, 3):
+        gates.setdefault(seed + n - 1, threading.Event()).set()
+        assert jobs.job.join(30)
+        at.run()  # the fragment collects the run and starts the next seed
+        assert not at.exception, [e.value for e in at.exception]
+        if n < 3:
+            assert any(f"seed {n + 1} of 3** (seed {seed + n})" in c.value for c in at.caption)
+    assert [r.config.seed for r in jobs.runs] == [seed, seed + 1, seed + 2]
+    assert jobs.series is None and not button(at, "repeat_seeds").disabled
