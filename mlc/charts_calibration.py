@@ -19,15 +19,18 @@ import pandas as pd
 
 #: Raw outputs and temperature-scaled ones, in the same colours on every diagram.
 SCORE_COLOURS = {"raw": "#e4572e", "temperature-scaled": "#2f6fdb"}
+#: Plot width in pixels: concatenated charts do not stretch to a column, so three fit side by side.
+WIDTH = 290
 
 
-def reliability_chart(frame: pd.DataFrame, tag: str, ece: dict[str, float] | None = None) -> alt.VConcatChart:
+def reliability_chart(
+    frame: pd.DataFrame, tag: str, ece: dict[str, float] | None = None, width: int = WIDTH
+) -> alt.VConcatChart:
     """``tag``'s reliability diagram (points sized by count, joined per series, the diagonal dashed)
     above a bar chart of the images per bin; ``ece`` maps a series to its ECE for the title."""
     data = frame[frame["tag"] == tag]
-    title = f"{tag}: reliability on test"
-    if ece:
-        title += " (ECE " + ", ".join(f"{k} {v:.3f}" for k, v in ece.items()) + ")"
+    subtitle = "ECE " + ", ".join(f"{k} {v:.3f}" for k, v in ece.items()) if ece else ""
+    title = alt.TitleParams(f"{tag}: reliability on test", subtitle=subtitle, anchor="start")
     colour = alt.Color(
         "scores:N",
         scale=alt.Scale(domain=list(SCORE_COLOURS), range=list(SCORE_COLOURS.values())),
@@ -57,7 +60,7 @@ def reliability_chart(frame: pd.DataFrame, tag: str, ece: dict[str, float] | Non
     points = base.mark_circle(opacity=0.9).encode(
         size=alt.Size("count:Q", title="images in bin", scale=alt.Scale(range=[20, 400]), legend=None)
     )
-    diagram = (diagonal + lines + points).properties(title=title, height=260)
+    diagram = (diagonal + lines + points).properties(title=title, height=260, width=width)
     counts = (
         alt.Chart(data)
         .mark_bar(opacity=0.55)
@@ -65,9 +68,10 @@ def reliability_chart(frame: pd.DataFrame, tag: str, ece: dict[str, float] | Non
             x=alt.X("bin_low:Q", scale=axis, title="predicted probability (bin)"),
             x2="bin_high:Q",
             y=alt.Y("count:Q", title="images", stack=None),
+            y2=alt.datum(0),
             color=colour,
             tooltip=tooltip,
         )
-        .properties(height=90)
+        .properties(height=90, width=width)
     )
     return alt.vconcat(diagram, counts).resolve_scale(color="shared")

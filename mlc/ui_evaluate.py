@@ -75,7 +75,7 @@ def interval_caption(ci: dict, n_images: int) -> None:
 
 def per_tag_with_intervals(report: dict, ci: dict) -> pd.DataFrame:
     """The page's per-tag table with each tag's precision, recall and AP interval bounds."""
-    return evaluation.per_tag_table(report).merge(workbench.per_tag_intervals(ci), on="tag")
+    return evaluation.per_tag_table(report).merge(workbench.per_tag_interval_text(ci), on="tag")
 
 
 @st.cache_data(max_entries=32, show_spinner="Paired bootstrap against the first run …")
@@ -155,7 +155,7 @@ def thresholds_tab(runs: Sequence[Run]) -> None:
         workbench.strategy_summary(run, results=results),
         hide_index=True,
         width="stretch",
-        column_config={k: NUMBER for k in workbench.SUMMARY_COLUMNS[2:] if k != "unsure"},
+        column_config={k: NUMBER for k in workbench.SUMMARY_COLUMNS[1:] if k != "unsure"},
     )
     st.caption(
         "labels_per_image: mean “yes” per image, next to true_per_image. The uncertain band leaves cells "
@@ -163,7 +163,8 @@ def thresholds_tab(runs: Sequence[Run]) -> None:
     )
     per_tag = workbench.strategy_per_tag(results)
     st.markdown("**Per-tag F1 on test, strategies side by side**")
-    st.dataframe(per_tag.pivot(index="tag", columns="strategy", values="f1")[list(STRATEGIES)], width="stretch")
+    side = per_tag.pivot(index="tag", columns="strategy", values="f1").loc[list(run.config.classes), list(STRATEGIES)]
+    st.dataframe(side, width="stretch", column_config={k: NUMBER for k in STRATEGIES})
     with st.expander("Per-tag precision, recall, F1 and threshold of every strategy"):
         st.dataframe(per_tag, hide_index=True, width="stretch")
     st.markdown(f"**{name}: tuned on validation, scored on test, per tag**")
@@ -176,9 +177,10 @@ def thresholds_tab(runs: Sequence[Run]) -> None:
     )
     rare = int(np.argmin(positives))
     gap = results[name]["gap"]["per_tag"][rare]["f1"]
+    verdict = "it did better where it was tuned: overfit" if gap > 0.02 else "on this run it held up on test"
     st.caption(
         f"gap = validation F1 − test F1. The rarest tag, {run.config.classes[rare]}, has {int(positives[rare])} "
-        f"positives on validation: a cut fitted on so few overfits (its gap here is {gap:+.3f})."
+        f"positives on validation, so its tuned cut rests on few images: its gap is {gap:+.3f} ({verdict})."
     )
     for note in results[name]["rule"].notes:
         st.caption(note)
@@ -194,6 +196,11 @@ def calibration_tab(runs: Sequence[Run]) -> None:
     with c2:
         calibration_toggle()
     platt = c3.checkbox("also Platt scaling", key="cal_platt", help="a, b per tag, fitted on validation")
+    st.caption(
+        "Temperature scaling keeps each tag's ranking and its 0.5 cut (logit 0): with the toggle on, mAP and "
+        "the numbers at 0.5 or at F1-optimal cuts stay the same; a global threshold other than 0.5 and the "
+        "F1-against-threshold sweep move, and the probabilities themselves (Predict) become more honest."
+    )
     split = workbench.fit_and_score(run)
     st.caption(
         f"Temperatures (one per tag, Guo et al. 2017) fitted on {len(split.y_val)} validation images by "
@@ -208,9 +215,10 @@ def calibration_tab(runs: Sequence[Run]) -> None:
     for j, tag in enumerate(run.config.classes):
         row = table.iloc[j]
         ece = {"raw": row["ece"], "scaled": row["ece_temperature"]}
-        cols[j % 3].altair_chart(reliability_chart(frame, tag, ece), width="stretch")
+        cols[j % 3].altair_chart(reliability_chart(frame, tag, ece), width="content")
     st.markdown("**F1-optimal threshold vs half the best F1 (Lipton et al., 2014), on test**")
-    st.dataframe(workbench.threshold_shift(run), hide_index=True, width="stretch")
+    shift = workbench.threshold_shift(run)
+    st.dataframe(shift, hide_index=True, width="stretch", column_config={k: NUMBER for k in shift.columns[1:]})
     st.caption("For calibrated scores the F1-optimal threshold is half the best F1: difference near 0.")
     st.markdown("**Loss modes compared on calibration (raw outputs, this session’s runs on the same data)**")
     peers = workbench.same_data_runs(runs, run)

@@ -37,7 +37,7 @@ RESAMPLES = 1000
 BINS = 15
 #: The summary columns of the strategies table, in order.
 SUMMARY_COLUMNS = (
-    "strategy", "label", "micro_f1", "macro_f1", "subset_accuracy", "labels_per_image", "true_per_image",
+    "strategy", "micro_f1", "macro_f1", "subset_accuracy", "labels_per_image", "true_per_image",
     "coverage", "unsure", "sure_precision",
 )  # fmt: skip
 
@@ -101,7 +101,7 @@ def strategy_summary(run: Run, params: Mapping[str, Mapping[str, Any]] | None = 
     rows = []
     for name, res in results.items():
         test = res["test"]
-        rows.append({"strategy": name, "label": STRATEGIES[name].label, **{k: test[k] for k in SUMMARY_COLUMNS[2:]}})
+        rows.append({"strategy": name, **{k: test[k] for k in SUMMARY_COLUMNS[1:]}})
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
 
@@ -276,6 +276,17 @@ def per_tag_intervals(ci: Mapping[str, Any]) -> pd.DataFrame:
         row = {"tag": r["tag"]}
         for m in ("precision", "recall", "ap"):
             row[f"{m}_low"], row[f"{m}_high"] = r[m]["low"], r[m]["high"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def per_tag_interval_text(ci: Mapping[str, Any]) -> pd.DataFrame:
+    """Per tag, one text column per metric: ``precision 95 %``, ``recall 95 %``, ``AP 95 %`` as ``[low, high]``."""
+    rows = []
+    for r in ci["per_tag"]:
+        row = {"tag": r["tag"]}
+        for m, label in (("precision", "precision"), ("recall", "recall"), ("ap", "AP")):
+            row[f"{label} 95 %"] = interval_text(r[m]).split(" ", 1)[1]
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -92,7 +92,12 @@ with one_tab:
     m[4].metric("subset accuracy", f"{report['subset_accuracy']:.3f}", help="Fraction of scenes with every tag right.")
 
     ui_evaluate.interval_caption(ci, len(evaluation.scored_split(run).labels))
-    st.dataframe(ui_evaluate.per_tag_with_intervals(report, ci), hide_index=True, width="stretch")
+    st.dataframe(
+        ui_evaluate.per_tag_with_intervals(report, ci),
+        hide_index=True,
+        width="stretch",
+        column_config={k: NUMBER for k in ("threshold", "precision", "recall", "f1", "average_precision")},
+    )
     points = evaluation.operating_points(report)
     left, right = st.columns(2, gap="large")
     left.altair_chart(charts.pr_chart(evaluation.pr_curves_frame(run), points), width="stretch")

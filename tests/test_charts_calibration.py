@@ -21,7 +21,8 @@ def test_reliability_chart_has_the_diagram_and_the_count_bars():
     frame = _frame()
     spec = reliability_chart(frame, "b", {"raw": 0.1, "scaled": 0.05}).to_dict()
     top, bottom = spec["vconcat"]
-    assert top["title"] == "b: reliability on test (ECE raw 0.100, scaled 0.050)"
+    assert top["title"]["text"] == "b: reliability on test"
+    assert top["title"]["subtitle"] == "ECE raw 0.100, scaled 0.050"
     assert [layer["mark"]["type"] for layer in top["layer"]] == ["line", "line", "circle"]
     assert top["layer"][2]["encoding"]["size"]["field"] == "count"
     assert bottom["mark"]["type"] == "bar" and bottom["encoding"]["y"]["field"] == "count"
@@ -33,4 +34,4 @@ def test_reliability_chart_draws_only_its_tag():
     spec = reliability_chart(frame, "a").to_dict()
     rows = [r for d in spec["datasets"].values() for r in d if "tag" in r]
     assert rows and {r["tag"] for r in rows} == {"a"}
-    assert spec["vconcat"][0]["title"] == "a: reliability on test"
+    assert spec["vconcat"][0]["title"]["text"] == "a: reliability on test"

@@ -169,6 +169,10 @@ def test_interval_helpers():
     table = workbench.per_tag_intervals(ci)
     assert list(table.columns) == ["tag"] + [f"{m}_{e}" for m in ("precision", "recall", "ap") for e in ("low", "high")]
     assert workbench.interval_text({"value": 0.5, "low": 0.4, "high": 0.6}) == "0.500 [0.400, 0.600]"
+    text = workbench.per_tag_interval_text(ci)
+    assert list(text.columns) == ["tag", "precision 95 %", "recall 95 %", "AP 95 %"]
+    r = ci["per_tag"][0]["recall"]
+    assert text.loc[0, "recall 95 %"] == f"[{r['low']:.3f}, {r['high']:.3f}]"
 
 
 def test_paired_rows_say_a_run_against_itself_is_within_noise():

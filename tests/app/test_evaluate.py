@@ -44,7 +44,7 @@ def shown(at, expected: pd.DataFrame) -> pd.DataFrame:
 
 def shown_per_tag(at, expected: pd.DataFrame) -> pd.DataFrame:
     """The One-run per-tag table (it adds bootstrap interval columns), its ``expected`` columns equal."""
-    tables = [d.value for d in at.dataframe if {"support", "precision_low"} <= set(d.value.columns)]
+    tables = [d.value for d in at.dataframe if {"support", "precision 95 %"} <= set(d.value.columns)]
     assert len(tables) == 1, [d.value.columns.tolist() for d in at.dataframe]
     pd.testing.assert_frame_equal(tables[0][list(expected.columns)], expected, check_dtype=False)
     return tables[0]

@@ -9,6 +9,7 @@ import pytest
 from mlc import metrics, workbench
 from mlc.config import RunConfig
 from mlc.runs import Run
+from mlc.states import ThresholdMode
 from mlc.threshold_strategies import STRATEGIES
 
 
@@ -115,16 +116,22 @@ def test_loss_modes_are_compared_on_calibration(page):
 def test_calibration_toggle_makes_the_one_run_numbers_calibrated(page):
     run = made_run(1, sharp=3.0)
     at = page([run])
-    raw = {m.label: m.value for m in at.metric}
+    at.radio(key="eval_mode").set_value(ThresholdMode.GLOBAL).run()
+    at.slider(key="eval_threshold").set_value(0.8).run()
+    raw = {m.label: float(m.value) for m in at.metric}
     at.toggle(key="calibrated_toggle").set_value(True).run()
     assert not at.exception
     assert at.session_state["calibrated"] is True
     cal = workbench.calibrated_run(run)
-    rep = metrics.report(cal.test_labels, cal.test_probabilities, 0.5, classes=run.config.classes)
+    rep = metrics.report(cal.test_labels, cal.test_probabilities, 0.8, classes=run.config.classes)
     shown = {m.label: float(m.value) for m in at.metric}
     assert shown["macro F1"] == pytest.approx(rep["macro_f1"], abs=5e-4)
-    assert shown["mAP"] == pytest.approx(float(raw["mAP"]), abs=1e-3)  # a monotone map keeps the ranking
+    assert shown["macro F1"] != raw["macro F1"]  # the cut at 0.8 falls elsewhere on calibrated scores
+    assert shown["mAP"] == pytest.approx(raw["mAP"], abs=1e-3)  # a monotone map keeps the ranking
     assert any("**Calibrated**" in c.value for c in at.caption)
+    at.toggle(key="calibrated_toggle").set_value(False).run()
+    assert at.session_state["calibrated"] is False
+    assert {m.label: float(m.value) for m in at.metric}["macro F1"] == raw["macro F1"]
 
 
 def test_one_run_tab_shows_bootstrap_intervals(page):
@@ -133,9 +140,10 @@ def test_one_run_tab_shows_bootstrap_intervals(page):
     ci = workbench.intervals(run.test_labels, run.test_probabilities, [0.5] * 5, run.config.classes)
     line = next(c.value for c in at.caption if c.value.startswith("Bootstrap 95 % intervals"))
     assert workbench.interval_text(ci["metrics"]["map"]) in line and "1,000 resamples" in line
-    (table,) = with_columns(at, "support", "precision_low", "recall_high", "ap_low")
-    assert list(table["recall_low"]) == [r["recall"]["low"] for r in ci["per_tag"]]
-    assert (table["recall_low"] <= table["recall"]).all() and (table["recall"] <= table["recall_high"]).all()
+    (table,) = with_columns(at, "support", "precision 95 %", "recall 95 %", "AP 95 %")
+    assert list(table["recall 95 %"]) == list(workbench.per_tag_interval_text(ci)["recall 95 %"])
+    low, high = (workbench.per_tag_intervals(ci)[f"recall_{e}"] for e in ("low", "high"))
+    assert (low <= table["recall"]).all() and (table["recall"] <= high).all()
 
 
 def test_compare_shows_the_paired_bootstrap_and_the_seed_spread(page):
