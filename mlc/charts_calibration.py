@@ -20,7 +20,7 @@ import pandas as pd
 #: Raw outputs and temperature-scaled ones, in the same colours on every diagram.
 SCORE_COLOURS = {"raw": "#e4572e", "temperature-scaled": "#2f6fdb"}
 #: Plot width in pixels: concatenated charts do not stretch to a column, so three fit side by side.
-WIDTH = 290
+WIDTH = 230
 
 
 def reliability_chart(

@@ -75,7 +75,10 @@ def interval_caption(ci: dict, n_images: int) -> None:
 
 def per_tag_with_intervals(report: dict, ci: dict) -> pd.DataFrame:
     """The page's per-tag table with each tag's precision, recall and AP interval bounds."""
-    return evaluation.per_tag_table(report).merge(workbench.per_tag_interval_text(ci), on="tag")
+    table = evaluation.per_tag_table(report).merge(workbench.per_tag_interval_text(ci), on="tag")
+    order = ["tag", "support", "threshold", "precision", "precision 95 %", "recall", "recall 95 %", "f1"]
+    order += ["average_precision", "AP 95 %"]
+    return table[order + [c for c in table.columns if c not in order]]
 
 
 @st.cache_data(max_entries=32, show_spinner="Paired bootstrap against the first run …")
