@@ -81,6 +81,11 @@ def per_tag_with_intervals(report: dict, ci: dict) -> pd.DataFrame:
     return table[order + [c for c in table.columns if c not in order]]
 
 
+@st.cache_data(max_entries=32, show_spinner="Bootstrapping the seed groups …")
+def _seeds(key: tuple, _runs: Sequence[Run], _thresholds: Sequence[Any]) -> pd.DataFrame:
+    return workbench.seed_table(_runs, _thresholds)
+
+
 @st.cache_data(max_entries=32, show_spinner="Paired bootstrap against the first run …")
 def _paired(key: tuple, _runs: Sequence[Run], _thresholds: Sequence[Any]) -> pd.DataFrame:
     return workbench.paired_rows(_runs, _thresholds)
@@ -101,10 +106,18 @@ def paired_section(selected: Sequence[Run], mode: Any) -> None:
         f"Paired bootstrap ({workbench.RESAMPLES:,} resamples of the test images, the same for both runs): "
         "“beyond noise” when the 95 % interval of the difference excludes 0."
     )
-    seeds = workbench.seed_table(selected, thresholds)
+    seeds = _seeds(key, selected, thresholds)
     if not seeds.empty:
         st.markdown("**Runs that differ only in seed: mean ± sd across seeds**")
         st.dataframe(seeds, hide_index=True, width="stretch")
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _per_run(kind: str, run_id: str, _run: Run, platt: bool = False) -> pd.DataFrame:
+    """A calibration frame of one run, computed once per (kind, run id): every tab runs on every rerun."""
+    if kind == "table":
+        return workbench.calibration_table(_run, platt=platt)
+    return {"reliability": workbench.reliability_frame, "shift": workbench.threshold_shift}[kind](_run)
 
 
 # ---------------------------------------------------------------- thresholds tab
@@ -211,16 +224,16 @@ def calibration_tab(runs: Sequence[Run]) -> None:
         + ("test images." if split.name == "test" else "other validation images (seeded halves).")
         + f" ECE with {workbench.BINS} equal-width bins."
     )
-    table = workbench.calibration_table(run, platt=platt)
+    table = _per_run("table", run.id, run, platt)
     st.dataframe(table, hide_index=True, width="stretch", column_config={k: NUMBER for k in table.columns[1:]})
-    frame = workbench.reliability_frame(run)
+    frame = _per_run("reliability", run.id, run)
     cols = st.columns(3)
     for j, tag in enumerate(run.config.classes):
         row = table.iloc[j]
         ece = {"raw": row["ece"], "scaled": row["ece_temperature"]}
         cols[j % 3].altair_chart(reliability_chart(frame, tag, ece), width="content")
     st.markdown("**F1-optimal threshold vs half the best F1 (Lipton et al., 2014), on test**")
-    shift = workbench.threshold_shift(run)
+    shift = _per_run("shift", run.id, run)
     st.dataframe(shift, hide_index=True, width="stretch", column_config={k: NUMBER for k in shift.columns[1:]})
     st.caption("For calibrated scores the F1-optimal threshold is half the best F1: difference near 0.")
     st.markdown("**Loss modes compared on calibration (raw outputs, this session’s runs on the same data)**")
