@@ -47,7 +47,8 @@ def calibration_toggle() -> bool:
 
 def as_shown(run: Run) -> Run:
     """``run``, or its temperature-scaled copy when calibration is on."""
-    return workbench.calibrated_run(run) if calibrated_on() else run
+    # a run without validation outputs has no temperature to fit: it is shown as it is
+    return workbench.calibrated_run(run) if calibrated_on() and run.val_probabilities is not None else run
 
 
 # ---------------------------------------------------------------- intervals
@@ -142,12 +143,22 @@ def _param_widgets(name: str, n_tags: int, classes: Sequence[str]) -> dict[str, 
     return values
 
 
+def _fittable(runs: Sequence[Run]) -> dict[int, Run]:
+    """The runs that kept validation predictions (to fit on), by number; says so when there are none."""
+    by_number = {r.number: r for r in runs if r.val_labels is not None and r.val_probabilities is not None}
+    if not by_number:
+        st.info("None of these runs kept validation predictions to fit thresholds or calibration on.")
+    return by_number
+
+
 def thresholds_tab(runs: Sequence[Run]) -> None:
     """Every strategy fitted on validation, scored on test; one strategy's parameters editable."""
-    by_number = {r.number: r for r in runs}
+    by_number = _fittable(runs)
+    if not by_number:
+        return
     c1, c2 = st.columns(2)
     number = c1.selectbox("Run", list(reversed(by_number)), key="wb_run", format_func=lambda n: by_number[n].label)
-    run = by_number.get(number, runs[-1])
+    run = by_number.get(number) or list(by_number.values())[-1]
     name = c2.selectbox(
         "Strategy to tune", list(STRATEGIES), index=list(STRATEGIES).index("per_tag_f1"), key="wb_strategy",
         format_func=lambda n: f"{n} · {STRATEGIES[n].label}",
@@ -205,10 +216,12 @@ def thresholds_tab(runs: Sequence[Run]) -> None:
 # ---------------------------------------------------------------- calibration tab
 def calibration_tab(runs: Sequence[Run]) -> None:
     """Reliability per tag, ECE / Brier / log loss before and after temperature, thresholds, loss modes."""
-    by_number = {r.number: r for r in runs}
+    by_number = _fittable(runs)
+    if not by_number:
+        return
     c1, c2, c3 = st.columns([3, 2, 2], vertical_alignment="bottom")
     number = c1.selectbox("Run", list(reversed(by_number)), key="cal_run", format_func=lambda n: by_number[n].label)
-    run = by_number.get(number, runs[-1])
+    run = by_number.get(number) or list(by_number.values())[-1]
     with c2:
         calibration_toggle()
     platt = c3.checkbox("also Platt scaling", key="cal_platt", help="a, b per tag, fitted on validation")

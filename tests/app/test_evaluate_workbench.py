@@ -163,3 +163,12 @@ def test_compare_with_different_test_images_says_not_paired(page):
     (paired,) = with_columns(at, "metric", "difference", "verdict")
     assert list(paired["verdict"]) == ["not paired: different test images"]
     assert not with_columns(at, "mean ± sd across seeds")
+
+
+def test_a_run_without_validation_outputs_says_so_on_both_tabs(page):
+    run = made_run(1)
+    run.val_labels = run.val_probabilities = None
+    at = page([run])
+    assert sum("kept validation predictions" in i.value for i in at.info) == 2
+    assert not at.toggle  # no calibration toggle; the One-run tab still shows the run
+    assert {m.label for m in at.metric} >= {"mAP", "macro F1"}
