@@ -8,7 +8,7 @@ runs here except Keras' own `accuracy`, measured on those outputs.
 
 import streamlit as st
 
-from mlc import charts, evaluation
+from mlc import charts, evaluation, ui_evaluate
 from mlc.runs import data_label
 from mlc.states import ThresholdMode
 from mlc.ui import accuracy_table, ensure_app_navigation, session_jobs
@@ -38,7 +38,13 @@ if not runs:
     st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
 
-one_tab, compare_tab = st.tabs(["One run in depth", "Compare runs"])
+one_tab, compare_tab, thresholds_tab, calibration_tab = st.tabs(
+    ["One run in depth", "Compare runs", "Thresholds", "Calibration"]
+)
+with thresholds_tab:
+    ui_evaluate.thresholds_tab(runs)
+with calibration_tab:
+    ui_evaluate.calibration_tab(runs)
 
 # ---------------------------------------------------------------- one run
 with one_tab:
@@ -49,7 +55,7 @@ with one_tab:
         key="eval_run",
         format_func=lambda n: f"{by_number[n].label} · {by_number[n].status}",
     )
-    run = jobs.find(number) or runs[-1]
+    run = ui_evaluate.as_shown(jobs.find(number) or runs[-1])
     mode = c2.radio("Thresholds", list(ThresholdMode), key="eval_mode", format_func=lambda m: m.label)
     value = c3.slider(
         "Threshold",
@@ -66,7 +72,13 @@ with one_tab:
     st.caption(
         f"Trained on **{data_label(run.config)}**. "
         + evaluation.split_caption(run, tuned=mode == ThresholdMode.PER_TAG_F1)
+        + (
+            " **Calibrated**: outputs temperature-scaled per tag (Calibration tab)."
+            if ui_evaluate.calibrated_on()
+            else ""
+        )
     )
+    ci = ui_evaluate.run_intervals(run, thresholds)
 
     m = st.columns(5)
     m[0].metric("mAP", f"{report['map']:.3f}", help="Mean over tags of average precision (threshold-free).")
@@ -79,8 +91,9 @@ with one_tab:
     m[3].metric("Hamming loss", f"{report['hamming_loss']:.4f}", help="Fraction of (scene, tag) cells decided wrong.")
     m[4].metric("subset accuracy", f"{report['subset_accuracy']:.3f}", help="Fraction of scenes with every tag right.")
 
+    ui_evaluate.interval_caption(ci, len(evaluation.scored_split(run).labels))
     st.dataframe(
-        evaluation.per_tag_table(report),
+        ui_evaluate.per_tag_with_intervals(report, ci),
         hide_index=True,
         width="stretch",
         column_config={k: NUMBER for k in ("threshold", "precision", "recall", "f1", "average_precision")},
@@ -167,6 +180,7 @@ with compare_tab:
         key="download_comparison",
     )
 
+    ui_evaluate.paired_section(selected, cmp_mode)
     history = evaluation.history_frame(selected)
     st.markdown("**Validation mAP per epoch**")
     st.altair_chart(charts.history_chart(history, "validation mAP"), width="stretch")

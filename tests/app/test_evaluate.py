@@ -42,6 +42,14 @@ def shown(at, expected: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def shown_per_tag(at, expected: pd.DataFrame) -> pd.DataFrame:
+    """The One-run per-tag table (it adds bootstrap interval columns), its ``expected`` columns equal."""
+    tables = [d.value for d in at.dataframe if {"support", "precision 95 %"} <= set(d.value.columns)]
+    assert len(tables) == 1, [d.value.columns.tolist() for d in at.dataframe]
+    pd.testing.assert_frame_equal(tables[0][list(expected.columns)], expected, check_dtype=False)
+    return tables[0]
+
+
 def test_without_runs_says_where_to_train(page):
     at, _ = page([])
     assert any("No finished runs" in i.value for i in at.info)
@@ -56,7 +64,7 @@ def test_metrics_shown_equal_the_report(page, runs):
     assert shown_metrics["mAP"] == pytest.approx(rep["map"], abs=5e-4)
     assert shown_metrics["macro F1"] == pytest.approx(rep["macro_f1"], abs=5e-4)
     assert shown_metrics["Hamming loss"] == pytest.approx(rep["hamming_loss"], abs=5e-5)
-    shown(at, evaluation.per_tag_table(rep))
+    shown_per_tag(at, evaluation.per_tag_table(rep))
     assert any(f"{len(run.test_labels)} held-out test images" in c.value for c in at.caption)
 
 
@@ -66,7 +74,7 @@ def test_f1_optimal_mode_uses_the_best_thresholds(page, runs):
     assert not at.exception
     run = runs[1]
     best = [r["threshold"] for r in metrics.best_thresholds(run.val_labels, run.val_probabilities)]
-    table = shown(at, evaluation.per_tag_table(evaluation.run_report(run, best)))
+    table = shown_per_tag(at, evaluation.per_tag_table(evaluation.run_report(run, best)))
     assert list(table["threshold"]) == pytest.approx(best)
     assert run.test_labels is not None  # fitted on validation, scored on test
     assert evaluation.run_report(run, best) == metrics.report(
@@ -97,7 +105,8 @@ def test_two_runs_with_different_loss_modes_compare(page, runs):
     cards = evaluation.rare_recall_cards(runs, rows)
     on_page = [(m.label, m.value) for m in at.metric if m.label == cards[0].label]
     assert on_page == [(c.label, f"{c.value:.3f}") for c in cards]
-    assert len(at.get("vega_lite_chart")) == 5  # PR, sweep, and three overlays
+    # PR, sweep, three overlays, and a reliability diagram per tag on the Calibration tab
+    assert len(at.get("vega_lite_chart")) == 5 + runs[1].config.num_classes
 
 
 def test_comparison_follows_the_threshold_mode(page, runs):
