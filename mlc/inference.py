@@ -506,6 +506,17 @@ def item_labels(items: Sequence[Item]) -> list[str]:
     return [f"{i + 1}. {item.name}" for i, item in enumerate(items)]
 
 
+def picker_key(names: Sequence[str]) -> str:
+    """A widget key that changes whenever the list of images does, so a picker never keeps a stale label.
+
+    >>> picker_key(["1. a.png"]) == picker_key(["1. a.png"]), picker_key(["1. a.png"]) == picker_key(["1. b.png"])
+    (True, False)
+    """
+    import hashlib
+
+    return "focus_" + hashlib.sha1("\n".join(names).encode()).hexdigest()[:10]
+
+
 def true_tags(item: Item, classes: Sequence[str], threshold: float = 0.5) -> list[str] | None:
     """The tags present in a generated scene (target >= ``threshold``), or None for an upload."""
     if item.truth is None:

@@ -380,8 +380,14 @@ def look_closer(
     value_label = inference.output_label(cfg.soft_labels)
     st.subheader("Look closer", anchor=False)
     names = inference.item_labels(items)
-    focus = st.selectbox("Image", range(len(items)), format_func=lambda i: names[i], key="focus")
-    focus = min(int(focus or 0), len(items) - 1)
+    # the options are the labels themselves, under a key that follows the list: when uploads or test
+    # images change, the picker can never show one image's name beside another image (issue 18)
+    previous = st.session_state.get("focus_name")
+    chosen = st.selectbox(
+        "Image", names, index=names.index(previous) if previous in names else 0, key=inference.picker_key(names)
+    )
+    st.session_state["focus_name"] = chosen
+    focus = names.index(chosen)
     item = items[focus]
     seen_col, model_col, chart_col = st.columns([2, 2, 5], gap="medium")
     with seen_col:

@@ -354,3 +354,27 @@ def test_a_link_naming_a_manual_strategy_sets_its_sliders(with_runs, open_page):
     at = open_page("pages/predict.py", query={"strat": "manual_per_tag", "sp.t": "[0.1,0.9,0.5,0.5,0.3]"})
     assert at.selectbox(key="strategy").value == "manual_per_tag" and at.slider(key="thr_cat").value == 0.9
     assert at.query_params["thr"] in ("[0.1,0.9,0.5,0.5,0.3]", ["[0.1,0.9,0.5,0.5,0.3]"])
+
+
+def picker(at: AppTest):
+    return next(s for s in at.selectbox if s.label == "Image")
+
+
+def test_the_image_picker_always_names_the_image_shown(with_runs, predict_page):
+    """Issue 18: test images first, then uploads come in front; the picker must follow, never keep a stale name."""
+    at = predict_page()
+    assert picker(at).value.startswith("1. test image")
+    before = list(results(at)["file"])
+    at.file_uploader(key="uploads").set_value(
+        [("cat.png", png(1), "image/png"), ("cup.png", png(2), "image/png")]
+    ).run()
+    assert not at.exception
+    files = list(results(at)["file"])
+    assert files[:2] == ["cat.png", "cup.png"] and files[2:] == before
+    assert picker(at).value == "1. cat.png"  # the first item, which the pictures and the chart show
+    shown = results(at).loc[0, "predicted"]  # the chart beside the picker is the cat's: its tags are the cat's
+    assert all(tag in predicted_line(at) for tag in shown.split(", ") if tag)
+    picker(at).set_value("2. cup.png").run()
+    assert picker(at).value == "2. cup.png"
+    at.number_input(key="n_samples").set_value(2).run()  # the list changes again: the choice survives by name
+    assert picker(at).value == "2. cup.png"

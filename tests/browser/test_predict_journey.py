@@ -29,6 +29,12 @@ def test_predict_journey(server, goto, page, screenshot):
     )
     tags = pg.locator('[data-testid="stMarkdown"]').filter(has_text="Predicted tags:")
     tags.wait_for()
+    # the picker names the image shown: the upload comes first, and the picker says so (issue 18)
+    pg.wait_for_function(
+        """() => [...document.querySelectorAll('[data-testid="stSelectbox"]')].some(box =>
+            box.innerText.includes('Image') && (box.innerText.includes('1. my-scene.png') ||
+            [...box.querySelectorAll('input')].some(i => (i.value || '').includes('1. my-scene.png'))))"""
+    )
     pg.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
     pg.get_by_text("as uploaded").wait_for()
     table = pg.locator('[data-testid="stDataFrame"]').last
