@@ -506,6 +506,26 @@ def item_labels(items: Sequence[Item]) -> list[str]:
     return [f"{i + 1}. {item.name}" for i, item in enumerate(items)]
 
 
+def domain_note(config, uploaded: int) -> str | None:
+    """What to say when photos meet a model trained on generated images only (domain shift); None otherwise.
+
+    >>> from mlc.config import RunConfig
+    >>> domain_note(RunConfig(), 1).startswith("This model has only ever seen generated scenes")
+    True
+    >>> domain_note(RunConfig(), 0) is None, domain_note(RunConfig(dataset="own", classes=("a",)), 2) is None
+    (True, True)
+    """
+    if not uploaded or config.dataset == "own":
+        return None
+    what = {"scenes": "generated scenes", "digits": "handwritten digits composed on plain paper"}[config.dataset]
+    return (
+        f"This model has only ever seen {what}: on a photo it still answers every tag, but it answers the "
+        "question it was trained on (domain shift), so a cat photo can score *dog* high. Sigmoid outputs do not "
+        "flag the unknown (see Learn → Sigmoid vs softmax); to tag your own photos, train on your own images "
+        "(Train → Data set → Your own images)."
+    )
+
+
 def picker_key(names: Sequence[str]) -> str:
     """A widget key that changes whenever the list of images does, so a picker never keeps a stale label.
 

@@ -97,6 +97,15 @@ def activations_tab(train_config: RunConfig) -> None:
         f"**{sums['softmax']:.3f}** (always 1). Raise one logit: its softmax share grows and every other "
         "tag's share shrinks, while their sigmoids stay put."
     )
+    st.markdown(
+        "**Neither one flags the unknown.** Show a model something it never saw (a photo to a model of "
+        "generated scenes, a cup to a pet classifier) and its logits are still just numbers: softmax "
+        "still hands out one unit of probability, so one class can get nearly 100 % (what Teachable "
+        "Machine users meet), and a sigmoid still answers *yes/no* per tag, often with confidence. A "
+        'low score everywhere is possible with sigmoid but never guaranteed: "none of these" has to be '
+        "trained (images with no tags) or detected separately, and the cure for photos is training on "
+        "photos (Train → Data set → Your own images)."
+    )
 
 
 def calculator_tab(train_config: RunConfig) -> None:

@@ -185,6 +185,10 @@ def image_inputs(cfg) -> list[Item]:
         samples = sample_gallery(cfg)
     for problem in problems:
         st.error(problem, icon=":material/broken_image:")
+    note = inference.domain_note(cfg, len(items))
+    if note:
+        st.info(note, icon=":material/travel_explore:")
+        st.page_link("pages/learn.py", label="Why sigmoid outputs do not flag the unknown", icon=":material/school:")
     return items + samples
 
 

@@ -264,3 +264,13 @@ def test_held_out_items_carry_true_tags_and_honour_containing():
         inference.held_out_items(OWN, x, y, 2, containing="cat")
     with pytest.raises(ValueError, match="1 to 24 images"):
         inference.held_out_items(OWN, x, y, 0)
+
+
+def test_the_domain_shift_line_is_for_uploads_to_models_of_generated_data_only():
+    from mlc.config import RunConfig
+    from mlc.inference import domain_note
+
+    assert "generated scenes" in domain_note(RunConfig(), 1)
+    assert "handwritten digits" in domain_note(RunConfig(dataset="digits"), 3)
+    assert domain_note(RunConfig(), 0) is None
+    assert domain_note(RunConfig(dataset="own", classes=("a",)), 1) is None

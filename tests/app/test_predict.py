@@ -378,3 +378,11 @@ def test_the_image_picker_always_names_the_image_shown(with_runs, predict_page):
     assert picker(at).value == "2. cup.png"
     at.number_input(key="n_samples").set_value(2).run()  # the list changes again: the choice survives by name
     assert picker(at).value == "2. cup.png"
+
+
+def test_a_photo_on_a_model_of_generated_scenes_gets_the_domain_shift_line(with_runs, predict_page):
+    at = predict_page()
+    assert not any("only ever seen generated scenes" in i.value for i in at.info)  # test images only: no line
+    at.file_uploader(key="uploads").set_value([("cat-photo.png", png(3), "image/png")]).run()
+    line = next(i.value for i in at.info if "only ever seen generated scenes" in i.value)
+    assert "domain shift" in line and "Your own images" in line
