@@ -110,12 +110,8 @@ def _pow(base, exponent: float):
 
 
 def _prepare(y_true, logits, refuse_unknown: str | None = None):
-    """Tensors of one float dtype and matching shapes.
-
-    ``refuse_unknown`` (the loss' name) adds a check that no target is unknown
-    (-1): it raises ``InvalidArgumentError`` naming the loss, eagerly or inside a
-    compiled training step.
-    """
+    """Tensors of one float dtype and matching shapes; ``refuse_unknown`` (a loss' name) asserts no
+    target is unknown (-1): ``InvalidArgumentError`` naming the loss, eager or in a compiled step."""
     logits = ops.convert_to_tensor(logits)
     if not keras.backend.is_float_dtype(logits.dtype):
         logits = ops.cast(logits, keras.config.floatx())

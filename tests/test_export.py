@@ -27,6 +27,11 @@ from mlc.models import MODELS
 # newline, braces that would break str.format/f-strings, a comment sign and non-ASCII.
 NASTY = 'it\'s "x"\\n\n\'\'\' """ {CLASSES} # é ☃ \u2028 \\'
 NON_DEFAULT = {
+    "bce": [
+        {"loss_params": {"smoothing": 0.1, "unknown": "ignore"}},
+        {"loss_params": {"smoothing": 0.25}},
+    ],
+    "two_way": [{"loss_params": {"t_pos": 1.0, "t_neg": 2.0}}],
     "weighted_bce": [
         {"weights": (0.5, 2.0, 0.0, 3.0, 1.0), "weighting": "tag"},
         {"weights": (1.0, 19.0, 0.25, 1.0, 4.0), "weighting": "positive"},
@@ -119,6 +124,20 @@ def test_every_loss_export_equals_mlc(name):
         # the custom classes round-trip through their config (what model.save / load_model relies on)
         rebuilt = type(exported).from_config(exported.get_config())
         assert float(rebuilt(y, z)) == pytest.approx(float(exported(y, z)), rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "name, loss_params", [("bce", {"unknown": "ignore"}), ("bce", {}), ("zlpr", {}), ("two_way", {})]
+)
+def test_partial_label_losses_export_their_handling_of_unknown_targets(name, loss_params):
+    config = RunConfig(loss=name, loss_params=loss_params)
+    y, z = targets_and_logits(seed=3)
+    y[np.random.default_rng(3).random(y.shape) < 0.3] = -1.0  # unknown targets
+    exported = namespace(export.IMPORTS + "\n" + export.loss_code(config))["loss"]
+    if name == "bce" and not loss_params:  # the built-in Keras loss: assume-negative is mlc's default
+        y = np.maximum(y, 0.0)
+    expected = keras.ops.convert_to_numpy(config.make_loss().call(y, z))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(exported.call(y, z)), expected, rtol=1e-5, atol=1e-5)
 
 
 def test_focal_is_a_custom_class_because_keras_focal_has_nan_gradients():
