@@ -290,8 +290,20 @@ def run_script(tmp_path, config: RunConfig, *args: str) -> tuple[str, subprocess
         {"loss": "mse", "model": "linear", "soft_labels": True},
         {"loss": "focal", "loss_params": {"gamma": 1.5, "alpha": 0.25}, "model": "compact", "label_noise": 0.2},
         {"loss": "asl", "model": "linear", "classes": (NASTY, "plain"), "prevalence": (0.5, 0.5)},
+        {"loss": "bce", "model": "linear", "loss_params": {"smoothing": 0.1, "unknown": "ignore"}},
+        {"loss": "zlpr", "model": "linear"},
+        {"loss": "two_way", "model": "linear", "loss_params": {"t_pos": 2.0, "t_neg": 0.5}},
     ],
-    ids=["bce-compact", "weighted_bce-seed_cnn-soft", "mse-linear-soft", "focal-compact-noise", "asl-linear-nasty"],
+    ids=[
+        "bce-compact",
+        "weighted_bce-seed_cnn-soft",
+        "mse-linear-soft",
+        "focal-compact-noise",
+        "asl-linear-nasty",
+        "bce-smoothed-ignore-linear",
+        "zlpr-linear",
+        "two_way-linear",
+    ],
 )
 def test_script_runs_standalone_and_saves_a_loadable_model(tmp_path, changes):
     config = RunConfig(train_size=64, val_size=32, epochs=1, batch_size=32, image_size=32, **changes)
@@ -311,7 +323,7 @@ def test_script_runs_standalone_and_saves_a_loadable_model(tmp_path, changes):
     assert type(model.loss).__name__ == type(ns["loss"]).__name__
     if config.loss == "weighted_bce":
         assert model.loss.tag_weights == list(config.weights) and model.loss.weighting == "positive"
-    if config.loss in ("focal", "asl"):
+    if config.loss in ("focal", "asl", "two_way") or config.loss_params:
         without_name = lambda loss: {k: v for k, v in loss.get_config().items() if k != "name"}  # noqa: E731
         assert without_name(model.loss) == without_name(ns["loss"])
 
