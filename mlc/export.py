@@ -36,8 +36,6 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from collections.abc import Callable
-from typing import Any
 
 import keras
 import numpy as np
@@ -45,11 +43,18 @@ import tensorflow as tf
 
 from mlc import data, export_data, models, training
 from mlc.config import RunConfig
+from mlc.export_losses import LOSS_CODE, REGISTER_PACKAGE
 
-__all__ = ["IMPORTS", "LOSS_CODE", "MODEL_CODE", "SCHEDULE_CODE", "keras_script", "loss_code", "model_code"]
-
-#: Package name under which the script registers its custom Keras objects.
-REGISTER_PACKAGE = "multilabel_lab"
+__all__ = [
+    "IMPORTS",
+    "LOSS_CODE",
+    "MODEL_CODE",
+    "REGISTER_PACKAGE",
+    "SCHEDULE_CODE",
+    "keras_script",
+    "loss_code",
+    "model_code",
+]
 
 #: The import block of every exported script (nothing beyond the standard library, NumPy and Keras).
 IMPORTS = """\
@@ -120,133 +125,7 @@ def _model_source(name: str) -> str:
 MODEL_CODE: dict[str, str] = {name: _model_source(name) for name in models.MODELS}
 
 # ---------------------------------------------------------------- losses
-_REGISTER = f"@keras.saving.register_keras_serializable(package={REGISTER_PACKAGE!r})"
-
-_WEIGHTED_BCE_CLASS = f'''\
-{_REGISTER}
-class WeightedBCE(keras.losses.Loss):
-    """Binary cross-entropy on logits with one weight per tag.
-
-    weighting="tag":      l = -w_c [y log p + (1 - y) log(1 - p)]  (the tag's whole BCE)
-    weighting="positive": l = -[w_c y log p + (1 - y) log(1 - p)]  (like pos_weight)
-    A registered class with get_config survives model.save / load_model; a closure does not.
-    """
-
-    def __init__(self, weights, weighting="tag", **kwargs):
-        super().__init__(**kwargs)
-        self.tag_weights = [float(w) for w in weights]
-        self.weighting = weighting
-
-    def call(self, y_true, logits):
-        y_true = ops.cast(y_true, logits.dtype)
-        w = ops.convert_to_tensor(self.tag_weights, dtype=logits.dtype)
-        if self.weighting == "tag":
-            per_tag = w * ops.binary_crossentropy(y_true, logits, from_logits=True)
-        else:  # -log p = softplus(-z) and -log(1 - p) = softplus(z), stable for any z
-            per_tag = w * y_true * ops.softplus(-logits) + (1 - y_true) * ops.softplus(logits)
-        return ops.mean(per_tag, axis=-1)  # mean over tags; Keras then averages over the batch
-
-    def get_config(self):
-        return {{**super().get_config(), "weights": self.tag_weights, "weighting": self.weighting}}
-'''
-
-_MSE_CLASS = f'''\
-{_REGISTER}
-class SigmoidMSE(keras.losses.Loss):
-    """Squared error of the sigmoid probability: l = (sigmoid(z) - y)^2, for soft targets."""
-
-    def call(self, y_true, logits):
-        y_true = ops.cast(y_true, logits.dtype)
-        return ops.mean(ops.square(ops.sigmoid(logits) - y_true), axis=-1)
-'''
-
-_FOCAL_CLASS = f'''\
-# Not keras.losses.BinaryFocalCrossentropy(from_logits=True): its values are the same here,
-# but with gamma < 1 its gradient turns NaN once a confident, correct logit saturates the
-# sigmoid (|z| > ~17 makes 1 - p_t exactly 0, and d/dx x^gamma is infinite at 0).
-{_REGISTER}
-class FocalLoss(keras.losses.Loss):
-    """Focal loss (Lin et al. 2017): l = alpha_t (1 - p_t)^gamma BCE(y, z).
-
-    p_t = y p + (1 - y)(1 - p) is the probability of the right answer;
-    alpha_t = y alpha + (1 - y)(1 - alpha), or 1 when alpha is None.
-    """
-
-    def __init__(self, gamma=2.0, alpha=None, **kwargs):
-        super().__init__(**kwargs)
-        self.gamma = float(gamma)
-        self.alpha = None if alpha is None else float(alpha)
-
-    def call(self, y_true, logits):
-        y_true = ops.cast(y_true, logits.dtype)
-        bce = ops.binary_crossentropy(y_true, logits, from_logits=True)
-        one_minus_pt = y_true * ops.sigmoid(-logits) + (1 - y_true) * ops.sigmoid(logits)
-        per_tag = ops.power(ops.maximum(one_minus_pt, 1e-30), self.gamma) * bce  # max: finite gradient at 0
-        if self.alpha is not None:
-            per_tag = per_tag * (y_true * self.alpha + (1 - y_true) * (1 - self.alpha))
-        return ops.mean(per_tag, axis=-1)
-
-    def get_config(self):
-        return {{**super().get_config(), "gamma": self.gamma, "alpha": self.alpha}}
-'''
-
-_ASL_CLASS = f'''\
-{_REGISTER}
-class AsymmetricLoss(keras.losses.Loss):
-    """Asymmetric loss (Ridnik et al. 2021) on logits.
-
-    l = -y (1 - p)^gamma_pos log p - (1 - y) p_m^gamma_neg log(1 - p_m),
-    p = sigmoid(z), p_m = max(p - clip, 0): easy negatives (p < clip) count 0.
-    """
-
-    def __init__(self, gamma_pos=0.0, gamma_neg=4.0, clip=0.05, **kwargs):
-        super().__init__(**kwargs)
-        self.gamma_pos, self.gamma_neg, self.clip = float(gamma_pos), float(gamma_neg), float(clip)
-
-    def call(self, y_true, logits):
-        y_true = ops.cast(y_true, logits.dtype)
-        log_p, log_1mp = ops.log_sigmoid(logits), ops.log_sigmoid(-logits)  # log p, log(1 - p)
-        positive = -y_true * ops.exp(self.gamma_pos * log_1mp) * log_p
-        if self.clip > 0:
-            p_m = ops.maximum(ops.sigmoid(logits) - self.clip, 0.0)
-            log_1mpm = ops.log(ops.minimum(ops.sigmoid(-logits) + self.clip, 1.0))
-            factor = ops.power(ops.maximum(p_m, 1e-30), self.gamma_neg)  # max: finite gradient at 0
-            negative = -(1 - y_true) * factor * log_1mpm
-        else:
-            negative = -(1 - y_true) * ops.exp(self.gamma_neg * log_p) * log_1mp
-        return ops.mean(positive + negative, axis=-1)
-
-    def get_config(self):
-        config = super().get_config()
-        return {{**config, "gamma_pos": self.gamma_pos, "gamma_neg": self.gamma_neg, "clip": self.clip}}
-'''
-
-
-def _args(**kwargs: Any) -> str:
-    """Keyword arguments as Python source; values are validated numbers, lists, strings or None."""
-    return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-
-
-#: Loss registry name -> ``fn(loss_kwargs) -> code`` that ends by binding ``loss``.
-#: ``loss_kwargs`` is :meth:`RunConfig.loss_kwargs` (the loss' validated parameters).
-LOSS_CODE: dict[str, Callable[[dict], str]] = {
-    "bce": lambda kw: (
-        "# Sigmoid binary cross-entropy on logits: every tag is its own yes/no question.\n"
-        "loss = keras.losses.BinaryCrossentropy(from_logits=True)\n"
-    ),
-    "weighted_bce": lambda kw: (
-        f"{_WEIGHTED_BCE_CLASS}\n\n"
-        f"loss = WeightedBCE({_args(weights=list(kw['weights']), weighting=kw.get('weighting', 'tag'))})\n"
-    ),
-    "mse": lambda kw: f"{_MSE_CLASS}\n\nloss = SigmoidMSE()\n",
-    "focal": lambda kw: (
-        f"{_FOCAL_CLASS}\n\nloss = FocalLoss({_args(gamma=kw.get('gamma', 2.0), alpha=kw.get('alpha'))})\n"
-    ),
-    "asl": lambda kw: (
-        f"{_ASL_CLASS}\n\nloss = AsymmetricLoss("
-        f"{_args(gamma_pos=kw.get('gamma_pos', 0.0), gamma_neg=kw.get('gamma_neg', 4.0), clip=kw.get('clip', 0.05))})\n"
-    ),
-}
+# LOSS_CODE (one snippet per registered loss) lives in mlc.export_losses; loss_code() below picks one.
 
 #: Learning-rate schedule (:data:`mlc.config.LR_SCHEDULES`) -> code of ``make_optimizer()``,
 #: the same schedule as :func:`mlc.training.learning_rate`.

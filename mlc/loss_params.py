@@ -29,6 +29,12 @@ from mlc import DEFAULT_CLASSES
 #: How ``weighted_bce`` applies a tag's weight: to its whole BCE, or to its positive term only.
 WEIGHTINGS: tuple[str, ...] = ("tag", "positive")
 
+#: What ``bce`` does with an unknown target (-1 in y): count it as a negative, or leave it out of the mean.
+UNKNOWN_MODES: tuple[str, ...] = ("negative", "ignore")
+
+#: The value of an unknown target in y (partial labels).
+UNKNOWN = -1.0
+
 
 def _fmt(x: float) -> str:
     return "inf" if x == math.inf else f"{x:g}"
@@ -219,7 +225,18 @@ def check_names(loss: str, specs: Mapping[str, ParamSpec], given: Mapping[str, A
 # One parameter per entry: (default, low, high) and its options, then what it does (help) and how
 # to fix a bad value (hint). Laid out by hand, one compact block per parameter.
 # fmt: off
-BCE: dict[str, ParamSpec] = {}
+BCE: dict[str, ParamSpec] = {
+    "smoothing": ParamSpec(
+        0.0, 0.0, 0.5, high_inclusive=False,
+        help="Label smoothing: targets become y(1 - ε) + ε/2.",
+        hint="Typical: 0.0 (off) or 0.1; 0.5 would make every target 0.5.",
+    ),
+    "unknown": ParamSpec(
+        "negative", kind="choice", choices=UNKNOWN_MODES,
+        help="An unknown target (-1): 'negative' counts it as 0, 'ignore' leaves it out of the mean.",
+        hint="'negative' assumes an unknown tag is absent; 'ignore' masks it (Durand et al. 2019).",
+    ),
+}
 WEIGHTED_BCE: dict[str, ParamSpec] = {
     "weights": ParamSpec(
         1.0, 0.0, math.inf, kind="per_tag", required=True, suggested_high=10.0,
@@ -254,6 +271,15 @@ ASL: dict[str, ParamSpec] = {
                       help="Probability shift for negatives: p_m = max(p - clip, 0).",
                       hint="Typical: 0.05; 0.0 switches the probability shift off."),
 }
+ZLPR: dict[str, ParamSpec] = {}
+TWO_WAY: dict[str, ParamSpec] = {
+    "t_pos": ParamSpec(4.0, 0.1, math.inf, suggested_high=10.0,
+                       help="Temperature T_p of the soft maximum over positives (the paper's 4).",
+                       hint="Use a positive value such as 4.0 (Kobayashi 2023); near 0.1 it is nearly a hard minimum."),
+    "t_neg": ParamSpec(1.0, 0.1, math.inf, suggested_high=10.0,
+                       help="Temperature T_n of the soft maximum over negatives (the paper's 1).",
+                       hint="Use a positive value such as 1.0 (Kobayashi 2023); near 0.1 it is nearly a hard maximum."),
+}
 # fmt: on
 
 #: Parameters the Train page edits in its tags table, not as loss inputs.
@@ -273,8 +299,9 @@ class LossInfo(NamedTuple):
 #: Built-in loss name -> :class:`LossInfo`, in the order :data:`mlc.losses.LOSSES` registers them.
 LOSS_INFO: dict[str, LossInfo] = {
     "bce": LossInfo(
-        "Sigmoid binary cross-entropy: every tag is its own yes/no question.",
-        "l = -[y·log σ(z) + (1-y)·log(1-σ(z))]",
+        "Sigmoid binary cross-entropy: every tag is its own yes/no question; optional label smoothing, "
+        "and unknown targets (-1) assumed negative or ignored (Durand et al. 2019).",
+        "l = -[y'·log σ(z) + (1-y')·log(1-σ(z))],  y' = y·(1-ε) + ε/2",
         BCE,
     ),
     "weighted_bce": LossInfo(
@@ -295,6 +322,18 @@ LOSS_INFO: dict[str, LossInfo] = {
         "probability shift that drops easy negatives (Ridnik et al. 2021).",
         "l = -y·(1-p)^γ+·log p - (1-y)·p_m^γ-·log(1-p_m),  p = σ(z),  p_m = max(p - clip, 0)",
         ASL,
+    ),
+    "zlpr": LossInfo(
+        "ZLPR: a softmax-like loss over each image's tags that ranks every positive above 0 and every "
+        "negative below 0 (Su et al. 2022); unknown targets (-1) are left out.",
+        "per image: log(1 + Σ_neg e^z) + log(1 + Σ_pos e^-z)",
+        ZLPR,
+    ),
+    "two_way": LossInfo(
+        "Two-way loss: soft-max margins between positives and negatives within each image and within each "
+        "tag across the batch (Kobayashi, CVPR 2023); unknown targets (-1) are left out.",
+        "softplus(T_n·log Σ_neg e^(z/T_n) + T_p·log Σ_pos e^(-z/T_p)), per image and per tag, each averaged",
+        TWO_WAY,
     ),
 }
 
@@ -322,7 +361,7 @@ def loss_info(name: str) -> LossInfo:
     >>> loss_info("foo")
     Traceback (most recent call last):
     ...
-    ValueError: unknown loss 'foo'; choose one of: bce, weighted_bce, mse, focal, asl
+    ValueError: unknown loss 'foo'; choose one of: bce, weighted_bce, mse, focal, asl, zlpr, two_way
     """
     if isinstance(name, str) and name in LOSS_INFO:
         return LOSS_INFO[name]

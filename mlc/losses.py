@@ -11,17 +11,24 @@ numerically stable ``keras.ops`` (``log_sigmoid``, ``softplus``, BCE
 ``from_logits=True``), so logits of +-100 give finite values and gradients.
 Notation: ``p = sigmoid(z)``, ``y`` is the (possibly soft) target in [0, 1].
 
-* ``bce``: ``-[y log p + (1-y) log(1-p)]``
+* ``bce``: ``-[y log p + (1-y) log(1-p)]``, optionally label-smoothed and with unknown targets
 * ``weighted_bce``: ``w_c bce`` ("tag") or ``-[w_c y log p + (1-y) log(1-p)]``
   ("positive")
 * ``mse``: ``(p - y)^2``
 * ``focal``: ``alpha_t (1-p_t)^gamma bce``
 * ``asl``: ``-y (1-p)^gamma_pos log p - (1-y) p_m^gamma_neg log(1-p_m)``
+* ``zlpr``, ``two_way``: losses over a whole image's tags (and a batch's images), in
+  :mod:`mlc.set_losses`; their per-image value is spread evenly over the tags.
+
+**Partial labels**: a target of -1 means *unknown*. ``bce`` assumes it negative
+(``unknown="negative"``) or masks it out (``unknown="ignore"``); ``zlpr`` and
+``two_way`` leave it out of their sums; every other loss refuses it with an
+``InvalidArgumentError`` that says so.
 
 The registry is the single source of truth for UI, CLI and configs:
 
 >>> sorted(LOSSES)
-['asl', 'bce', 'focal', 'mse', 'weighted_bce']
+['asl', 'bce', 'focal', 'mse', 'two_way', 'weighted_bce', 'zlpr']
 >>> loss = get("focal", gamma=1.0)
 >>> loss.name, loss.get_config()["gamma"]
 ('focal', 1.0)
@@ -44,12 +51,13 @@ from typing import Any
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
 from mlc import DEFAULT_CLASSES
 from mlc import loss_params as declared
 from mlc.class_weights import class_balanced_weights, inverse_frequency_weights, positive_weights
-from mlc.loss_params import WEIGHTINGS, ParamSpec, check_names, concrete_defaults, validate
+from mlc.loss_params import UNKNOWN, WEIGHTINGS, ParamSpec, check_names, concrete_defaults, validate
 from mlc.registry import Registry
 
 __all__ = [
@@ -101,8 +109,9 @@ def _pow(base, exponent: float):
     return ops.exp(exponent * ops.log(ops.maximum(base, _tiny(base.dtype))))
 
 
-def _prepare(y_true, logits):
-    """Tensors of one float dtype and matching shapes."""
+def _prepare(y_true, logits, refuse_unknown: str | None = None):
+    """Tensors of one float dtype and matching shapes; ``refuse_unknown`` (a loss' name) asserts no
+    target is unknown (-1): ``InvalidArgumentError`` naming the loss, eager or in a compiled step."""
     logits = ops.convert_to_tensor(logits)
     if not keras.backend.is_float_dtype(logits.dtype):
         logits = ops.cast(logits, keras.config.floatx())
@@ -112,6 +121,13 @@ def _prepare(y_true, logits):
         raise ValueError(
             f"y_true and logits must have the same shape (batch, tags), got "
             f"{ys} and {zs}; pass one multi-hot target per logit."
+        )
+    if refuse_unknown:
+        tf.debugging.assert_greater_equal(
+            y_true,
+            ops.zeros((), y_true.dtype),
+            message=f"loss {refuse_unknown!r} cannot use unknown targets (-1 in y_true); use bce with "
+            "unknown='ignore' or 'negative', zlpr or two_way, or fill the unknowns in",
         )
     return y_true, logits
 
@@ -161,6 +177,8 @@ class MultiLabelLoss(keras.losses.Loss):
     """
 
     registry_name: str = ""
+    #: Whether targets may be unknown (-1); a loss without it raises InvalidArgumentError on one.
+    accepts_unknown: bool = False
     description: str = ""
     formula: str = ""
     param_specs: dict[str, ParamSpec] = {}
@@ -192,21 +210,45 @@ class MultiLabelLoss(keras.losses.Loss):
 
 # The signatures' defaults are the declared ones (mlc.loss_params), never a second copy.
 _WEIGHTING = declared.WEIGHTED_BCE["weighting"].default
+_SMOOTHING, _UNKNOWN = declared.BCE["smoothing"].default, declared.BCE["unknown"].default
 _GAMMA, _ALPHA = declared.FOCAL["gamma"].default, declared.FOCAL["alpha"].default
 _GAMMA_POS, _GAMMA_NEG, _CLIP = (declared.ASL[k].default for k in ("gamma_pos", "gamma_neg", "clip"))
 
 
-def bce(y_true, logits):
-    """Sigmoid binary cross-entropy on logits, elementwise.
+def bce(y_true, logits, smoothing: float = _SMOOTHING, unknown: str = _UNKNOWN):
+    """Sigmoid binary cross-entropy on logits, elementwise, shape ``(B, C)``.
 
-    ``l = -[y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))]``, computed stably
-    from logits. Inputs and output have shape ``(B, C)``.
+    ``l = -[y' log sigmoid(z) + (1 - y') log(1 - sigmoid(z))]``, computed stably
+    from logits, with label smoothing ``y' = y (1 - smoothing) + smoothing / 2``
+    (Szegedy et al. 2016; as ``label_smoothing`` in Keras' ``BinaryCrossentropy``).
+
+    Partial labels: a target ``y = -1`` is unknown. ``unknown="negative"``
+    counts it as ``y = 0``; ``unknown="ignore"`` gives it loss 0 and scales the
+    image's known terms by ``C / n_known`` so the mean over tags is the mean over
+    the known tags (Durand et al., "Learning a Deep ConvNet for Multi-label
+    Classification with Partial Labels", CVPR 2019; an image with no known tag
+    contributes 0). Without unknowns both modes are plain BCE.
 
     >>> keras.ops.convert_to_numpy(bce([[1.0, 0.0]], [[0.0, 2.0]])).round(4)
     array([[0.6931, 2.1269]], dtype=float32)
+    >>> keras.ops.convert_to_numpy(bce([[1.0, -1.0]], [[0.0, 2.0]], unknown="ignore")).round(4)
+    array([[1.3863, 0.    ]], dtype=float32)
+    >>> keras.ops.convert_to_numpy(bce([[1.0]], [[4.0]], smoothing=0.2)).round(4)  # target 0.9
+    array([[0.4181]], dtype=float32)
     """
+    checked = validate(declared.BCE, {"smoothing": smoothing, "unknown": unknown})
+    smoothing, unknown = checked["smoothing"], checked["unknown"]
     y_true, logits = _prepare(y_true, logits)
-    return ops.binary_crossentropy(y_true, logits, from_logits=True)
+    known = ops.cast(y_true > UNKNOWN / 2, logits.dtype)  # -1 = unknown; targets are in [0, 1]
+    y = ops.maximum(y_true, 0.0)  # unknown -> 0 ("negative"); "ignore" masks it below
+    if smoothing:
+        y = y * (1.0 - smoothing) + smoothing / 2
+    ce = ops.binary_crossentropy(y, logits, from_logits=True)
+    if unknown == "negative":
+        return ce
+    n_tags = ops.cast(ops.shape(logits)[-1], logits.dtype)
+    scale = n_tags / ops.maximum(ops.sum(known, axis=-1, keepdims=True), 1.0)
+    return ce * known * scale
 
 
 @register("bce")
@@ -216,11 +258,17 @@ class BCELoss(MultiLabelLoss):
 
     >>> float(BCELoss()([[1.0, 0.0]], [[0.0, 0.0]]))
     0.6931...
+    >>> BCELoss(smoothing=0.1, unknown="ignore").get_config()["unknown"]
+    'ignore'
     """
 
     # the words and parameters are declared once, in mlc.loss_params (readable without Keras)
     description, formula, param_specs = declared.LOSS_INFO["bce"]
     function = staticmethod(bce)
+    accepts_unknown = True
+
+    def __init__(self, smoothing: float = _SMOOTHING, unknown: str = _UNKNOWN, **keras_kwargs):
+        super().__init__(smoothing=smoothing, unknown=unknown, **keras_kwargs)
 
 
 def weighted_bce(y_true, logits, weights, weighting: str = _WEIGHTING):
@@ -241,7 +289,7 @@ def weighted_bce(y_true, logits, weights, weighting: str = _WEIGHTING):
     """
     checked = validate(declared.WEIGHTED_BCE, {"weights": weights, "weighting": weighting})
     weights, weighting = checked["weights"], checked["weighting"]
-    y_true, logits = _prepare(y_true, logits)
+    y_true, logits = _prepare(y_true, logits, refuse_unknown="weighted_bce")
     _check_weight_count(weights, logits)
     w = ops.convert_to_tensor(weights, dtype=logits.dtype)
     ce = ops.binary_crossentropy(y_true, logits, from_logits=True)
@@ -280,7 +328,7 @@ def mse(y_true, logits):
     >>> keras.ops.convert_to_numpy(mse([[1.0, 0.5]], [[0.0, 0.0]])).round(4)
     array([[0.25, 0.  ]], dtype=float32)
     """
-    y_true, logits = _prepare(y_true, logits)
+    y_true, logits = _prepare(y_true, logits, refuse_unknown="mse")
     return ops.square(ops.sigmoid(logits) - y_true)
 
 
@@ -313,7 +361,7 @@ def focal(y_true, logits, gamma: float = _GAMMA, alpha: float | None = _ALPHA):
     """
     checked = validate(declared.FOCAL, {"gamma": gamma, "alpha": alpha})
     gamma, alpha = checked["gamma"], checked["alpha"]
-    y_true, logits = _prepare(y_true, logits)
+    y_true, logits = _prepare(y_true, logits, refuse_unknown="focal")
     ce = ops.binary_crossentropy(y_true, logits, from_logits=True)
     one_minus_pt = y_true * ops.sigmoid(-logits) + (1.0 - y_true) * ops.sigmoid(logits)
     loss = _pow(one_minus_pt, gamma) * ce
@@ -353,7 +401,7 @@ def asl(y_true, logits, gamma_pos: float = _GAMMA_POS, gamma_neg: float = _GAMMA
     """
     checked = validate(declared.ASL, {"gamma_pos": gamma_pos, "gamma_neg": gamma_neg, "clip": clip})
     gamma_pos, gamma_neg, clip = (checked["gamma_pos"], checked["gamma_neg"], checked["clip"])
-    y_true, logits = _prepare(y_true, logits)
+    y_true, logits = _prepare(y_true, logits, refuse_unknown="asl")
     log_p = ops.log_sigmoid(logits)
     pos_factor = ops.exp(gamma_pos * ops.log_sigmoid(-logits)) if gamma_pos else 1.0
     if clip == 0:
@@ -390,7 +438,7 @@ def params(name: str) -> dict[str, ParamSpec]:
 
     >>> {k: (s.default, s.low, s.high) for k, s in params("asl").items()}
     {'gamma_pos': (0.0, 0.0, inf), 'gamma_neg': (4.0, 0.0, inf), 'clip': (0.05, 0.0, 1.0)}
-    >>> params("bce")
+    >>> params("mse")
     {}
     """
     return dict(LOSSES.lookup(name).param_specs)
@@ -415,7 +463,7 @@ def get(name: str, /, **loss_params) -> MultiLabelLoss:
     >>> get("foo")
     Traceback (most recent call last):
     ...
-    ValueError: unknown loss 'foo'; choose one of: bce, weighted_bce, mse, focal, asl
+    ValueError: unknown loss 'foo'; choose one of: bce, weighted_bce, mse, focal, asl, zlpr, two_way
     """
     cls = LOSSES.lookup(name)
     check_names(name, cls.param_specs, loss_params)
@@ -435,8 +483,8 @@ def describe(name: str) -> str:
 def elementwise(name: str, y_true, logits, **loss_params) -> np.ndarray:
     """Per-element losses of ``name`` from NumPy-like inputs, as float64.
 
-    ``y_true`` (targets in [0, 1]) and ``logits`` (finite) must have the same
-    shape, ``(B, C)`` or ``(C,)``; the result has that shape.
+    ``y_true`` (targets in [0, 1], or -1 for unknown) and ``logits`` (finite) must
+    have the same shape, ``(B, C)`` or ``(C,)``; the result has that shape.
 
     >>> elementwise("focal", [[1, 0]], [[0.0, 2.0]], gamma=0.0).round(4).tolist()
     [[0.6931, 2.1269]]
@@ -446,10 +494,23 @@ def elementwise(name: str, y_true, logits, **loss_params) -> np.ndarray:
     z = np.asarray(logits, dtype=np.float64)
     if y.shape != z.shape:
         raise ValueError(f"y_true and logits must have the same shape, got {y.shape} and {z.shape}.")
-    if not np.all(np.isfinite(y)) or y.min(initial=0.0) < 0 or y.max(initial=0.0) > 1:
+    known = y[y != UNKNOWN]
+    if not np.all(np.isfinite(known)) or known.min(initial=0.0) < 0 or known.max(initial=0.0) > 1:
         raise ValueError(
-            f"y_true must contain targets in [0, 1] (1 = tag present), got values in [{y.min():g}, {y.max():g}]."
+            f"y_true must contain targets in [0, 1] (1 = tag present) or -1 (unknown), got values in "
+            f"[{y.min():g}, {y.max():g}]."
         )
     if not np.all(np.isfinite(z)):
         raise ValueError("logits must be finite; replace inf/NaN, e.g. with np.clip(z, -100, 100).")
     return np.asarray(ops.convert_to_numpy(loss.elementwise(y, z)), dtype=np.float64)
+
+
+# zlpr and two_way live in mlc.set_losses; importing it registers them (after the five above). Their
+# names (zlpr, two_way, ZLPRLoss, TwoWayLoss) resolve lazily, so importing mlc.set_losses first works too.
+from mlc import set_losses as _set_losses  # noqa: E402
+
+
+def __getattr__(name: str):
+    if name in _set_losses.__all__:
+        return getattr(_set_losses, name)
+    raise AttributeError(f"module 'mlc.losses' has no attribute {name!r}")

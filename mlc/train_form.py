@@ -62,7 +62,11 @@ def config_from_form(
     for name in _NUMBER:
         if name in values:
             values[name] = float(values[name])
-    values["soft_labels"] = soft_labels(values.get("loss", RunConfig.loss), values.get("soft_labels", False))
+    loss = values.get("loss", RunConfig.loss)
+    values["soft_labels"] = soft_labels(loss, values.get("soft_labels", False))
+    specs = losses.params(loss) if loss in losses.LOSSES else {}
+    if all(specs[k].default == v for k, v in loss_params.items() if k in specs):
+        loss_params = {}  # every parameter at its declared default: the plain loss (bce's form is RunConfig())
     return RunConfig(**values, loss_params=dict(loss_params), **tags_from_table(list(rows)))
 
 

@@ -27,6 +27,11 @@ from mlc.models import MODELS
 # newline, braces that would break str.format/f-strings, a comment sign and non-ASCII.
 NASTY = 'it\'s "x"\\n\n\'\'\' """ {CLASSES} # é ☃ \u2028 \\'
 NON_DEFAULT = {
+    "bce": [
+        {"loss_params": {"smoothing": 0.1, "unknown": "ignore"}},
+        {"loss_params": {"smoothing": 0.25}},
+    ],
+    "two_way": [{"loss_params": {"t_pos": 1.0, "t_neg": 2.0}}],
     "weighted_bce": [
         {"weights": (0.5, 2.0, 0.0, 3.0, 1.0), "weighting": "tag"},
         {"weights": (1.0, 19.0, 0.25, 1.0, 4.0), "weighting": "positive"},
@@ -119,6 +124,20 @@ def test_every_loss_export_equals_mlc(name):
         # the custom classes round-trip through their config (what model.save / load_model relies on)
         rebuilt = type(exported).from_config(exported.get_config())
         assert float(rebuilt(y, z)) == pytest.approx(float(exported(y, z)), rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "name, loss_params", [("bce", {"unknown": "ignore"}), ("bce", {}), ("zlpr", {}), ("two_way", {})]
+)
+def test_partial_label_losses_export_their_handling_of_unknown_targets(name, loss_params):
+    config = RunConfig(loss=name, loss_params=loss_params)
+    y, z = targets_and_logits(seed=3)
+    y[np.random.default_rng(3).random(y.shape) < 0.3] = -1.0  # unknown targets
+    exported = namespace(export.IMPORTS + "\n" + export.loss_code(config))["loss"]
+    if name == "bce" and not loss_params:  # the built-in Keras loss: assume-negative is mlc's default
+        y = np.maximum(y, 0.0)
+    expected = keras.ops.convert_to_numpy(config.make_loss().call(y, z))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(exported.call(y, z)), expected, rtol=1e-5, atol=1e-5)
 
 
 def test_focal_is_a_custom_class_because_keras_focal_has_nan_gradients():
@@ -271,8 +290,20 @@ def run_script(tmp_path, config: RunConfig, *args: str) -> tuple[str, subprocess
         {"loss": "mse", "model": "linear", "soft_labels": True},
         {"loss": "focal", "loss_params": {"gamma": 1.5, "alpha": 0.25}, "model": "compact", "label_noise": 0.2},
         {"loss": "asl", "model": "linear", "classes": (NASTY, "plain"), "prevalence": (0.5, 0.5)},
+        {"loss": "bce", "model": "linear", "loss_params": {"smoothing": 0.1, "unknown": "ignore"}},
+        {"loss": "zlpr", "model": "linear"},
+        {"loss": "two_way", "model": "linear", "loss_params": {"t_pos": 2.0, "t_neg": 0.5}},
     ],
-    ids=["bce-compact", "weighted_bce-seed_cnn-soft", "mse-linear-soft", "focal-compact-noise", "asl-linear-nasty"],
+    ids=[
+        "bce-compact",
+        "weighted_bce-seed_cnn-soft",
+        "mse-linear-soft",
+        "focal-compact-noise",
+        "asl-linear-nasty",
+        "bce-smoothed-ignore-linear",
+        "zlpr-linear",
+        "two_way-linear",
+    ],
 )
 def test_script_runs_standalone_and_saves_a_loadable_model(tmp_path, changes):
     config = RunConfig(train_size=64, val_size=32, epochs=1, batch_size=32, image_size=32, **changes)
@@ -292,7 +323,7 @@ def test_script_runs_standalone_and_saves_a_loadable_model(tmp_path, changes):
     assert type(model.loss).__name__ == type(ns["loss"]).__name__
     if config.loss == "weighted_bce":
         assert model.loss.tag_weights == list(config.weights) and model.loss.weighting == "positive"
-    if config.loss in ("focal", "asl"):
+    if config.loss in ("focal", "asl", "two_way") or config.loss_params:
         without_name = lambda loss: {k: v for k, v in loss.get_config().items() if k != "name"}  # noqa: E731
         assert without_name(model.loss) == without_name(ns["loss"])
 

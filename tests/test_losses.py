@@ -18,7 +18,9 @@ NAMES = sorted(LOSSES)
 # Non-default parameters for the built-in losses; small focal gamma and a
 # positive ASL clip exercise the guarded power/log branches.
 NON_DEFAULT = {
-    "bce": {},
+    "bce": {"smoothing": 0.1, "unknown": "ignore"},
+    "zlpr": {},
+    "two_way": {"t_pos": 2.0, "t_neg": 0.5},
     "mse": {},
     "weighted_bce": {"weights": [0.5, 1.0, 2.0, 3.0, 0.0], "weighting": "positive"},
     "focal": {"gamma": 0.5, "alpha": 0.25},
@@ -71,7 +73,7 @@ def rng():
 
 
 def test_registry_has_the_public_losses():
-    assert set(LOSSES) == {"bce", "weighted_bce", "mse", "focal", "asl"}
+    assert set(LOSSES) == {"bce", "weighted_bce", "mse", "focal", "asl", "zlpr", "two_way"}
     for name, cls in LOSSES.items():
         assert issubclass(cls, keras.losses.Loss)
         assert cls.registry_name == name
@@ -159,6 +161,8 @@ def test_call_is_mean_over_tags_and_reduction_over_batch(name, rng):
     [(1.0, 0.0, 1.5), (0.0, 0.0, -1.5), (0.5, 2.0, 1.0), (0.5, -2.0, -1.0), (1.0, -3.0, -1.0)],
 )
 def test_loss_decreases_when_logit_moves_toward_target(name, variant, target, start, toward):
+    if name == "two_way":
+        pytest.skip("two_way ranks positives against negatives: one tag alone has none (see its own tests)")
     params = variants(name, n_tags=1)[variant]
     if "weights" in params:
         params["weights"] = [2.0]  # weight 0 would make the loss flat
@@ -341,7 +345,12 @@ def test_model_save_and_load_round_trip(name, tmp_path, rng):
         ("asl", {"clip": -0.1}, ["clip must be", "got -0.1"]),
         ("asl", {"gamma_neg": -2.0}, ["gamma_neg must be a finite number >= 0"]),
         ("asl", {"gamma_pos": float("nan")}, ["gamma_pos must be", "nan"]),
-        ("bce", {"gamma": 1.0}, ["unknown parameter 'gamma' for loss 'bce'", "no parameters"]),
+        ("mse", {"gamma": 1.0}, ["unknown parameter 'gamma' for loss 'mse'", "no parameters"]),
+        ("bce", {"gamma": 1.0}, ["unknown parameter 'gamma' for loss 'bce'", "smoothing, unknown"]),
+        ("bce", {"smoothing": 0.5}, ["smoothing must be a finite number in [0, 0.5)", "got 0.5"]),
+        ("bce", {"unknown": "drop"}, ["unknown must be one of 'negative', 'ignore'", "got 'drop'"]),
+        ("two_way", {"t_pos": 0.0}, ["t_pos must be a finite number >= 0.1", "got 0.0"]),
+        ("two_way", {"t_neg": -1.0}, ["t_neg must be a finite number >= 0.1", "Kobayashi"]),
         ("foo", {}, ["unknown loss 'foo'; choose one of: bce, weighted_bce, mse, focal, asl"]),
     ],
 )
@@ -361,8 +370,12 @@ def test_classes_and_pure_functions_validate_too():
         losses.WeightedBCELoss([1.0], weighting="negative")
     with pytest.raises(ValueError, match="gamma must be"):
         losses.focal([[1.0]], [[0.0]], gamma=-1.0)
-    with pytest.raises(ValueError, match="unknown parameter 'gamma' for loss 'bce'; it accepts: no parameters"):
-        losses.BCELoss(gamma=1.0)
+    with pytest.raises(ValueError, match="unknown parameter 'gamma' for loss 'mse'; it accepts: no parameters"):
+        losses.MSELoss(gamma=1.0)
+    with pytest.raises(ValueError, match="smoothing must be"):
+        losses.bce([[1.0]], [[0.0]], smoothing=0.7)
+    with pytest.raises(ValueError, match="t_neg must be"):
+        losses.TwoWayLoss(t_neg=0.0)
     with pytest.raises(ValueError, match="unknown parameter 'gama' for loss 'focal'"):
         losses.FocalLoss(gama=1.0)
 
@@ -392,6 +405,158 @@ def test_shape_and_target_checks():
         losses.elementwise("bce", [[0, 2]], [[0.0, 1.0]])
     with pytest.raises(ValueError, match="logits must be finite"):
         losses.elementwise("bce", [[0, 1]], [[0.0, np.inf]])
+
+
+# ------------------------------------------- label smoothing and partial labels (unknown = -1)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.45])
+def test_bce_smoothing_is_keras_label_smoothing(smoothing, rng):
+    y = (rng.random((6, N_TAGS)) < 0.4).astype("float32")
+    z = rng.normal(0, 4, (6, N_TAGS)).astype("float32")
+    ours = float(losses.get("bce", smoothing=smoothing)(y, z))
+    keras_loss = keras.losses.BinaryCrossentropy(from_logits=True, label_smoothing=smoothing)
+    assert ours == pytest.approx(float(keras_loss(y, z)), rel=1e-5)
+    smoothed = y * (1 - smoothing) + smoothing / 2
+    np.testing.assert_allclose(to_np(losses.bce(y, z, smoothing=smoothing)), np_bce(smoothed, z), rtol=1e-4, atol=1e-5)
+
+
+def _partial(rng, shape=(8, N_TAGS)):
+    y = (rng.random(shape) < 0.4).astype("float32")
+    y[rng.random(shape) < 0.3] = -1.0
+    y[0] = -1.0  # an image with no known tag
+    return y, rng.normal(0, 3, shape).astype("float32")
+
+
+def test_bce_assume_negative_counts_unknown_as_zero(rng):
+    y, z = _partial(rng)
+    np.testing.assert_allclose(to_np(losses.bce(y, z)), np_bce(np.maximum(y, 0), z), rtol=1e-4, atol=1e-5)
+
+
+def test_bce_ignore_is_the_mean_over_known_tags(rng):
+    y, z = _partial(rng)
+    loss = losses.get("bce", unknown="ignore", smoothing=0.1)
+    known = y >= 0
+    target = np.where(known, y, 0) * 0.9 + 0.05
+    expected = [np_bce(target[i], z[i])[known[i]].mean() if known[i].any() else 0.0 for i in range(len(y))]
+    np.testing.assert_allclose(to_np(loss.call(y, z)), expected, rtol=1e-4, atol=1e-6)
+    # an unknown element's logit has no gradient and so no say
+    variable = tf.Variable(z)
+    with tf.GradientTape() as tape:
+        value = loss(y, variable)
+    grad = to_np(tape.gradient(value, variable))
+    assert np.all(grad[~known] == 0) and np.all(grad[known] != 0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_loss_masks_unknown_targets_or_refuses_them(name, rng):
+    y, z = _partial(rng)
+    params = losses.defaults(name)
+    loss = losses.get(name, **params)
+    if not type(loss).accepts_unknown:
+        with pytest.raises(tf.errors.InvalidArgumentError, match=f"loss '{name}' cannot use unknown targets"):
+            loss(y, z)
+        return
+    assert np.isfinite(float(loss(y, z)))
+    if name == "bce":  # assumes negative by default; "ignore" masks
+        loss = losses.get(name, unknown="ignore")
+    moved = np.where(y < 0, z + 50.0, z).astype("float32")  # only the unknowns' logits change
+    np.testing.assert_allclose(to_np(loss.call(y, moved)), to_np(loss.call(y, z)), rtol=1e-5, atol=1e-6)
+
+
+def test_refusal_and_masking_hold_inside_a_compiled_training_step(rng):
+    y, _ = _partial(rng)
+    x = rng.normal(size=(8, 3)).astype("float32")
+
+    def fit(loss):
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(N_TAGS)])
+        model.compile(optimizer="sgd", loss=loss)
+        return model.fit(x, y, epochs=1, batch_size=4, verbose=0).history["loss"][-1]
+
+    assert math.isfinite(fit(losses.get("bce", unknown="ignore")))
+    assert math.isfinite(fit(losses.get("zlpr")))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="cannot use unknown targets"):
+        fit(losses.get("focal"))
+
+
+def test_elementwise_helper_accepts_unknown_targets():
+    values = losses.elementwise("bce", [[1, -1]], [[0.0, 3.0]], unknown="ignore")
+    np.testing.assert_allclose(values, [[2 * math.log(2), 0.0]], rtol=1e-6)
+    with pytest.raises(ValueError, match=r"or -1 \(unknown\)"):
+        losses.elementwise("bce", [[-0.5, 1]], [[0.0, 0.0]])
+
+
+# ------------------------------------------------------------------ zlpr and two_way
+
+
+def np_zlpr(y, z):
+    """Su et al. (2022) per image, naively in float64: log(1 + Σ_neg e^z) + log(1 + Σ_pos e^-z)."""
+    y, z = np.asarray(y, np.float64), np.asarray(z, np.float64)
+    return np.log1p(np.sum(np.exp(z) * (y == 0), -1)) + np.log1p(np.sum(np.exp(-z) * (y == 1), -1))
+
+
+def np_two_way(y, z, t_pos=4.0, t_neg=1.0):
+    """Kobayashi's (CVPR 2023) reference formulation, masks as -inf, in float64."""
+    y, z = np.asarray(y, np.float64), np.asarray(z, np.float64)
+
+    def lse(a, axis):
+        top = np.max(a, axis=axis, keepdims=True)
+        top = np.where(np.isfinite(top), top, 0.0)
+        with np.errstate(divide="ignore"):
+            return np.squeeze(top, axis) + np.log(np.sum(np.exp(a - top), axis=axis))
+
+    pmask, nmask = np.where(y > 0, 0.0, -np.inf), np.where(y == 0, 0.0, -np.inf)
+    total = 0.0
+    for axis in (0, 1):  # class-wise, then sample-wise
+        has = (y > 0).any(axis=axis)
+        margin = t_neg * lse(z / t_neg + nmask, axis) + t_pos * lse(-z / t_pos + pmask, axis)
+        total += np.logaddexp(0.0, margin)[has].mean()
+    return total
+
+
+def test_zlpr_matches_the_paper_formula(rng):
+    y = (rng.random((16, N_TAGS)) < 0.4).astype("float32")
+    z = rng.normal(0, 3, (16, N_TAGS)).astype("float32")
+    np.testing.assert_allclose(to_np(losses.get("zlpr").call(y, z)), np_zlpr(y, z), rtol=1e-5, atol=1e-6)
+
+
+def test_zlpr_with_one_tag_is_bce_and_an_unknown_tag_is_dropped(rng):
+    y = (rng.random((8, 1)) < 0.5).astype("float32")
+    z = rng.normal(0, 3, (8, 1)).astype("float32")
+    np.testing.assert_allclose(to_np(losses.zlpr(y, z)), np_bce(y, z), rtol=1e-5, atol=1e-6)
+    y2, z2 = rng.integers(0, 2, (8, 4)).astype("float32"), rng.normal(0, 3, (8, 4)).astype("float32")
+    with_unknown = np.concatenate([y2, -np.ones((8, 1), "float32")], axis=1)
+    z_extra = np.concatenate([z2, rng.normal(0, 3, (8, 1)).astype("float32")], axis=1)
+    np.testing.assert_allclose(
+        to_np(losses.get("zlpr").call(with_unknown, z_extra)), np_zlpr(y2, z2), rtol=1e-5, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("t_pos, t_neg", [(4.0, 1.0), (1.0, 1.0), (0.5, 2.0)])
+def test_two_way_matches_the_papers_formulation(t_pos, t_neg, rng):
+    y = (rng.random((16, N_TAGS)) < 0.4).astype("float32")
+    y[3] = 0.0  # an image without a positive: left out of the sample-wise mean
+    z = rng.normal(0, 3, (16, N_TAGS)).astype("float32")
+    loss = losses.get("two_way", t_pos=t_pos, t_neg=t_neg)
+    assert float(loss(y, z)) == pytest.approx(np_two_way(y, z, t_pos, t_neg), rel=1e-5)
+    # the image without a positive carries only the class-wise term: the total minus the sample-wise mean
+    class_wise = np_two_way(y, z, t_pos, t_neg) - _sample_mean(y, z, t_pos, t_neg)
+    assert to_np(loss.call(y, z))[3] == pytest.approx(class_wise, rel=1e-4, abs=1e-5)
+
+
+def _sample_mean(y, z, t_pos, t_neg):
+    """The sample-wise half of np_two_way (one image per batch leaves only it)."""
+    return np.mean([np_two_way(y[i : i + 1], z[i : i + 1], t_pos, t_neg) for i in range(len(y)) if y[i].any()])
+
+
+def test_two_way_pulls_positives_up_and_negatives_down():
+    y = np.array([[1.0, 0.0]], "float32")
+    z = tf.Variable([[0.0, 0.0]])
+    with tf.GradientTape() as tape:
+        value = losses.get("two_way")(y, z)
+    grad = to_np(tape.gradient(value, z))
+    assert grad[0, 0] < 0 < grad[0, 1]
+    assert float(losses.get("two_way")(y, [[3.0, -3.0]])) < float(value)
 
 
 # ----------------------------------------------------------- moved names
