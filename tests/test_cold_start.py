@@ -44,7 +44,7 @@ def test_what_the_home_page_reads_loads_no_tensorflow():
         "from mlc.models import MODELS\n"
         "from mlc.config import RunConfig\n"
         "from mlc.ui import sample_strip\n"
-        "assert len(lessons.loss_modes()) == 5 and all(spec.summary for spec in MODELS.values())\n"
+        "assert len(lessons.loss_modes()) == 7 and all(spec.summary for spec in MODELS.values())\n"
         "RunConfig(loss='focal', loss_params={'gamma': 1.0})\n"
         "RunConfig(loss='weighted_bce', weights=(2.0, 1.0, 1.0, 1.0, 1.0), weighting='positive')\n"
         "try:\n"
