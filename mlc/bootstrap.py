@@ -77,7 +77,17 @@ def _metrics(w: np.ndarray, pos: np.ndarray, prob: np.ndarray, thr: np.ndarray, 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a resample where no tag has a positive has mAP nan
         m_ap = np.nanmean(ap, axis=1)
-    out = {"map": m_ap, "macro_f1": f1.mean(1), "micro_f1": micro}
+    images = w.sum(1)  # (R,) images in each resample
+    wrong = w @ (pred != pos).sum(1)  # (R,) wrong cells
+    exact = w @ (pred == pos).all(1)  # (R,) images with every tag right
+    out = {
+        "map": m_ap,
+        "macro_f1": f1.mean(1),
+        "micro_f1": micro,
+        "macro_recall": rec.mean(1),
+        "hamming_loss": wrong / (images * prob.shape[1]),
+        "subset_accuracy": exact / images,
+    }
     for j, name in enumerate(names):
         out[f"precision:{name}"] = prec[:, j]
         out[f"recall:{name}"] = rec[:, j]
@@ -103,7 +113,8 @@ def _interval(values: np.ndarray, level: float) -> tuple[float, float]:
 def _nest(flat: Mapping[str, dict], names: list[str]) -> dict[str, Any]:
     """Flat ``metric:tag`` rows as ``{"metrics": {...}, "per_tag": [{"tag", "precision": {...}, ...}]}``."""
     per_tag = [{"tag": t, **{m: flat[f"{m}:{t}"] for m in ("precision", "recall", "ap")}} for t in names]
-    return {"metrics": {k: flat[k] for k in ("map", "macro_f1", "micro_f1")}, "per_tag": per_tag}
+    averages = ("map", "macro_f1", "micro_f1", "macro_recall", "hamming_loss", "subset_accuracy")
+    return {"metrics": {k: flat[k] for k in averages}, "per_tag": per_tag}
 
 
 def bootstrap_ci(
@@ -156,7 +167,8 @@ def paired_bootstrap(
 
     ``p_a``, ``p_b`` (N, C) score the same images ``y`` (N, C); ``thresholds_b``
     defaults to ``thresholds_a``. Rows: ``metric`` (``map``, ``macro_f1``,
-    ``micro_f1``, ``precision``, ``recall``, ``ap``), ``tag`` (None for the
+    ``micro_f1``, ``macro_recall``, ``hamming_loss``, ``subset_accuracy``,
+    ``precision``, ``recall``, ``ap``), ``tag`` (None for the
     averages), ``a``, ``b``, ``difference`` (b - a on the full set), ``low``,
     ``high`` and ``beyond_noise``: the interval excludes 0. Pairing removes the
     images' own difficulty from the noise, so it detects smaller differences than

@@ -292,12 +292,20 @@ def per_tag_interval_text(ci: Mapping[str, Any]) -> pd.DataFrame:
 
 
 #: Comparison-table labels (mlc.evaluation.metric_rows) the paired bootstrap measures.
-PAIRED_METRICS = {"map": "mAP", "macro_f1": "macro F1", "micro_f1": "micro F1"}
+PAIRED_METRICS = {
+    "map": "mAP",
+    "macro_f1": "macro F1",
+    "micro_f1": "micro F1",
+    "macro_recall": "macro recall",
+    "hamming_loss": "Hamming loss",
+    "subset_accuracy": "subset accuracy",
+}
 
 
 def paired_rows(runs: Sequence[Run], thresholds: Sequence[Any]) -> pd.DataFrame:
     """Each later run against the first on the *same* test images (:func:`mlc.bootstrap.paired_bootstrap`):
-    rows ``metric``, ``run``, ``difference``, ``low``, ``high``, ``verdict``; for mAP, macro/micro F1 and
+    rows ``metric``, ``run``, ``difference``, ``low``, ``high``, ``verdict``; for mAP, macro/micro F1, macro
+    recall, Hamming loss, subset accuracy and
     the first run's rarest tag's recall, precision and AP (tag rows named ``recall: tag``)."""
     from mlc.evaluation import rare_tag
 

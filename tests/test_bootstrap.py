@@ -72,7 +72,7 @@ def test_percentile_intervals_cover_a_binomial_about_95_percent_of_the_time():
 def test_a_run_against_itself_is_no_difference():
     y, p = _run()
     rows = bs.paired_bootstrap(y, p, p, n=200, classes=["a", "b", "c"])
-    assert len(rows) == 3 + 3 * 3
+    assert len(rows) == 6 + 3 * 3
     assert {(r["metric"], r["tag"]) for r in rows} >= {("map", None), ("ap", "c"), ("precision", "a")}
     assert all(r["difference"] == 0 and r["low"] == 0 == r["high"] and not r["beyond_noise"] for r in rows)
 
@@ -110,3 +110,21 @@ def test_seed_summary_gives_mean_and_sample_sd():
         bs.seed_summary([{"map": 1.0}, {"f1": 1.0}])
     with pytest.raises(ValueError, match=r"values\[0\] must be a number"):
         bs.seed_summary(["0.5"])
+
+
+def test_every_comparison_metric_has_an_interval_matching_the_report():
+    from mlc import metrics
+    from mlc.bootstrap import bootstrap_ci, paired_bootstrap
+
+    rng = np.random.default_rng(4)
+    y = (rng.random((120, 3)) < 0.4).astype(np.float32)
+    p = np.clip(y * 0.5 + rng.random((120, 3)) * 0.5, 0, 1)
+    ci = bootstrap_ci(y, p, n=200)
+    report = metrics.report(y, p)
+    for key in ("macro_recall", "hamming_loss", "subset_accuracy"):
+        interval = ci["metrics"][key]
+        assert interval["low"] <= interval["value"] <= interval["high"]
+    assert ci["metrics"]["hamming_loss"]["value"] == pytest.approx(report["hamming_loss"], abs=1e-4)
+    assert ci["metrics"]["subset_accuracy"]["value"] == pytest.approx(report["subset_accuracy"], abs=1e-4)
+    rows = {r["metric"] for r in paired_bootstrap(y, p, p, n=50)}
+    assert {"macro_recall", "hamming_loss", "subset_accuracy"} <= rows
