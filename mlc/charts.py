@@ -164,6 +164,19 @@ def probability_frame(
     )
 
 
+def decision_bars(base: alt.Chart, value_label: str, tooltip: list, colours: dict[str, str]) -> alt.Chart:
+    """Horizontal bars of ``value`` in [0, 1], coloured by ``decision`` (``colours``: decision -> colour)."""
+    return base.mark_bar(cornerRadiusEnd=3).encode(
+        x=alt.X("value:Q", title=value_label, scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color(
+            "decision:N",
+            scale=alt.Scale(domain=list(colours), range=list(colours.values())),
+            legend=alt.Legend(orient="bottom", title=None),
+        ),
+        tooltip=tooltip,
+    )
+
+
 def probability_chart(
     probs: Sequence[float],
     classes: Sequence[str],
@@ -197,15 +210,7 @@ def probability_chart(
         alt.Tooltip("threshold:Q", format=".2f"),
         alt.Tooltip("decision:N"),
     ]
-    bars = base.mark_bar(cornerRadiusEnd=3).encode(
-        x=alt.X("value:Q", title=value_label, scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color(
-            "decision:N",
-            scale=alt.Scale(domain=list(DECISION_COLOURS), range=list(DECISION_COLOURS.values())),
-            legend=alt.Legend(orient="bottom", title=None),
-        ),
-        tooltip=tooltip,
-    )
+    bars = decision_bars(base, value_label, tooltip, DECISION_COLOURS)
     ticks = base.mark_tick(color="#e4572e", thickness=3, size=step - 4).encode(x="threshold:Q", tooltip=tooltip)
     labels = base.mark_text(align="left", dx=4, fontSize=12).encode(x="value:Q", text=alt.Text("value:Q", format=".2f"))
     # a step per tag, not a total height: Streamlit sizes discrete axes by their step

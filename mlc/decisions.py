@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from mlc.calibration import apply_temperature, fit_temperature
+from mlc.charts import decision_bars
 from mlc.states import DecisionState
 from mlc.threshold_strategies import STRATEGIES, DecisionRule, score_rule
 
@@ -183,15 +184,7 @@ def decision_chart(
         alt.Tooltip("value:Q", title=value_label, format=".3f"),
         alt.Tooltip("decision:N"),
     ]
-    bars = base.mark_bar(cornerRadiusEnd=3).encode(
-        x=alt.X("value:Q", title=value_label, scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color(
-            "decision:N",
-            scale=alt.Scale(domain=list(DECISION_COLOURS), range=list(DECISION_COLOURS.values())),
-            legend=alt.Legend(orient="bottom", title=None),
-        ),
-        tooltip=tooltip,
-    )
+    bars = decision_bars(base, value_label, tooltip, DECISION_COLOURS)
     labels = base.mark_text(align="left", dx=4, fontSize=12).encode(
         x=alt.X("value:Q"), text=alt.Text("value:Q", format=".2f")
     )
