@@ -164,6 +164,18 @@ def probability_frame(
     )
 
 
+def tag_axis(classes) -> alt.Y:
+    """One bar row per tag, in the tags' order, every name shown."""
+    # labelOverlap off: Streamlit's theme would otherwise thin out the tag names
+    return alt.Y(
+        "tag:N",
+        sort=list(classes),
+        title=None,
+        axis=alt.Axis(labelFontSize=13, labelLimit=160, labelOverlap=False),
+        scale=alt.Scale(paddingInner=0.25),
+    )
+
+
 def decision_bars(base: alt.Chart, value_label: str, tooltip: list, colours: dict[str, str]) -> alt.Chart:
     """Horizontal bars of ``value`` in [0, 1], coloured by ``decision`` (``colours``: decision -> colour)."""
     return base.mark_bar(cornerRadiusEnd=3).encode(
@@ -195,15 +207,7 @@ def probability_chart(
     ['bar', 'tick', 'text']
     """
     frame = probability_frame(probs, classes, thresholds)
-    # labelOverlap off: Streamlit's theme would otherwise thin out the tag names
-    y = alt.Y(
-        "tag:N",
-        sort=list(classes),
-        title=None,
-        axis=alt.Axis(labelFontSize=13, labelLimit=160, labelOverlap=False),
-        scale=alt.Scale(paddingInner=0.25),
-    )
-    base = alt.Chart(frame).encode(y=y)
+    base = alt.Chart(frame).encode(y=tag_axis(classes))
     tooltip = [
         alt.Tooltip("tag:N"),
         alt.Tooltip("value:Q", title=value_label, format=".3f"),

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from mlc.calibration import apply_temperature, fit_temperature
-from mlc.charts import decision_bars
+from mlc.charts import decision_bars, tag_axis
 from mlc.states import DecisionState
 from mlc.threshold_strategies import STRATEGIES, DecisionRule, score_rule
 
@@ -171,14 +171,7 @@ def decision_chart(
     ['bar', 'text', 'rule']
     """
     classes = list(frame["tag"])
-    y = alt.Y(
-        "tag:N",
-        sort=classes,
-        title=None,
-        axis=alt.Axis(labelFontSize=13, labelLimit=160, labelOverlap=False),
-        scale=alt.Scale(paddingInner=0.25),
-    )
-    base = alt.Chart(frame).encode(y=y)
+    base = alt.Chart(frame).encode(y=tag_axis(classes))
     tooltip = [
         alt.Tooltip("tag:N"),
         alt.Tooltip("value:Q", title=value_label, format=".3f"),
