@@ -204,6 +204,35 @@ def make_splits(config: RunConfig, source: Any = None) -> DataSplits:
     return DATASETS.lookup(config.dataset).make(config, source)
 
 
+def split_masks(config: RunConfig, split: str = "test") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One split of a generated data set again, with where each tag is: ``(x, y, masks)``.
+
+    ``x`` float32 (N, S, S, 3) and ``y`` (N, C) are the very images and targets of
+    :func:`make_splits` for that split; ``masks`` (N, C, S, S) bool marks each
+    present tag's pixels (the ground truth saliency is scored against). Only the
+    generator knows where objects are, so ``own`` images refuse with a clear message.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    if config.dataset != "scenes":
+        raise ValueError(f"the {config.dataset} data set has no object masks; only generated scenes do")
+    from mlc.data import make_dataset
+
+    size, offset = {"train": (config.train_size, 0), "val": (config.val_size, VAL_SEED_OFFSET)}.get(
+        split, (config.test_size, TEST_SEED_OFFSET)
+    )
+    return make_dataset(
+        size,
+        classes=config.classes,
+        prevalence=config.prevalence,
+        soft_labels=config.soft_labels,
+        image_size=config.image_size,
+        label_noise=config.label_noise if split == "train" else 0.0,
+        seed=(config.seed + offset) % 2**32,
+        masks=True,
+    )
+
+
 def positives(y: np.ndarray) -> np.ndarray:
     """(C,) images with each tag (a soft target counts where it is ≥ 0.5).
 

@@ -103,3 +103,25 @@ def test_digit_prevalences_that_no_canvas_can_hold_are_refused_by_the_config():
     with pytest.raises(ValueError, match="prevalences must add up to between 1 and 4, got 9"):
         RunConfig(dataset="digits", prevalence=(0.9,) * 10)
     assert RunConfig(dataset="digits", classes=("3",), prevalence=(0.05,)).prevalence == (0.05,)
+
+
+def test_split_masks_are_the_test_split_with_masks():
+    from mlc.config import RunConfig
+
+    config = RunConfig(train_size=40, val_size=20, test_size=24, image_size=32)
+    splits = datasets.make_splits(config)
+    x, y, masks = datasets.split_masks(config, "test")
+    np.testing.assert_array_equal(y, splits.test[1])
+    np.testing.assert_allclose(x, splits.test[0], atol=1e-6)
+    assert masks.shape == (24, config.num_classes, 32, 32) and masks.dtype == bool
+    # a mask is present exactly where its tag is
+    assert ((masks.any(axis=(2, 3))) <= (y >= 0.5)).all()
+
+
+def test_split_masks_refuse_own_images_and_unknown_splits():
+    from mlc.config import RunConfig
+
+    with pytest.raises(ValueError, match="split must be one of"):
+        datasets.split_masks(RunConfig(), "holdout")
+    with pytest.raises(ValueError, match="no object masks"):
+        datasets.split_masks(RunConfig(dataset="own", classes=("a",), prevalence=(0.5,)), "test")
