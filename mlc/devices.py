@@ -30,6 +30,7 @@ import contextlib
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -339,3 +340,18 @@ def device_problem(device: str, options: list[DeviceOption]) -> str | None:
     if not by_id[device].available:
         return f"{by_id[device].label} is unavailable: {by_id[device].reason}"
     return None
+
+
+def matmul_gflops(seconds: float = 2.0, n: int = 1024) -> float:
+    """This machine's float32 (n, n) @ (n, n) matmul rate through TensorFlow, GFLOP/s (2·n³ per product):
+    the compute ceiling that benchmarks normalise by and the server's time estimates scale with
+    (:func:`mlc.speed.record_gflops`). Runs for about ``seconds`` after one unmeasured product."""
+    a = tf.random.normal((n, n))
+    b = tf.random.normal((n, n))
+    mm = tf.function(lambda a, b: tf.matmul(a, b))
+    mm(a, b).numpy()
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        mm(a, b).numpy()
+        count += 1
+    return 2.0 * n**3 * count / (time.perf_counter() - start) / 1e9

@@ -20,6 +20,12 @@ visitor's finished run makes everyone's estimate better.
 20.0
 >>> book.estimate_text(Cfg())
 'about 20 s on this server'
+>>> fresh = SpeedBook()
+>>> fresh.estimate_text(Cfg()) is None  # nothing measured here yet: no promise
+True
+>>> fresh.record_gflops(150.0)  # half the reference machine's compute
+>>> fresh.estimate_text(Cfg())
+'about 50 s on this server (from its measured compute speed)'
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ import statistics
 import threading
 from collections import deque
 from typing import Any
+
+from mlc.states import SpeedBasis
 
 #: Whole-run training samples per second of each model at 64×64 on a 2-core CPU, lightly
 #: shared (rounded from ``mlc bench --only ttq``, 2026-12-02, matmul ≈ 300 GFLOP/s; seed_cnn, linear guessed):
@@ -41,6 +49,8 @@ TYPICAL_RATES: dict[str, float] = {
     "linear": 5000.0,
     "mobilenet_v3_small": 1300.0,
 }
+#: float32 1024² matmul GFLOP/s (`devices.matmul_gflops`) of the machine :data:`TYPICAL_RATES` were measured on.
+REFERENCE_GFLOPS = 300.0
 #: A model with neither a measured nor a typical rate.
 FALLBACK_RATE = 800.0
 #: Finished runs remembered per model (the estimate is their median).
@@ -74,6 +84,13 @@ class SpeedBook:
         self._lock = threading.Lock()
         self._rates: dict[str, deque[float]] = {}
         self.typical = dict(TYPICAL_RATES if typical is None else typical)
+        self.gflops: float | None = None
+
+    def record_gflops(self, gflops: float) -> None:
+        """Remember this server's measured float32 matmul GFLOP/s (scales the typical rates)."""
+        if math.isfinite(gflops) and gflops > 0:
+            with self._lock:
+                self.gflops = float(gflops)
 
     def record_rate(self, model: str, image_size: int, samples_per_second: float) -> None:
         """Remember one finished run's rate (samples/s at ``image_size``), kept as its 64×64 equivalent."""
@@ -92,23 +109,36 @@ class SpeedBook:
         return True
 
     def rate(self, model: str) -> tuple[float, bool]:
-        """``(samples/s at 64×64, measured_here)``: the median of this server's runs, else the typical rate."""
+        """``(samples/s at 64×64, measured_here)``: the median of this server's runs, else the typical rate
+        (scaled by this server's matmul speed once it is measured)."""
         with self._lock:
             measured = list(self._rates.get(model, ()))
+            gflops = self.gflops
         if measured:
             return statistics.median(measured), True
-        return self.typical.get(model, FALLBACK_RATE), False
+        typical = self.typical.get(model, FALLBACK_RATE)
+        return (typical if gflops is None else typical * gflops / REFERENCE_GFLOPS), False
+
+    def basis(self, model: str) -> SpeedBasis:
+        """What an estimate for ``model`` rests on now."""
+        with self._lock:
+            if self._rates.get(model):
+                return SpeedBasis.RUNS
+            return SpeedBasis.NONE if self.gflops is None else SpeedBasis.COMPUTE
 
     def estimate_seconds(self, config: Any) -> float:
         """Estimated whole-run seconds of ``config`` (``model``, ``epochs``, ``train_size``, ``image_size``)."""
         rate, _ = self.rate(config.model)
         return config.train_size * config.epochs / (rate * (64 / config.image_size) ** 2)
 
-    def estimate_text(self, config: Any) -> str:
-        """'about 25 s on this server', or '... on a typical 2-core CPU' before a run of that model finished here."""
-        _, measured = self.rate(config.model)
-        where = "on this server" if measured else "on a typical 2-core CPU"
-        return f"about {duration_text(self.estimate_seconds(config))} {where}"
+    def estimate_text(self, config: Any) -> str | None:
+        """'about 25 s on this server' (from its finished runs), '... (from its measured compute speed)'
+        before a run of that model finished here, or ``None`` while nothing is measured here."""
+        basis = self.basis(config.model)
+        if basis is SpeedBasis.NONE:
+            return None
+        how = "" if basis is SpeedBasis.RUNS else " (from its measured compute speed)"
+        return f"about {duration_text(self.estimate_seconds(config))} on this server{how}"
 
 
 def duration_text(seconds: float) -> str:
@@ -132,6 +162,11 @@ def record(run: Any) -> bool:
     return BOOK.record(run)
 
 
-def estimate_text(config: Any) -> str:
-    """:meth:`SpeedBook.estimate_text` of :data:`BOOK`."""
+def record_gflops(gflops: float) -> None:
+    """Remember this server's measured matmul GFLOP/s in :data:`BOOK`."""
+    BOOK.record_gflops(gflops)
+
+
+def estimate_text(config: Any) -> str | None:
+    """:meth:`SpeedBook.estimate_text` of :data:`BOOK` (``None``: nothing measured here yet, say no time)."""
     return BOOK.estimate_text(config)

@@ -128,3 +128,14 @@ class Severity(enum.StrEnum):
 
     ERROR = "error"
     WARNING = "warning"
+
+
+class SpeedBasis(enum.StrEnum):
+    """What a time estimate rests on (:mod:`mlc.speed`): never a constant alone."""
+
+    #: Runs of that model that finished on this server.
+    RUNS = "runs"
+    #: A typical rate scaled by this server's measured matmul speed (no run of that model has finished yet).
+    COMPUTE = "compute"
+    #: Nothing measured on this server yet: no time is promised.
+    NONE = "none"

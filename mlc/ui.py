@@ -19,7 +19,7 @@ import time
 import numpy as np
 import streamlit as st
 
-from mlc import inference, loss_params, visitors
+from mlc import inference, loss_params, speed, visitors
 from mlc.hosting import HostSettings, read_settings
 from mlc.inference import Item
 from mlc.jobs import JobSnapshot, SessionJobs, TrainingSlots, freeze_startup_objects
@@ -75,6 +75,8 @@ def _real_server() -> bool:
 #: Seconds the warm-up waits after the first page run before importing TensorFlow: that page's
 #: images go out first (the import holds the interpreter's lock for seconds on end).
 WARMUP_DELAY = 1.0
+#: Seconds of matmul the warm-up spends measuring this server's compute speed (for :mod:`mlc.speed`).
+GFLOPS_PROBE_SECONDS = 0.3
 
 
 def warm_up_tensorflow(delay: float = WARMUP_DELAY) -> None:
@@ -97,6 +99,8 @@ def warm_up_tensorflow(delay: float = WARMUP_DELAY) -> None:
         model = models.build("linear", 2, image_size=16)
         model(np.zeros((1, 16, 16, 3), np.float32))  # the first eager call loads kernels
         training.predict_probabilities(model, np.zeros((1, 16, 16, 3), np.float32))
+        # this server's compute speed: time estimates scale with it until a run has finished here
+        speed.record_gflops(devices.matmul_gflops(seconds=GFLOPS_PROBE_SECONDS))
     except Exception:  # noqa: S110 (best effort: the page that needs it will import and report)
         pass
     freeze_startup_objects()

@@ -54,8 +54,8 @@ def quick_model_offer(jobs: SessionJobs) -> None:
 
     st.info(
         "There is no trained model in this session yet. Train one on the **Train** page, or start a quick default "
-        f"model here: {quick.loss} on {quick.train_size:,} scenes for {quick.epochs} epochs "
-        f"({speed.estimate_text(quick)}).",
+        f"model here: {quick.loss} on {quick.train_size:,} scenes for {quick.epochs} epochs"
+        + (f" ({estimate})." if (estimate := speed.estimate_text(quick)) else "."),
         icon=":material/info:",
     )
     busy = jobs.job is not None and jobs.job.alive

@@ -356,7 +356,8 @@ def live_panel(jobs: SessionJobs, in_line: bool = False) -> None:
     """
     current = jobs.job
     if current is None:
-        st.info(f"Press **Train** to start. The defaults train in {speed.estimate_text(RunConfig())}.")
+        estimate = speed.estimate_text(RunConfig())
+        st.info("Press **Train** to start." + (f" The defaults train in {estimate}." if estimate else ""))
         return
     snap = current.snapshot()
     if in_line and not JobState(snap.state).in_line:

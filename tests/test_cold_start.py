@@ -78,5 +78,7 @@ def test_the_warm_up_loads_tensorflow_and_freezes_what_it_imported():
         "ui.warm_up_tensorflow(delay=0)\n"
         "import mlc.ui_train, mlc.training\n"
         "assert gc.get_freeze_count() > 100_000, gc.get_freeze_count()\n"
+        "from mlc import speed\n"  # and it measured this server's compute: the pages' time estimates scale by it
+        "assert speed.BOOK.gflops and speed.BOOK.gflops > 1, speed.BOOK.gflops\n"
     )
     assert heavy_after(code) == ["keras", "tensorflow"]

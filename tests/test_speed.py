@@ -7,6 +7,7 @@ import pytest
 
 from mlc import speed
 from mlc.config import RunConfig
+from mlc.states import SpeedBasis
 
 
 def finished_run(model="compact", samples=40_000, seconds=20.0, image_size=64, status="finished"):
@@ -14,11 +15,31 @@ def finished_run(model="compact", samples=40_000, seconds=20.0, image_size=64, s
     return SimpleNamespace(config=config, status=status, samples_seen=samples, wall_seconds=seconds)
 
 
-def test_typical_rate_until_a_run_finishes_then_the_measured_one():
+def test_no_time_is_promised_before_anything_is_measured_here():
     book = speed.SpeedBook(typical={"compact": 1000.0})
     cfg = RunConfig(model="compact", epochs=5, train_size=6000)
+    assert book.basis("compact") is SpeedBasis.NONE
+    assert book.estimate_text(cfg) is None
+
+
+def test_the_typical_rate_scales_with_this_servers_measured_compute():
+    book = speed.SpeedBook(typical={"compact": 1000.0})
+    cfg = RunConfig(model="compact", epochs=5, train_size=6000)
+    book.record_gflops(speed.REFERENCE_GFLOPS / 3)  # a third of the reference machine: three times as long
+    assert book.basis("compact") is SpeedBasis.COMPUTE
+    assert book.estimate_seconds(cfg) == pytest.approx(90.0)
+    assert book.estimate_text(cfg) == "about 1.5 min on this server (from its measured compute speed)"
+    for nonsense in (0.0, -1.0, float("nan"), float("inf")):
+        book.record_gflops(nonsense)  # ignored
+    assert book.estimate_seconds(cfg) == pytest.approx(90.0)
+
+
+def test_measured_compute_until_a_run_finishes_then_the_runs_rate():
+    book = speed.SpeedBook(typical={"compact": 1000.0})
+    cfg = RunConfig(model="compact", epochs=5, train_size=6000)
+    book.record_gflops(speed.REFERENCE_GFLOPS)
     assert book.estimate_seconds(cfg) == pytest.approx(30.0)
-    assert book.estimate_text(cfg) == "about 30 s on a typical 2-core CPU"
+    assert book.estimate_text(cfg) == "about 30 s on this server (from its measured compute speed)"
     assert book.record(finished_run(samples=30_000, seconds=10.0))  # 3,000 samples/s here
     assert book.estimate_seconds(cfg) == pytest.approx(10.0)
     assert book.estimate_text(cfg) == "about 10 s on this server"

@@ -47,18 +47,10 @@ def training_flops_per_sample(model) -> float:
 
 
 def matmul_gflops(seconds: float = 2.0, n: int = 1024) -> float:
-    """float32 matmul rate of this machine through TensorFlow (the compute ceiling)."""
-    import tensorflow as tf
+    """float32 matmul rate of this machine through TensorFlow: :func:`mlc.devices.matmul_gflops`."""
+    from mlc.devices import matmul_gflops as measure
 
-    a = tf.random.normal((n, n))
-    b = tf.random.normal((n, n))
-    mm = tf.function(lambda a, b: tf.matmul(a, b))
-    mm(a, b).numpy()
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        mm(a, b).numpy()
-        count += 1
-    return 2.0 * n**3 * count / (time.perf_counter() - start) / 1e9
+    return measure(seconds, n)
 
 
 def _mean_ap(y_true, y_prob) -> float:

@@ -64,6 +64,18 @@ def test_without_a_run_offers_a_quick_model(session, predict_page):
     assert not at.button(key="quick_train").disabled
 
 
+def test_the_quick_model_promises_a_time_only_once_measured_here(monkeypatch, session, predict_page):
+    from mlc import speed
+
+    monkeypatch.setattr(speed, "BOOK", speed.SpeedBook())
+    session([])
+    offer = [i.value for i in predict_page().info if "quick default" in i.value]
+    assert offer and " s " not in offer[0] and "on this server" not in offer[0]
+    speed.BOOK.record_gflops(speed.REFERENCE_GFLOPS / 2)
+    offer = [i.value for i in predict_page().info if "quick default" in i.value]
+    assert offer and "on this server (from its measured compute speed)" in offer[0]
+
+
 def test_quick_model_button_trains_and_the_predictor_appears(monkeypatch, session, predict_page):
     jobs = session()
     monkeypatch.setattr("mlc.config.QUICK_RUN", TINY)  # the page reads it at each run

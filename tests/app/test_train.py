@@ -213,3 +213,16 @@ def test_repeat_over_three_seeds_trains_three_runs_one_after_another(session, tr
             assert any(f"seed {n + 1} of 3** (seed {seed + n})" in c.value for c in at.caption)
     assert [r.config.seed for r in jobs.runs] == [seed, seed + 1, seed + 2]
     assert jobs.series is None and not button(at, "repeat_seeds").disabled
+
+
+def test_the_training_time_is_promised_only_once_measured_here(monkeypatch, train_page):
+    from mlc import speed
+
+    monkeypatch.setattr(speed, "BOOK", speed.SpeedBook())
+    at = train_page()
+    start = [i.value for i in at.info if "Press **Train**" in i.value]
+    assert start and "train in" not in start[0]  # nothing measured on this server: no time promised
+    speed.BOOK.record_gflops(speed.REFERENCE_GFLOPS)
+    at.run()
+    start = [i.value for i in at.info if "Press **Train**" in i.value][0]
+    assert "The defaults train in about" in start and "on this server (from its measured compute speed)" in start
