@@ -127,6 +127,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--soft-labels", action="store_true", help="targets are presence strengths in [0, 1]")
     t.add_argument("--label-noise", type=float, default=d.label_noise)
+    t.add_argument(
+        "--missing-positives",
+        type=float,
+        default=d.missing_positives,
+        help="hide each training positive with this probability, in [0, 1) (validation and test stay complete)",
+    )
+    t.add_argument(
+        "--missing-as", choices=["negative", "unknown"], default=d.missing_as, help="a hidden positive: 0 or -1"
+    )
+    t.add_argument(
+        "--single-positive",
+        action="store_true",
+        help="each training image keeps one positive, every other target unknown (Cole et al., CVPR 2021)",
+    )
     t.add_argument("--image-size", type=int, default=d.image_size)
     t.add_argument("--seed", type=int, default=d.seed)
     t.add_argument(
@@ -181,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
 #: ``train`` flags that go to the :class:`RunConfig` field of the same name as they are.
 _SAME_NAME_FLAGS = (
     "loss weighting model epochs batch_size train_size val_size test_size soft_labels label_noise image_size seed "
-    "device"
+    "device missing_positives missing_as single_positive"
 ).split()
 
 
@@ -323,7 +337,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if image_set is not None:
             from mlc.imagesets import training_problems
 
-            refused = training_problems(image_set, config.classes)
+            refused = training_problems(image_set, config.classes, config.loss)
             if refused:
                 raise ValueError("; ".join(refused))
     except ValueError as exc:  # includes mlc.imagesets.ImageSetError (an unusable data set, with its problems)
