@@ -189,6 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="run only these parts (repeatable)",
     )
     b.add_argument("--repeats", type=int, default=None, help="repeats per contender (default 3, quick 1)")
+    from mlc import papers  # the paper cards (mlc.papers); imports no TensorFlow
+
+    r = sub.add_parser("reproduce", help="run a paper card: the paper's comparison in miniature (see mlc.papers)")
+    r.add_argument("name", choices=list(papers.PAPERS), help="the card")
+    r.add_argument("--seeds", type=int, default=papers.DEFAULT_SEEDS, help="seeds per contender (default %(default)s)")
+    r.add_argument("--json", action="store_true", help="print one JSON object (rows, orderings, runs, wall time)")
     return parser
 
 
@@ -450,5 +456,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_train(args)
     if args.command == "bench":
         return cmd_bench(args)
+    if args.command == "reproduce":
+        from mlc import papers
+
+        try:
+            return papers.run_cli(args.name, args.seeds, args.json)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     parser.error(f"unknown command {args.command}")
     return 2
