@@ -127,6 +127,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--soft-labels", action="store_true", help="targets are presence strengths in [0, 1]")
     t.add_argument("--label-noise", type=float, default=d.label_noise)
+    t.add_argument(
+        "--missing-positives",
+        type=float,
+        default=d.missing_positives,
+        help="hide each training positive with this probability, in [0, 1) (validation and test stay complete)",
+    )
+    t.add_argument(
+        "--missing-as", choices=["negative", "unknown"], default=d.missing_as, help="a hidden positive: 0 or -1"
+    )
+    t.add_argument(
+        "--single-positive",
+        action="store_true",
+        help="each training image keeps one positive, every other target unknown (Cole et al., CVPR 2021)",
+    )
     t.add_argument("--image-size", type=int, default=d.image_size)
     t.add_argument("--seed", type=int, default=d.seed)
     t.add_argument(
@@ -175,13 +189,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="run only these parts (repeatable)",
     )
     b.add_argument("--repeats", type=int, default=None, help="repeats per contender (default 3, quick 1)")
+    from mlc import papers  # the paper cards (mlc.papers); imports no TensorFlow
+
+    r = sub.add_parser("reproduce", help="run a paper card: the paper's comparison in miniature (see mlc.papers)")
+    r.add_argument("name", choices=list(papers.PAPERS), help="the card")
+    r.add_argument("--seeds", type=int, default=papers.DEFAULT_SEEDS, help="seeds per contender (default %(default)s)")
+    r.add_argument("--json", action="store_true", help="print one JSON object (rows, orderings, runs, wall time)")
     return parser
 
 
 #: ``train`` flags that go to the :class:`RunConfig` field of the same name as they are.
 _SAME_NAME_FLAGS = (
     "loss weighting model epochs batch_size train_size val_size test_size soft_labels label_noise image_size seed "
-    "device"
+    "device missing_positives missing_as single_positive"
 ).split()
 
 
@@ -323,7 +343,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if image_set is not None:
             from mlc.imagesets import training_problems
 
-            refused = training_problems(image_set, config.classes)
+            refused = training_problems(image_set, config.classes, config.loss)
             if refused:
                 raise ValueError("; ".join(refused))
     except ValueError as exc:  # includes mlc.imagesets.ImageSetError (an unusable data set, with its problems)
@@ -436,5 +456,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_train(args)
     if args.command == "bench":
         return cmd_bench(args)
+    if args.command == "reproduce":
+        from mlc import papers
+
+        try:
+            return papers.run_cli(args.name, args.seeds, args.json)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     parser.error(f"unknown command {args.command}")
     return 2

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlc import checks, class_weights, data, datasets, loss_params, models
+from mlc import checks, class_weights, data, datasets, label_problems, loss_params, models
 from mlc.checks import short_repr
 
 #: Inclusive ranges of the numeric fields. The hosted app may cap them lower.
@@ -80,14 +80,23 @@ class RunConfig:
     test_size: int = 1000
     data_name: str = ""
     data_fingerprint: str = ""
+    missing_positives: float = 0.0  # label problems of the training split (mlc.label_problems)
+    missing_as: str = "negative"
+    single_positive: bool = False
 
     def __post_init__(self) -> None:
         # each step checks one group of fields (mlc.checks) and returns their canonical values
-        for step in (_data_fields, _tag_fields, _choice_fields, _number_fields, _loss_param_fields):
+        steps = (_data_fields, _tag_fields, _choice_fields, _number_fields, _loss_param_fields, _label_fields)
+        for step in steps:
             for name, value in step(self).items():
                 object.__setattr__(self, name, value)  # frozen: the canonical values are set once, here
         # the loss's parameters, checked as mlc.losses.get would (same messages) without importing Keras
         loss_params.check_loss(self.loss, self.loss_kwargs())
+        refused = label_problems.unknown_problem(
+            self.loss, self.missing_positives, self.missing_as, self.single_positive
+        )
+        if refused:
+            raise ValueError(refused)
 
     # ------------------------------------------------------------ derived
     @property
@@ -241,6 +250,11 @@ def _data_fields(cfg: RunConfig) -> dict[str, Any]:
             raise ValueError(f"{name} must be text of at most {most} characters, got {short_repr(value)}")
         out[name] = value
     return out
+
+
+def _label_fields(cfg: RunConfig) -> dict[str, Any]:
+    """missing_positives in [0, 1), missing_as and single_positive (:mod:`mlc.label_problems`)."""
+    return label_problems.check_knobs(cfg.missing_positives, cfg.missing_as, cfg.single_positive)
 
 
 # ---------------------------------------------------------------- the tags table

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mlc import checks, datasets
+from mlc import checks, datasets, label_problems
 
 if TYPE_CHECKING:
     from mlc.config import RunConfig
@@ -38,7 +38,8 @@ FEW_VAL_POSITIVES = 10
 class DataSummary:
     """The data of one config: ``sizes`` per split, one row per tag, the (C, C) co-occurrence, a sample grid.
 
-    ``rows``: ``{"tag", "prevalence", "train", "val", "test"}`` (positives per split); ``co_occurrence[i, j]``
+    ``rows``: ``{"tag", "prevalence", "train", "val", "test", "unknown"}`` (positives per split, unknown
+    targets: generated sets' training split, own images' every split); ``co_occurrence[i, j]``
     is the share of images holding tag j among those holding tag i (the diagonal is 1, or 0 for a tag
     never seen); ``images`` (n, S, S, 3) uint8 with ``image_tags`` (their true tags); ``warnings``:
     one line per tag whose validation metrics will be noise.
@@ -58,7 +59,7 @@ class DataSummary:
 #: The config fields a generated data set's summary depends on (a new loss or epoch count reuses it).
 DATA_FIELDS = (
     "dataset", "classes", "prevalence", "soft_labels", "label_noise", "image_size", "seed",
-    "train_size", "val_size", "test_size",
+    "train_size", "val_size", "test_size", "missing_positives", "missing_as", "single_positive",
 )  # fmt: skip
 
 
@@ -83,20 +84,31 @@ def summarise(config: RunConfig, source: Any = None, *, sample: int = SAMPLE, gr
     grid = checks.whole(grid, "grid", 0, 48)
     spec = datasets.DATASETS.lookup(config.dataset)
     if spec.builtin:
-        splits = spec.make(config.replace(train_size=sample, val_size=1, test_size=1), source)
+        clean = spec.make(config.replace(train_size=sample, val_size=1, test_size=1), source)
+        splits = label_problems.apply_to_splits(clean, config)  # as training sees it (mlc.datasets.make_splits)
         shown = splits.train
-        y = splits.train[1]
+        y = clean.train[1]
         sizes = {"train": config.train_size, "val": config.val_size, "test": config.test_size}
-        share = datasets.positives(y) / len(y)  # (C,)
+        share = datasets.positives(y) / len(y)  # (C,) before label problems: validation and test keep them
+        kept = datasets.positives(splits.train[1]) / len(y)  # (C,) training positives left
+        unknown = label_problems.unknown_counts(splits.train[1]) / len(y)  # (C,) training unknowns
         rows = [
-            {"tag": tag, "prevalence": round(float(p), 4), **{name: int(round(p * n)) for name, n in sizes.items()}}
-            for tag, p in zip(config.classes, share)
+            {
+                "tag": tag,
+                "prevalence": round(float(p), 4),
+                **{name: int(round(p * n)) for name, n in sizes.items()},
+                "train": int(round(k * config.train_size)),
+                "unknown": int(round(u * config.train_size)),
+            }
+            for tag, p, k, u in zip(config.classes, share, kept, unknown)
         ]
     else:
-        splits = spec.make(config, source)
+        splits = datasets.make_splits(config, source)
         shown = splits.test if len(splits.test[1]) >= grid else splits.train
         y = np.concatenate([splits.split(name)[1] for name in datasets.SPLITS])  # (N, C) every image
-        rows = datasets.summary_rows(splits)
+        rows = [
+            dict(row, unknown=int(n)) for row, n in zip(datasets.summary_rows(splits), label_problems.unknown_counts(y))
+        ]
         sizes = datasets.split_sizes(splits)
     images, labels = shown[0][:grid], shown[1][:grid]
     if images.dtype != np.uint8:

@@ -200,8 +200,13 @@ def default_prevalence(dataset: str, classes: Sequence[str]) -> tuple[float, ...
 
 
 def make_splits(config: RunConfig, source: Any = None) -> DataSplits:
-    """The run's train/val/test splits from its data set (``source``: own images, else ``None``)."""
-    return DATASETS.lookup(config.dataset).make(config, source)
+    """The run's train/val/test splits from its data set (``source``: own images, else ``None``).
+
+    The config's label problems (:mod:`mlc.label_problems`) are applied here, to the training split only.
+    """
+    from mlc import label_problems
+
+    return label_problems.apply_to_splits(DATASETS.lookup(config.dataset).make(config, source), config)
 
 
 def split_masks(config: RunConfig, split: str = "test") -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -71,6 +71,8 @@ from mlc.imagefiles import (
     problem_lines,
     too_many,
 )
+from mlc.label_problems import UNKNOWN_LOSSES, unknown_counts
+from mlc.loss_params import UNKNOWN
 from mlc.states import ProblemKind, Severity
 from mlc.stratify import DEFAULT_FRACTIONS, iterative_split
 
@@ -82,7 +84,9 @@ MAX_MB, MAX_IMAGES = 200, 10_000
 MIN_VAL_POSITIVES = 10
 NONE_FOLDER = "_none"
 _IMAGE_EXTENSIONS = tuple("." + e for e in images.ACCEPTED_EXTENSIONS)
-_TRUE, _FALSE = ("1", "true", "yes", "1.0"), ("0", "false", "no", "0.0", "")
+_TRUE, _FALSE = ("1", "true", "yes", "1.0"), ("0", "false", "no", "0.0")
+#: A 0/1 cell that is not known (partial labels): blank or ``?``; it becomes -1 (a ``tags`` column has none).
+_UNKNOWN_CELLS = ("", "?")
 _SPLIT_WORDS = dict(train="train", training="train", val="val", valid="val", validation="val", test="test")
 _TAG_SEPARATORS = re.compile(r"[\s,;|]+")
 
@@ -151,8 +155,12 @@ class ImageSet:
         return DataSplits(*parts, classes=tuple(config.classes), dataset="own", problems=tuple(self.problems))
 
     def prevalence(self) -> tuple[float, ...]:
-        """Fraction of all images with each tag."""
-        return tuple(round(float(v), 4) for v in self.labels.mean(axis=0)) if len(self) else (0.0,) * len(self.tags)
+        """Fraction of all images with each tag (an unknown cell counts as absent)."""
+        return (
+            tuple(round(float(v), 4) for v in (self.labels >= 0.5).mean(axis=0))
+            if len(self)
+            else (0.0,) * len(self.tags)
+        )
 
     def config_for(self, base):
         """``base`` (a :class:`mlc.config.RunConfig`) made for these images: tags, prevalence, split sizes, name.
@@ -183,8 +191,12 @@ class ImageSet:
         return self.images[rows], tags
 
 
-def training_problems(image_set: ImageSet, classes: Sequence[str] | None = None) -> list[str]:
-    """Why these images cannot train a run on ``classes`` (default: every tag), one line each; empty = fine."""
+def training_problems(image_set: ImageSet, classes: Sequence[str] | None = None, loss: str | None = None) -> list[str]:
+    """Why these images cannot train a run on ``classes`` (default: every tag), one line each; empty = fine.
+
+    ``loss``: a loss that refuses unknown targets (:data:`mlc.label_problems.UNKNOWN_LOSSES`) cannot train
+    on tags with unknown (blank or ``?``) training cells.
+    """
     from mlc.data import MAX_CLASSES
 
     classes = list(image_set.tags if classes is None else classes)
@@ -204,6 +216,14 @@ def training_problems(image_set: ImageSet, classes: Sequence[str] | None = None)
     empty = [classes[k] for k, c in enumerate(cols) if train[c] == 0]
     if empty:
         lines.append(f"no training image has the tag {', '.join(empty)}: add some, or leave the tag out")
+    if loss is not None and loss not in UNKNOWN_LOSSES:
+        unknown = unknown_counts(image_set.labels[image_set.split == "train"])
+        holes = [classes[k] for k, c in enumerate(cols) if unknown[c]]
+        if holes:
+            lines.append(
+                f"loss {loss!r} cannot train on unknown targets (blank or ? cells of {', '.join(holes)}); choose "
+                "bce, zlpr or two_way, or fill the cells in"
+            )
     return lines
 
 
@@ -246,7 +266,7 @@ def read_image_set(
         what = "no usable labelled image was found" if not rows else "no image has a tag: name at least one"
         problems.append(DataProblem(ProblemKind.EMPTY, "", what))
         raise ImageSetError(problems)
-    labels = np.array([[1.0 if t in r.tags else 0.0 for t in tags] for r in rows], np.float32)
+    labels = np.array([[_cell(r, t) for t in tags] for r in rows], np.float32)
     split = _split(rows, labels, seed)
     paths = np.array([r.path for r in rows])
     fingerprint = _fingerprint(paths, digests, tags, labels, split)
@@ -267,6 +287,11 @@ def read_image_set(
     )
 
 
+def _cell(row: _Row, tag: str) -> float:
+    """One label: 1 present, 0 absent, -1 unknown (a blank or ``?`` 0/1 cell)."""
+    return 1.0 if tag in row.tags else UNKNOWN if tag in row.unknown else 0.0
+
+
 # ---------------------------------------------------------------- layouts
 @dataclass
 class _Row:
@@ -275,6 +300,7 @@ class _Row:
     where: str
     tags: set[str]
     split: str = ""
+    unknown: set[str] = field(default_factory=set)  # tags whose cell was blank or "?" (-1)
 
 
 def _read_csv(store: Store, csvs: list[str], problems: list[DataProblem]) -> tuple[list[_Row], tuple[str, ...], set]:
@@ -340,6 +366,7 @@ def _read_csv(store: Store, csvs: list[str], problems: list[DataProblem]) -> tup
         if path in seen:
             problem(ProblemKind.DUPLICATE_PATH, f"{path} is listed again (first in {seen[path]}); row left out")
             continue
+        unknown: set[str] = set()
         if tag_col is not None:
             found = [t for t in _TAG_SEPARATORS.split(cells[tag_col].strip()) if t]
             tags = {names.setdefault(t.lower(), t) for t in found}  # tags in order of first appearance
@@ -349,6 +376,8 @@ def _read_csv(store: Store, csvs: list[str], problems: list[DataProblem]) -> tup
                 value = cells[k].strip().lower()
                 if value in _TRUE:
                     tags.add(names[header[k].lower()])
+                elif value in _UNKNOWN_CELLS:
+                    unknown.add(names[header[k].lower()])
                 elif value not in _FALSE:
                     bad.append(f"{header[k]}={cells[k].strip()!r}")
             if bad:
@@ -366,7 +395,7 @@ def _read_csv(store: Store, csvs: list[str], problems: list[DataProblem]) -> tup
                     Severity.WARNING,
                 )
         seen[path] = at
-        rows.append(_Row(path, path, at, tags, split))
+        rows.append(_Row(path, path, at, tags, split, unknown))
     return rows, tuple(names.values()), mentioned
 
 

@@ -49,6 +49,9 @@ KEYS: dict[str, str] = {
     "size": "image_size",
     "seed": "seed",
     "device": "device",
+    "missing": "missing_positives",
+    "missing_as": "missing_as",
+    "single": "single_positive",
 }
 #: Loss parameters travel as ``p.<name>`` (e.g. ``p.gamma=1.5``; ``none`` for an unset optional one).
 PARAM_PREFIX = "p."
@@ -69,7 +72,7 @@ OWN_DATA_NOTE = (
     "this link was made for someone's own images, which cannot travel in a link: the data set is not included "
     "(scenes stand in; upload your .zip on the Train page), every other setting is restored"
 )
-_FLOATS = ("learning_rate", "label_noise")
+_FLOATS = ("learning_rate", "label_noise", "missing_positives")
 
 
 @dataclass
@@ -163,12 +166,12 @@ def _parse(name: str, raw: str) -> Any:
         if not math.isfinite(value):
             raise ValueError(f"{name} must be a finite number, got {raw!r}")
         return value
-    if name == "soft_labels":
+    if name in ("soft_labels", "single_positive"):
         if raw.lower() in ("1", "true", "yes"):
             return True
         if raw.lower() in ("0", "false", "no"):
             return False
-        raise ValueError(f"soft_labels must be 1 or 0, got {raw!r}")
+        raise ValueError(f"{name} must be 1 or 0, got {raw!r}")
     return raw
 
 
@@ -363,6 +366,9 @@ FORM_FIELDS = (
     "label_noise",
     "seed",
     "device",
+    "missing_positives",
+    "missing_as",
+    "single_positive",
 )
 
 

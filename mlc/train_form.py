@@ -25,7 +25,12 @@ from mlc.states import JobState
 SOFT_LABEL_LOSSES = ("mse",)
 #: How the form's values become RunConfig fields (whole numbers, numbers, switches; the rest as they are).
 _WHOLE = ("epochs", "batch_size", "train_size", "val_size", "test_size", "seed")
-_NUMBER = ("learning_rate", "label_noise")
+_NUMBER = ("learning_rate", "label_noise", "missing_positives")
+#: What the Train page's "Label problems" expander says (mlc.label_problems).
+LABEL_PROBLEMS_HINT = (
+    "Damage the training labels on purpose; validation and test keep every label, so the damage is measured "
+    "honestly. Unknown targets (-1) need bce (its unknown parameter: assume negative or ignore), zlpr or two_way."
+)
 #: Seconds between two looks at a training, and at one waiting in line (its place changes slowly).
 POLL_SECONDS, POLL_SECONDS_IN_LINE = 1.0, 2.0
 
@@ -109,7 +114,7 @@ def own_config(fields: Mapping[str, Any], loss_params: Mapping[str, Any], rows, 
             f"tag {unknown[0]!r} is not in your images; their tags are: {', '.join(image_set.tags)} "
             "(remove rows to train on fewer of them)"
         )
-    refused = training_problems(image_set, named)
+    refused = training_problems(image_set, named, fields.get("loss", RunConfig.loss))
     if refused:
         raise ValueError("; ".join(refused))
     fixed = image_set.config_for(RunConfig(dataset="own", classes=image_set.tags))

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from mlc import charts, devices, losses, models, run_summary, share, speed, train_form
+from mlc import charts, devices, label_problems, losses, models, run_summary, share, speed, train_form
 from mlc.config import LIMITS, LR_SCHEDULES, WEIGHT_RULES, RunConfig, fill_weights, tag_rows, tag_table_problems
 from mlc.hosting import HostSettings
 from mlc.jobs import MAX_RUNS_PER_SESSION, SERIES_SEEDS, SessionJobs, seed_series
@@ -220,6 +220,41 @@ def data_section(host: HostSettings, loss: str, own: bool = False) -> dict[str, 
             disabled=train_form.forces_soft_labels(loss) or own,
             help="Generated scenes only: your own labels are 0/1." if own else None,
         )
+        values.update(label_problems_section(loss))
+    return values
+
+
+def label_problems_section(loss: str) -> dict[str, Any]:
+    """The "Label problems" expander: missing positives (hidden as 0 or as unknown) and single positive."""
+    k = FIELD_KEYS
+    with st.expander("Label problems", icon=":material/label_off:"):
+        st.caption(train_form.LABEL_PROBLEMS_HINT)
+        c1, c2 = st.columns(2)
+        values = {
+            "missing_positives": c1.slider(
+                "missing positives",
+                0.0,
+                float(label_problems.MAX_MISSING),
+                step=0.01,
+                key=k["missing_positives"],
+                help="Each training positive is hidden with this probability (validation and test stay complete)",
+            ),
+            "missing_as": c2.radio(
+                "a hidden positive becomes",
+                label_problems.MISSING_AS,
+                key=k["missing_as"],
+                horizontal=True,
+                help="negative: a wrong 0; unknown: -1, which bce can ignore (loss parameter unknown)",
+            ),
+            "single_positive": st.toggle(
+                "single positive label (Cole et al., 2021)",
+                key=k["single_positive"],
+                help="Each training image keeps one of its positives; every other target becomes unknown",
+            ),
+        }
+        refused = label_problems.unknown_problem(loss, **values)
+        if refused:
+            st.warning(refused[0].upper() + refused[1:] + ".", icon=":material/warning:")
     return values
 
 

@@ -39,7 +39,14 @@ def test_own_images_are_counted_exactly_and_a_rare_validation_tag_is_warned_abou
     config = RunConfig(dataset="own", classes=("a", "b"), image_size=16, data_fingerprint="f")
     s = data_summary.summarise(config, Own(y_val), grid=4)
     assert not s.estimated and s.sizes == {"train": 4, "val": 12, "test": 12}
-    assert s.rows[0] == {"tag": "a", "prevalence": pytest.approx(27 / 28, abs=1e-4), "train": 3, "val": 12, "test": 12}
+    assert s.rows[0] == {
+        "tag": "a",
+        "prevalence": pytest.approx(27 / 28, abs=1e-4),
+        "train": 3,
+        "val": 12,
+        "test": 12,
+        "unknown": 0,
+    }
     assert [line.split(":")[0] for line in s.warnings] == ["b"]  # a: 12 validation positives, b: none
     assert "only 0 validation images" in s.warnings[0]
     assert s.image_tags[0] == ["a"]  # the grid shows test images with their true tags

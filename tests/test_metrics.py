@@ -681,3 +681,37 @@ def test_library_never_prints(capsys):
     metrics.best_thresholds(HAND_Y, HAND_P)
     metrics.precision_recall_curve(HAND_Y[:, 2], HAND_P[:, 2])
     assert capsys.readouterr() == ("", "")
+
+
+# ---------------------------------------------------------------- sample-wise mAP
+def _brute_sample_map(y, s):
+    """Per image: AP of the tags ranked by score, by the threshold definition of average_precision."""
+    aps = []
+    for yi, si in zip(np.asarray(y) >= 0.5, np.asarray(s, float)):
+        if yi.any():
+            aps.append(metrics.average_precision(yi.astype(float), si))
+    return float(np.mean(aps)) if aps else math.nan
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sample_map_matches_a_per_image_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    n, c = 50, 1 + seed
+    y = (rng.random((n, c)) < 0.35).astype(float)
+    s = np.round(rng.random((n, c)), 1)  # rounded: many ties within an image
+    assert metrics.sample_map(y, s) == pytest.approx(_brute_sample_map(y, s))
+
+
+def test_sample_map_skips_images_without_positives_and_is_nan_without_any():
+    y = [[1, 0], [0, 0]]
+    assert metrics.sample_map(y, [[0.2, 0.9], [0.5, 0.5]]) == pytest.approx(0.5)
+    assert math.isnan(metrics.sample_map([[0, 0]], [[0.3, 0.1]]))
+
+
+def test_sample_map_and_class_map_can_disagree():
+    # each image ranks its own tag first (sample-wise perfect), yet tag 0's positives (0.3, 0.31) score
+    # below its negatives (0.8, 0.82): class-wise AP of tag 0 is poor
+    y = np.array([[1, 0], [0, 1], [1, 0], [0, 1]])
+    s = np.array([[0.3, 0.2], [0.8, 0.9], [0.31, 0.21], [0.82, 0.91]])
+    assert metrics.sample_map(y, s) == 1.0
+    assert metrics.report(y, s)["map"] < 1.0
