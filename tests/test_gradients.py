@@ -1,0 +1,101 @@
+"""mlc.gradients: the split of each tag's |dL/dz| sums to the full gradient of the training loss."""
+
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from mlc import gradients, losses
+
+C = 4
+CLASSES = ("a", "b", "c", "d")
+
+# every registered loss with its defaults, plus the variants the issue names
+CASES = [(name, losses.defaults(name, n_tags=C), False) for name in losses.LOSSES]
+CASES += [
+    ("weighted_bce", {"weights": [1.0, 3.0, 0.5, 9.0], "weighting": "positive"}, False),
+    ("weighted_bce", {"weights": [1.0, 3.0, 0.5, 9.0], "weighting": "tag"}, False),
+    ("bce", {"smoothing": 0.1}, False),
+    ("bce", {"unknown": "ignore"}, True),
+    ("bce", {"unknown": "negative"}, True),
+    ("zlpr", {}, True),
+    ("two_way", {}, True),
+    ("focal", {"gamma": 2.0, "alpha": 0.25}, False),
+]
+
+
+def _batch(unknown: bool, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    y = (rng.random((16, C)) < 0.3).astype(np.float32)
+    if unknown:
+        y[rng.random((16, C)) < 0.25] = -1.0
+    z = rng.normal(0, 3, (16, C)).astype(np.float32)
+    return y, z
+
+
+def test_every_registered_loss_is_covered():
+    assert {name for name, _, _ in CASES} == set(losses.LOSSES)
+
+
+@pytest.mark.parametrize(("name", "params", "unknown"), CASES, ids=lambda v: str(v)[:40])
+def test_split_sums_to_the_tape_gradient_of_the_training_loss(name, params, unknown):
+    loss = losses.get(name, **params)
+    y, z = _batch(unknown)
+    logits = tf.constant(z)
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        value = loss(tf.constant(y), logits)  # the scalar training reduces to (mean over batch)
+    full = np.abs(tape.gradient(value, logits).numpy()) * len(z)  # (B, C), one image's gradient
+    rows = gradients.split(loss, y, z, CLASSES)
+    assert [r.tag for r in rows] == list(CLASSES)
+    for c, row in enumerate(rows):
+        assert row.positive + row.negative + row.unknown == pytest.approx(row.total, rel=1e-5, abs=1e-9)
+        assert row.total == pytest.approx(full[:, c].mean(), rel=1e-4, abs=1e-9)
+        assert row.positive == pytest.approx(full[y[:, c] >= 0.5, c].sum() / len(z), rel=1e-4, abs=1e-9)
+        assert row.unknown == pytest.approx(full[y[:, c] == -1, c].sum() / len(z), rel=1e-4, abs=1e-9)
+    assert sum(r.total for r in rows) > 0
+
+
+def test_ignored_unknowns_give_no_gradient_and_assumed_negatives_do():
+    y, z = _batch(True)
+    ignore = gradients.split(losses.get("bce", unknown="ignore"), y, z, CLASSES)
+    negative = gradients.split(losses.get("bce", unknown="negative"), y, z, CLASSES)
+    assert all(r.unknown == 0 for r in ignore)
+    assert all(r.unknown > 0 for r in negative)
+
+
+def test_shares_and_reading_describe_the_rare_tag():
+    y = np.zeros((10, 2), np.float32)
+    y[0, 0] = 1.0  # tag "rare" is positive once in ten
+    y[:5, 1] = 1.0
+    rows = gradients.split(losses.get("bce"), y, np.zeros_like(y), ("rare", "common"))
+    share = gradients.shares(rows)[0]
+    assert share["negative"] == pytest.approx(0.9) and share["positive"] == pytest.approx(0.1)
+    assert gradients.reading(rows[0]) == "rare: negatives give 90 % of its gradient"
+    assert gradients.reading(rows[1]).startswith("common: ")
+
+
+def test_history_rows_round_trip_through_table_and_latest():
+    rows = gradients.split(losses.get("bce"), *_batch(False), CLASSES)
+    history = gradients.history_rows(1, "train", rows) + gradients.history_rows(2, "probe", rows)
+    readable = gradients.table(history, CLASSES)
+    assert {r["source"] for r in readable} == {"train", "probe"}
+    assert all(math.isclose(r["positive_share"] + r["negative_share"] + r["unknown_share"], 1.0) for r in readable)
+    assert [r.tag for r in gradients.latest(history, CLASSES)] == list(CLASSES)
+    with pytest.raises(ValueError, match="source must be one of"):
+        gradients.history_rows(1, "test", rows)
+
+
+def test_metric_accumulates_the_same_split_over_batches():
+    loss = losses.get("focal")
+    metric = gradients.GradientSplit(loss, C)
+    y, z = _batch(False)
+    metric.update_state(y[:8], z[:8])
+    metric.update_state(y[8:], z[8:])
+    got = metric.rows(CLASSES)
+    want = gradients.split(loss, y, z, CLASSES)
+    for a, b in zip(got, want):
+        assert a.positive == pytest.approx(b.positive, rel=1e-5) and a.negative == pytest.approx(b.negative, rel=1e-5)
+    metric.reset_state()
+    assert metric.rows(CLASSES) == []
