@@ -99,3 +99,49 @@ def test_metric_accumulates_the_same_split_over_batches():
         assert a.positive == pytest.approx(b.positive, rel=1e-5) and a.negative == pytest.approx(b.negative, rel=1e-5)
     metric.reset_state()
     assert metric.rows(CLASSES) == []
+
+
+@pytest.fixture(scope="module")
+def tiny_run():
+    from mlc.config import RunConfig
+    from mlc.training import train
+
+    return train(RunConfig(epochs=2, train_size=128, val_size=64, batch_size=64, image_size=32))
+
+
+def test_training_records_train_and_probe_rows_every_epoch(tiny_run):
+    assert tiny_run.status == "finished", tiny_run.message
+    readable = gradients.table(tiny_run.gradients, tiny_run.config.classes)
+    keys = {(r["epoch"], r["source"], r["tag"]) for r in readable}
+    assert keys == {(e, s, t) for e in (1, 2) for s in ("train", "probe") for t in tiny_run.config.classes}
+    for r in readable:
+        assert r["total"] > 0 and r["positive"] + r["negative"] + r["unknown"] == pytest.approx(r["total"])
+
+
+def test_the_probe_row_is_the_split_of_the_last_validation(tiny_run):
+    from mlc.training import predict_logits
+
+    n = min(gradients.PROBE_SIZE, len(tiny_run.val_labels))
+    logits = predict_logits(tiny_run.model, _val_images(tiny_run)[:n])
+    want = gradients.split(tiny_run.config.make_loss(), tiny_run.val_labels[:n], logits, tiny_run.config.classes)
+    got = gradients.latest(tiny_run.gradients, tiny_run.config.classes, "probe")
+    assert [g.negative for g in got] == pytest.approx([w.negative for w in want], rel=1e-3, abs=1e-6)
+
+
+def _val_images(run):
+    from mlc import datasets
+
+    return datasets.make_splits(run.config).val[0]
+
+
+def test_the_rows_survive_json_and_the_worker_payload_and_old_records_load(tiny_run):
+    from mlc.job_wire import run_from_payload, run_payload
+    from mlc.runs import Run
+
+    assert Run.from_json(tiny_run.to_json()).gradients == tiny_run.gradients
+    payload = run_payload(tiny_run)
+    payload["model"] = None  # the record is what matters here
+    assert run_from_payload(payload).gradients == tiny_run.gradients
+    old = tiny_run.to_dict()
+    del old["gradients"]
+    assert Run.from_dict(old).gradients == []
