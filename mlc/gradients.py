@@ -51,6 +51,8 @@ __all__ = [
     "reading",
     "history_rows",
     "table",
+    "latest",
+    "from_epochs",
     "GradientSplit",
     "PROBE_SIZE",
 ]
@@ -207,6 +209,94 @@ def latest(history: Sequence[Mapping], classes: Sequence[str], source: str = "pr
         return []
     last = max(r["epoch"] for r in rows)
     return [TagGradient(r["tag"], r["total"], *(r[p] for p in PARTS)) for r in rows if r["epoch"] == last]
+
+
+def from_epochs(epoch_history: Sequence[Mapping]) -> list[dict]:
+    """The ``Run.gradients`` rows carried by live epoch rows (their ``gradients`` key; a job's epoch events).
+
+    >>> from_epochs([{"epoch": 1, "gradients": [{"epoch": 1, "tag": 0}]}, {"epoch": 2}])
+    [{'epoch': 1, 'tag': 0}]
+    """
+    return [g for row in epoch_history for g in (row.get("gradients") or ())]
+
+
+#: The Learn tab's targets for one logit: present, absent, unknown (partial labels).
+TARGETS = {"1 (present)": 1.0, "0 (absent)": 0.0, "unknown (-1)": UNKNOWN}
+#: Losses that compare a row's logits (one tag per row here) and are computed one z at a time.
+_SET_LOSSES = ("zlpr", "two_way")
+#: Parameters the curves use instead of the defaults: weighted_bce with all-ones weights would be bce.
+CURVE_PARAMS = {"weighted_bce": {"weights": [4.0], "weighting": "positive"}}
+
+
+#: Losses whose value couples the images of a batch (two_way's batch-wise term).
+_BATCH_LOSSES = ("two_way",)
+
+
+def _one_at_a_time(loss, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Loss and gradient of each (1, 1) batch ``(y[i], z[i])``, in one traced ``tf.map_fn``."""
+
+    @tf.function
+    def both(ys, zs):
+        def one(pair):
+            yi, zi = pair[0][None], pair[1][None]
+            with tf.GradientTape() as tape:
+                tape.watch(zi)
+                value = loss(yi, zi)
+            return value, tape.gradient(value, zi)[0]
+
+        return tf.map_fn(one, (ys, zs), fn_output_signature=(tf.float32, tf.float32))
+
+    values, grads = both(tf.constant(y), tf.constant(z))
+    return values.numpy().reshape(-1), grads.numpy().reshape(-1)
+
+
+def curve_losses() -> list[str]:
+    """Every registered loss mode, in registry order (the curves' choices)."""
+    from mlc import losses
+
+    return list(losses.LOSSES)
+
+
+def curves(names: Sequence[str], target: float, z_range=(-8.0, 8.0), points: int = 161):
+    """Loss ``l(z)`` and gradient ``∂l/∂z`` of each loss over one logit: a frame (mode, z, loss, gradient), notes.
+
+    The loss is the registered one with its defaults (``weighted_bce``: ``CURVE_PARAMS``), called on a
+    one-tag batch as training calls it (:func:`element_gradients`). ``zlpr`` / ``two_way`` compare a row's
+    logits, so here each z is a single-tag row of its own; a loss that refuses an unknown target is left
+    out with a note.
+
+    >>> frame, notes = curves(["bce"], 1.0, points=3)
+    >>> frame[["z", "loss", "gradient"]].round(4).values.tolist()
+    [[-8.0, 8.0003, -0.9997], [0.0, 0.6931, -0.5], [8.0, 0.0003, -0.0003]]
+    """
+    import pandas as pd
+
+    from mlc import losses
+
+    z = np.linspace(z_range[0], z_range[1], points, dtype=np.float32)[:, None]  # (N, 1)
+    frames, notes = [], []
+    for name in names:
+        params = CURVE_PARAMS.get(name, {}) or losses.defaults(name, n_tags=1)
+        loss = losses.get(name, **params)
+        if target == UNKNOWN and not loss.accepts_unknown:
+            notes.append(f"{name}: refuses unknown targets, so it has no curve here.")
+            continue
+        y = np.full_like(z, target)
+        if name in _BATCH_LOSSES:  # the batch couples the images: one single-image batch per z
+            values, grads = _one_at_a_time(loss, y, z)
+        else:  # zlpr's rows and every per-element loss are independent: one (N, 1) batch
+            values = np.asarray(keras.ops.convert_to_numpy(loss.elementwise(y, z)))[:, 0]
+            grads = element_gradients(loss, y, z).numpy()[:, 0]
+        if not np.any(grads):
+            notes.append(f"{name}: flat here (its gradient is 0 for every z): with one tag it has nothing to compare.")
+        label = name if name not in CURVE_PARAMS else f"{name} ({', '.join(f'{k}={v}' for k, v in params.items())})"
+        frames.append(pd.DataFrame({"mode": label, "z": z[:, 0], "loss": values, "gradient": grads}))
+    if target == UNKNOWN and "bce" in names:
+        notes.append("bce's default unknown='negative' trains an unknown as a 0; with unknown='ignore' it gives 0.")
+    if any(n in _SET_LOSSES for n in names):
+        notes.append("zlpr and two_way compare the logits of a whole row; here the row has this one tag.")
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["mode", "z", "loss", "gradient"])
+    return frame, notes
 
 
 @keras.saving.register_keras_serializable(package="mlc")
