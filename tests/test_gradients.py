@@ -145,3 +145,24 @@ def test_the_rows_survive_json_and_the_worker_payload_and_old_records_load(tiny_
     old = tiny_run.to_dict()
     del old["gradients"]
     assert Run.from_dict(old).gradients == []
+
+
+@pytest.mark.slow
+def test_positive_weighting_rebalances_the_rare_tags_gradient():
+    """The lesson: under bce the rare tag's gradient comes mostly from negatives; weighted_bce (positive,
+    weights (1-p)/p from the auto fill) gives its positives a larger share. Tiny real runs, same seed."""
+    from mlc.config import RunConfig, derive_weights
+    from mlc.training import train
+
+    base = RunConfig(epochs=1, train_size=256, val_size=128, batch_size=32, image_size=32, seed=0)
+    rare = int(np.argmin(base.prevalence))
+    weights = tuple(derive_weights("ratio", base.prevalence, base.train_size))
+    share = {}
+    for name, cfg in [
+        ("bce", base),
+        ("weighted_bce", base.replace(loss="weighted_bce", weighting="positive", weights=weights)),
+    ]:
+        run = train(cfg)
+        assert run.status == "finished", run.message
+        share[name] = gradients.latest(run.gradients, cfg.classes, "probe")[rare].share("negative")
+    assert share["bce"] > 0.5 and share["bce"] > share["weighted_bce"] + 0.1, share

@@ -144,7 +144,6 @@ def test_shapes_follow_the_train_pages_own_data(learn_page):
     assert any('"cat"' in c.proto.spec and '"car"' in c.proto.spec for c in at.get("vega_lite_chart"))
 
 
-
 @pytest.mark.slow
 def test_the_loss_microscope_draws_every_loss_for_each_target(learn_page):
     at = learn_page("Loss microscope")
