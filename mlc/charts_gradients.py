@@ -48,7 +48,7 @@ def share_chart(
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            x=alt.X("epoch:O", title="epoch"),
+            x=alt.X("epoch:O", title="epoch", axis=alt.Axis(labelAngle=0)),
             y=alt.Y("share:Q", title="share of the gradient", stack="zero", axis=alt.Axis(format="%")),
             color=alt.Color(
                 "part:N",

@@ -171,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
             "import",
             "digits",
             "own_memory",
+            "microscope",
         ],
         help="run only these parts (repeatable)",
     )

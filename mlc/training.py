@@ -82,6 +82,7 @@ def train(
     eval_every: int | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     source: Any = None,
+    microscope: bool = True,
 ) -> Run:
     """Train one run and return it (finished, stopped or failed).
 
@@ -98,7 +99,8 @@ def train(
     ``logs`` also hold the validation scores as ``val_loss``, ``val_map``,
     ``val_macro_f1``, ``val_micro_f1`` and ``val_mae`` (TensorBoard draws them
     next to the training loss). A callback that raises fails the run like any
-    other error.
+    other error. ``microscope=False`` leaves the gradient microscope out (``run.gradients`` stays
+    empty): only the benchmark's contender (``python -m mlc bench --only microscope``) wants that.
 
     Each ``epoch_history`` row: epoch, loss (mean train loss), val_loss,
     macro_f1, micro_f1, map, mae (on validation, thresholds 0.5), seconds
@@ -121,11 +123,11 @@ def train(
             keras.utils.set_random_seed(config.seed)
             loss = config.make_loss()
             with devices.placement(config.device) as strategy:
-                microscope = gradients.GradientSplit(loss, config.num_classes)
-                run.model = _compiled_model(config, loss, metrics=[microscope])
+                split = gradients.GradientSplit(loss, config.num_classes) if microscope else None
+                run.model = _compiled_model(config, loss, metrics=[split] if split else ())
                 dataset = training_dataset(x, y, config.batch_size, config.seed)
                 engine = _EngineCallback(run, loss, x_val, y_val, batches, stop_event, emit, eval_every)
-                engine.microscope = microscope
+                engine.microscope, engine.probe = split, microscope
                 _fit(run.model, loss, dataset, strategy, engine, callbacks)
             _record_end(run, engine.stopped)
     except tf.errors.ResourceExhaustedError:
@@ -373,6 +375,7 @@ class _EngineCallback(keras.callbacks.Callback):
         self.clock_start = None  # fit wall time minus validation pauses
         self.paused = 0.0
         self.microscope = None  # the GradientSplit metric compiled into the model (None: no train rows)
+        self.probe = True  # measure the microscope on the validation probe every epoch
         self.val_logits = None  # of the last validation
 
     # -- clock: validation time is not training time
@@ -434,7 +437,7 @@ class _EngineCallback(keras.callbacks.Callback):
         classes, rows = self.run.config.classes, []
         if self.microscope is not None:
             rows += gradients.history_rows(self.epoch, "train", self.microscope.rows(classes))
-        if self.val_logits is not None and len(self.val_logits):
+        if self.probe and self.val_logits is not None and len(self.val_logits):
             n = gradients.PROBE_SIZE  # the first validation images: the same probe every epoch
             probe = gradients.split(self.loss_fn, self.y_val[:n], self.val_logits[:n], classes)
             rows += gradients.history_rows(self.epoch, "probe", probe)
