@@ -72,7 +72,7 @@ def curve_chart(frame: pd.DataFrame, value: str, title: str, height: int = 260) 
         .encode(
             x=alt.X("z:Q", title="logit z"),
             y=alt.Y(f"{value}:Q", title=title),
-            color=alt.Color("mode:N", title="loss", legend=alt.Legend(orient="bottom", columns=3, labelLimit=260)),
+            color=alt.Color("mode:N", title="loss", legend=alt.Legend(orient="right", labelLimit=320)),
             tooltip=["mode", alt.Tooltip("z:Q", format=".2f"), alt.Tooltip(f"{value}:Q", format=".4f")],
         )
         .properties(height=height)

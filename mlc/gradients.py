@@ -289,7 +289,7 @@ def curves(names: Sequence[str], target: float, z_range=(-8.0, 8.0), points: int
             grads = element_gradients(loss, y, z).numpy()[:, 0]
         if not np.any(grads):
             notes.append(f"{name}: flat here (its gradient is 0 for every z): with one tag it has nothing to compare.")
-        label = name if name not in CURVE_PARAMS else f"{name} ({', '.join(f'{k}={v}' for k, v in params.items())})"
+        label = name if name not in CURVE_PARAMS else f"{name} (positive, weight {params['weights'][0]:g})"
         frames.append(pd.DataFrame({"mode": label, "z": z[:, 0], "loss": values, "gradient": grads}))
     if target == UNKNOWN and "bce" in names:
         notes.append("bce's default unknown='negative' trains an unknown as a 0; with unknown='ignore' it gives 0.")

@@ -31,7 +31,7 @@ def train_panel(history: Sequence[Mapping], classes: Sequence[str], key: str = "
     if frame.empty:
         st.caption("No gradients measured on these yet.")
         return
-    panel = max(40, min(160, 400 // max(len(classes), 1)))  # the live panel is half the page wide
+    panel = max(40, min(160, 370 // max(len(classes), 1)))  # the live panel is half the page wide
     st.altair_chart(charts_gradients.share_chart(history, classes, source, panel_width=panel))
     latest = gradients.latest(history, classes, source)
     st.caption(" · ".join(gradients.reading(row) for row in latest))
@@ -51,8 +51,7 @@ def learn_tab() -> None:
         st.info("Pick at least one loss mode.")
         return
     frame, notes = _curves(tuple(names), targets[target])
-    left, right = st.columns(2)
-    left.altair_chart(charts_gradients.curve_chart(frame, "loss", "loss l(z)"), width="stretch")
-    right.altair_chart(charts_gradients.curve_chart(frame, "gradient", "gradient ∂l/∂z"), width="stretch")
+    st.altair_chart(charts_gradients.curve_chart(frame, "loss", "loss l(z)"), width="stretch")
+    st.altair_chart(charts_gradients.curve_chart(frame, "gradient", "gradient ∂l/∂z"), width="stretch")
     for note in notes:
         st.caption(note)

@@ -22,10 +22,15 @@ def bench_microscope(quick: bool, repeats: int) -> dict:
     from mlc.training import train
 
     config = RunConfig(
-        train_size=QUICK_TRAIN_SIZE if quick else TRAIN_SIZE, val_size=256, test_size=64, epochs=1 if quick else 2
+        train_size=QUICK_TRAIN_SIZE if quick else TRAIN_SIZE,
+        val_size=64 if quick else 256,
+        test_size=32,
+        epochs=1 if quick else 2,
+        image_size=32 if quick else 64,
     )
     splits = datasets.make_splits(config)
-    train(config.replace(train_size=128, val_size=64, epochs=1))  # warm-up: graph tracing, thread pools
+    if not quick:  # a smoke run is no measurement: no warm-up (graph tracing, thread pools) for it
+        train(config.replace(train_size=128, val_size=64, epochs=1))
     speed: dict[str, list[float]] = {"on": [], "off": []}
     wall: dict[str, list[float]] = {"on": [], "off": []}
     for i in range(max(repeats, 1) * 2):
