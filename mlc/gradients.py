@@ -288,7 +288,8 @@ def curves(names: Sequence[str], target: float, z_range=(-8.0, 8.0), points: int
             values = np.asarray(keras.ops.convert_to_numpy(loss.elementwise(y, z)))[:, 0]
             grads = element_gradients(loss, y, z).numpy()[:, 0]
         if not np.any(grads):
-            notes.append(f"{name}: flat here (its gradient is 0 for every z): with one tag it has nothing to compare.")
+            why = "it leaves an unknown target out of its sums" if target == UNKNOWN else "one tag: nothing to compare"
+            notes.append(f"{name}: flat here (its gradient is 0 for every z): {why}.")
         label = name if name not in CURVE_PARAMS else f"{name} (positive, weight {params['weights'][0]:g})"
         frames.append(pd.DataFrame({"mode": label, "z": z[:, 0], "loss": values, "gradient": grads}))
     if target == UNKNOWN and "bce" in names:
