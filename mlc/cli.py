@@ -185,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
             "import",
             "digits",
             "own_memory",
+            "microscope",
         ],
         help="run only these parts (repeatable)",
     )

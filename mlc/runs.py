@@ -61,6 +61,8 @@ EPOCH_COLUMNS = (
 BATCH_COLUMNS = ("epoch", "batch", "step", "loss", "seconds")
 #: Columns of an ``evaluations`` row (``eval_every``).
 EVALUATION_COLUMNS = ("step", "samples", "train_seconds", "val_loss", "macro_f1", "micro_f1", "map", "mae")
+#: Columns of a ``gradients`` row (the gradient microscope, :mod:`mlc.gradients`; source 0 train, 1 probe).
+GRADIENT_COLUMNS = ("epoch", "source", "tag", "total", "positive", "negative", "unknown")
 
 
 @dataclass
@@ -78,6 +80,7 @@ class Run:
     batch_history: list[dict] = field(default_factory=list)  # {epoch, batch, step, loss, seconds}
     epoch_history: list[dict] = field(default_factory=list)  # see :func:`mlc.training.train`
     evaluations: list[dict] = field(default_factory=list)  # {step, samples, train_seconds, map, macro_f1, mae}
+    gradients: list[dict] = field(default_factory=list)  # per epoch, source and tag: see mlc.gradients
     report: dict | None = None
     val_labels: np.ndarray | None = None  # (n_val, C)
     val_probabilities: np.ndarray | None = None  # (n_val, C)
@@ -143,6 +146,7 @@ class Run:
             "history": self.epoch_history,
             "batch_history": self.batch_history,
             "evaluations": self.evaluations,
+            "gradients": self.gradients,
             "report": self.report,
             "test_report": self.test_report,
         }
@@ -187,6 +191,7 @@ class Run:
             epoch_history=_rows(record, "history", EPOCH_COLUMNS),
             batch_history=_rows(record, "batch_history", BATCH_COLUMNS),
             evaluations=_rows(record, "evaluations", EVALUATION_COLUMNS),
+            gradients=_rows(record, "gradients", GRADIENT_COLUMNS),  # older records have none
             report=None if report is None else dict(report),
             test_report=None if test_report is None else dict(test_report),
             train_seconds=_number_or(summary.get("train_seconds"), 0.0),

@@ -44,7 +44,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mlc import checks, datasets, devices, metrics, models
+from mlc import checks, datasets, devices, gradients, metrics, models
 from mlc.checks import first_line
 from mlc.config import RunConfig
 from mlc.multiworker import fit_multiworker
@@ -82,6 +82,7 @@ def train(
     eval_every: int | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     source: Any = None,
+    microscope: bool = True,
 ) -> Run:
     """Train one run and return it (finished, stopped or failed).
 
@@ -98,7 +99,8 @@ def train(
     ``logs`` also hold the validation scores as ``val_loss``, ``val_map``,
     ``val_macro_f1``, ``val_micro_f1`` and ``val_mae`` (TensorBoard draws them
     next to the training loss). A callback that raises fails the run like any
-    other error.
+    other error. ``microscope=False`` leaves the gradient microscope out (``run.gradients`` stays
+    empty): only the benchmark's contender (``python -m mlc bench --only microscope``) wants that.
 
     Each ``epoch_history`` row: epoch, loss (mean train loss), val_loss,
     macro_f1, micro_f1, map, mae (on validation, thresholds 0.5), seconds
@@ -121,9 +123,11 @@ def train(
             keras.utils.set_random_seed(config.seed)
             loss = config.make_loss()
             with devices.placement(config.device) as strategy:
-                run.model = _compiled_model(config, loss)
+                split = gradients.GradientSplit(loss, config.num_classes) if microscope else None
+                run.model = _compiled_model(config, loss, metrics=[split] if split else ())
                 dataset = training_dataset(x, y, config.batch_size, config.seed)
                 engine = _EngineCallback(run, loss, x_val, y_val, batches, stop_event, emit, eval_every)
+                engine.microscope, engine.probe = split, microscope
                 _fit(run.model, loss, dataset, strategy, engine, callbacks)
             _record_end(run, engine.stopped)
     except tf.errors.ResourceExhaustedError:
@@ -191,10 +195,13 @@ def _test_report(run: Run, test: tuple[np.ndarray, np.ndarray]) -> None:
     run.test_report = metrics.report(y_test, run.test_probabilities, classes=run.config.classes)
 
 
-def _compiled_model(config: RunConfig, loss) -> keras.Model:
-    """The config's logits model compiled with Adam (call inside the strategy's scope)."""
+def _compiled_model(config: RunConfig, loss, metrics=()) -> keras.Model:
+    """The config's logits model compiled with Adam (call inside the strategy's scope).
+
+    ``metrics``: e.g. the gradient microscope's :class:`~mlc.gradients.GradientSplit`, fed the logits of every
+    training step."""
     model = models.build(config.model, config.num_classes, config.image_size)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate(config)), loss=loss)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate(config)), loss=loss, metrics=list(metrics) or None)
     return model
 
 
@@ -333,9 +340,9 @@ def predict_probabilities(model, x: np.ndarray, batch_size: int = 512) -> np.nda
     return sigmoid(predict_logits(model, x, batch_size))
 
 
-def _score(run: Run, model, loss, x_val) -> dict:
-    """Validation probabilities, loss and headline metrics of the model as it is now."""
-    logits = predict_logits(model, x_val)
+def _score(run: Run, model, loss, x_val, logits=None) -> dict:
+    """Validation probabilities, loss and headline metrics of the model as it is now (``logits``: if known)."""
+    logits = predict_logits(model, x_val) if logits is None else logits
     run.val_probabilities = sigmoid(logits)
     val_loss = float(np.mean(np.asarray(loss(run.val_labels, logits))))
     rep = metrics.report(run.val_labels, run.val_probabilities, classes=run.config.classes)
@@ -367,6 +374,9 @@ class _EngineCallback(keras.callbacks.Callback):
         self.n_train = run.config.train_size
         self.clock_start = None  # fit wall time minus validation pauses
         self.paused = 0.0
+        self.microscope = None  # the GradientSplit metric compiled into the model (None: no train rows)
+        self.probe = True  # measure the microscope on the validation probe every epoch
+        self.val_logits = None  # of the last validation
 
     # -- clock: validation time is not training time
     def _now(self) -> float:
@@ -414,10 +424,26 @@ class _EngineCallback(keras.callbacks.Callback):
     def _evaluate(self, step: int, samples: int) -> dict:
         t = time.perf_counter()
         trained = self._now()  # read the clock before validating: validation time is not training time
-        scores = _score(self.run, self.model, self.loss_fn, self.x_val)
+        self.val_logits = predict_logits(self.model, self.x_val)
+        scores = _score(self.run, self.model, self.loss_fn, self.x_val, logits=self.val_logits)
         self.run.evaluations.append({"step": step, "samples": samples, "train_seconds": trained, **scores})
         self.paused += time.perf_counter() - t
         return scores
+
+    def _record_gradients(self) -> list[dict]:
+        """The gradient microscope's rows of this epoch (added to ``run.gradients``, and returned): the training
+        batches' sums and the fixed validation probe. Validation time, not training time."""
+        t = time.perf_counter()
+        classes, rows = self.run.config.classes, []
+        if self.microscope is not None:
+            rows += gradients.history_rows(self.epoch, "train", self.microscope.rows(classes))
+        if self.probe and self.val_logits is not None and len(self.val_logits):
+            n = gradients.PROBE_SIZE  # the first validation images: the same probe every epoch
+            probe = gradients.split(self.loss_fn, self.y_val[:n], self.val_logits[:n], classes)
+            rows += gradients.history_rows(self.epoch, "probe", probe)
+        self.run.gradients += rows
+        self.paused += time.perf_counter() - t
+        return rows
 
     def on_epoch_end(self, epoch, logs=None):
         run = self.run
@@ -440,6 +466,7 @@ class _EngineCallback(keras.callbacks.Callback):
             "elapsed": self._now(),
         }
         run.epoch_history.append(row)
+        microscope = self._record_gradients()
         if logs is not None:  # later callbacks (e.g. TensorBoard) see the validation scores too
             logs.update({f"val_{k}": v for k, v in scores.items() if k != "val_loss"}, val_loss=scores["val_loss"])
         self.emit(
@@ -452,6 +479,6 @@ class _EngineCallback(keras.callbacks.Callback):
                 self.batches,
                 row["elapsed"],
                 row["loss"],
-                row,
+                {**row, "gradients": microscope},  # live: the page draws the microscope from the epoch events
             )
         )

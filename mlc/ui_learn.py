@@ -10,14 +10,22 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from mlc import charts, export, lessons, losses, models, ui_papers
+from mlc import charts, export, lessons, losses, models, ui_microscope, ui_papers
 from mlc.config import RunConfig
 from mlc.jobs import SessionJobs
 from mlc.pitfalls import PITFALLS
 from mlc.ui import layer_table, pitfall_demo, upscale
 
 #: The page's tabs in order; only the open one is drawn (each switch reruns the page).
-TABS = ("Shapes", "Sigmoid vs softmax", "Loss calculator", "Pitfalls, live", "Code for your run", "Paper cards")
+TABS = (
+    "Shapes",
+    "Sigmoid vs softmax",
+    "Loss calculator",
+    "Pitfalls, live",
+    "Code for your run",
+    "Loss microscope",
+    "Paper cards",
+)
 
 
 def learn_tabs(train_config: RunConfig, jobs: SessionJobs) -> None:
@@ -32,6 +40,7 @@ def learn_tabs(train_config: RunConfig, jobs: SessionJobs) -> None:
         "Loss calculator": lambda: calculator_tab(train_config),
         "Pitfalls, live": pitfalls_tab,
         "Code for your run": lambda: code_tab(train_config, jobs),
+        "Loss microscope": ui_microscope.learn_tab,
         "Paper cards": lambda: ui_papers.papers_tab(jobs),
     }
     for label, tab in zip(TABS, st.tabs(TABS, key="learn_tab", on_change="rerun")):

@@ -15,7 +15,19 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from mlc import charts, devices, label_problems, losses, models, run_summary, share, speed, train_form
+from mlc import (
+    charts,
+    devices,
+    gradients,
+    label_problems,
+    losses,
+    models,
+    run_summary,
+    share,
+    speed,
+    train_form,
+    ui_microscope,
+)
 from mlc.config import LIMITS, LR_SCHEDULES, WEIGHT_RULES, RunConfig, fill_weights, tag_rows, tag_table_problems
 from mlc.hosting import HostSettings
 from mlc.jobs import MAX_RUNS_PER_SESSION, SERIES_SEEDS, SessionJobs, seed_series
@@ -405,6 +417,8 @@ def live_panel(jobs: SessionJobs, in_line: bool = False) -> None:
     batches = train_form.batches_per_epoch(cfg)
     st.altair_chart(charts.loss_chart(snap.batch_history, snap.epoch_history, batches, height=320), width="stretch")
     st.altair_chart(charts.metrics_chart(snap.epoch_history, soft_labels=cfg.soft_labels, height=240), width="stretch")
+    microscope = snap.run.gradients if snap.run is not None else gradients.from_epochs(snap.epoch_history)
+    ui_microscope.train_panel(microscope, cfg.classes)
     if snap.active:
         return
     state = JobState(snap.state)

@@ -88,6 +88,7 @@ def test_progress_arrives_for_every_batch_and_epoch_and_the_run_comes_back_whole
     assert phases.count("batch") == 2 * 2 and phases.count("epoch") == 2
     assert [(p.epoch, p.batch) for p in events if p.phase == "batch"] == [(1, 1), (1, 2), (2, 1), (2, 2)]
     assert len(run.epoch_history) == 2 and run.report is not None
+    assert len(run.gradients) == 2 * 2 * 5  # the gradient microscope crossed too: epochs x (train, probe) x tags
     assert run.val_probabilities.shape == (32, 5) and run.model is not None
     import numpy as np
 

@@ -36,10 +36,10 @@ turns it into the Markdown table the README quotes. Modules, by what they
 measure: :mod:`~mlc.bench.training` (parts 1, 2, 5), :mod:`~mlc.bench.scenes`
 (3), :mod:`~mlc.bench.memory` (4), :mod:`~mlc.bench.live` (6),
 :mod:`~mlc.bench.predict` (7), :mod:`~mlc.bench.pool` (8), :mod:`~mlc.bench.ttq` (9),
-:mod:`~mlc.bench.realdata` (10-12); :mod:`~mlc.bench.table` formats.
+:mod:`~mlc.bench.realdata` (10-12), :mod:`~mlc.bench.microscope` (13); :mod:`~mlc.bench.table` formats.
 
 >>> list(PARTS)[-4:], len(PARTS)
-(['ttq', 'import', 'digits', 'own_memory'], 12)
+(['import', 'digits', 'own_memory', 'microscope'], 13)
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from collections.abc import Callable, Iterable
 
 from mlc.bench.live import bench_live, bench_live_windows
 from mlc.bench.memory import bench_memory
+from mlc.bench.microscope import bench_microscope
 from mlc.bench.pool import bench_pool
 from mlc.bench.predict import bench_predict
 from mlc.bench.realdata import bench_digits, bench_import, bench_own_memory
@@ -81,6 +82,7 @@ PARTS: dict[str, Callable[[bool, int], dict]] = {
     "import": bench_import,
     "digits": bench_digits,
     "own_memory": bench_own_memory,
+    "microscope": bench_microscope,
 }
 
 
@@ -122,6 +124,7 @@ __all__ = [
     "bench_live",
     "bench_live_windows",
     "bench_memory",
+    "bench_microscope",
     "bench_pool",
     "bench_predict",
     "bench_throughput",

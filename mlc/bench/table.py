@@ -82,4 +82,11 @@ def format_table(results: dict) -> str:
     if "pool" in results:
         lines.extend(pool_rows(results["pool"]))
     lines.extend(realdata_rows(results))
+    if "microscope" in results:
+        m = results["microscope"]
+        lines.append(
+            f"| gradient microscope's cost, training samples/s ({m['train_size']:,} images × {m['epochs']} epochs, "
+            f"{m['runs_each']} runs each, alternating) | off: {m['samples_per_s']['off']:,.0f} "
+            f"| on: {m['samples_per_s']['on']:,.0f} | {100 * m['cost']:+.1f} % (target ≤ 5 %) |"
+        )
     return "\n".join(lines)

@@ -36,6 +36,7 @@ def test_every_section_renders(learn_page):
         "Loss calculator",
         "Pitfalls, live",
         "Code for your run",
+        "Loss microscope",
         "Paper cards",
     ]
     shown = [d.value for d in at.dataframe]
@@ -142,3 +143,16 @@ def test_shapes_follow_the_train_pages_own_data(learn_page):
     assert not at.exception and not at.info
     assert len(at.get("vega_lite_chart")) == 1
     assert any('"cat"' in c.proto.spec and '"car"' in c.proto.spec for c in at.get("vega_lite_chart"))
+
+
+@pytest.mark.slow
+def test_the_loss_microscope_draws_every_loss_for_each_target(learn_page):
+    at = learn_page("Loss microscope")
+    assert at.multiselect(key="micro_losses").value == list(losses.LOSSES)
+    for target in ("1 (present)", "0 (absent)", "unknown (-1)"):
+        at.radio(key="micro_target").set_value(target).run()
+        assert not at.exception and not at.error, target
+        assert len(at.get("vega_lite_chart")) == 2  # loss and gradient over z
+    captions = " ".join(c.value for c in at.caption)
+    assert "focal: refuses unknown targets" in captions and "a single-tag row" not in captions
+    assert "here the row has this one tag" in captions

@@ -1,0 +1,79 @@
+"""Altair charts of the gradient microscope (:mod:`mlc.gradients`) and of a loss' curves over one logit.
+
+* :func:`share_chart`: per tag (one small panel each), the share of its gradient that positive,
+  negative (and unknown) targets give, per epoch, stacked to 100 %;
+* :func:`curve_chart`: loss and gradient over z for each loss mode (the Learn page's microscope).
+
+>>> rows = [{"epoch": 1, "source": 1, "tag": 0, "total": 1.0, "positive": 0.1, "negative": 0.9, "unknown": 0.0}]
+>>> frame = share_frame(rows, ("sky",))
+>>> frame[["tag", "part", "share"]].values.tolist()
+[['sky', 'positive', 0.1], ['sky', 'negative', 0.9]]
+>>> share_chart(rows, ("sky",)).to_dict()["$schema"].startswith("https://vega.github.io")
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import altair as alt
+import pandas as pd
+
+from mlc import gradients
+
+#: Colours of the parts: positives blue, negatives orange, unknown grey.
+PART_COLOURS = {"positive": "#2f6fdb", "negative": "#e4572e", "unknown": "#9e9e9e"}
+
+
+def share_frame(history: Sequence[Mapping], classes: Sequence[str], source: str = "probe") -> pd.DataFrame:
+    """Tidy (epoch, tag, part, share) rows of ``source`` ("probe" or "train"); unknown only where it is not 0."""
+    rows = [r for r in gradients.table(history, classes) if r["source"] == source]
+    out = []
+    has_unknown = any(r["unknown"] > 0 for r in rows)
+    for r in rows:
+        for part in gradients.PARTS:
+            if part == "unknown" and not has_unknown:
+                continue
+            out.append({"epoch": r["epoch"], "tag": r["tag"], "part": part, "share": r[f"{part}_share"]})
+    return pd.DataFrame(out, columns=["epoch", "tag", "part", "share"])
+
+
+def share_chart(
+    history: Sequence[Mapping], classes: Sequence[str], source: str = "probe", panel_width: int = 150
+) -> alt.FacetChart:
+    """One panel per tag: stacked bars of each part's share of the tag's |∂L/∂z| per epoch (sums to 1)."""
+    frame = share_frame(history, classes, source)
+    parts = [p for p in gradients.PARTS if p in set(frame["part"])] or ["positive", "negative"]
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("epoch:O", title="epoch", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("share:Q", title="share of the gradient", stack="zero", axis=alt.Axis(format="%")),
+            color=alt.Color(
+                "part:N",
+                title="from targets",
+                scale=alt.Scale(domain=parts, range=[PART_COLOURS[p] for p in parts]),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            order=alt.Order("part:N", sort="descending"),
+            tooltip=["tag", "epoch", "part", alt.Tooltip("share:Q", format=".1%")],
+        )
+        .properties(width=panel_width, height=150)
+        .facet(column=alt.Column("tag:N", title=None, sort=list(classes)))
+    )
+
+
+def curve_chart(frame: pd.DataFrame, value: str, title: str, height: int = 260) -> alt.Chart:
+    """Lines of ``value`` ("loss" or "gradient") over ``z``, one per loss ``mode`` (columns mode, z, loss, gradient)."""
+    return (
+        alt.Chart(frame)
+        .mark_line()
+        .encode(
+            x=alt.X("z:Q", title="logit z"),
+            y=alt.Y(f"{value}:Q", title=title),
+            color=alt.Color("mode:N", title="loss", legend=alt.Legend(orient="right", labelLimit=320)),
+            tooltip=["mode", alt.Tooltip("z:Q", format=".2f"), alt.Tooltip(f"{value}:Q", format=".4f")],
+        )
+        .properties(height=height)
+    )
