@@ -127,6 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--soft-labels", action="store_true", help="targets are presence strengths in [0, 1]")
     t.add_argument("--label-noise", type=float, default=d.label_noise)
+    t.add_argument(
+        "--shortcut",
+        default="",
+        metavar="TAG:PARTNER[:P_TRAIN[:P_TEST]]",
+        help="the shortcut scenario (scenes): in training PARTNER appears with TAG with probability P_TRAIN "
+        "(default 0.95), in validation/test with P_TEST (default 0.5), e.g. house:tree:0.95:0.5",
+    )
     t.add_argument("--image-size", type=int, default=d.image_size)
     t.add_argument("--seed", type=int, default=d.seed)
     t.add_argument(
@@ -192,9 +199,12 @@ def config_from_args(args: argparse.Namespace, image_set=None):
     measured prevalence fill the config; ``--classes`` picks a subset).
     """
     from mlc import data, datasets
-    from mlc.config import RunConfig, derive_weights
+    from mlc.config import RunConfig, derive_weights, parse_shortcut
 
     dataset = dataset_from_args(args)
+    shortcut = parse_shortcut(getattr(args, "shortcut", "") or "")
+    if image_set is not None and shortcut:
+        raise ValueError("--shortcut plants a co-occurrence in generated scenes; leave it out with --data")
     if image_set is not None:
         if args.prevalence is not None:
             raise ValueError("--prevalence is measured from your own images; leave it out with --data")
@@ -234,6 +244,7 @@ def config_from_args(args: argparse.Namespace, image_set=None):
         weights=weights,
         learning_rate=args.lr,
         **{name: getattr(args, name) for name in _SAME_NAME_FLAGS},
+        **shortcut,
     )
 
 

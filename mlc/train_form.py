@@ -25,7 +25,7 @@ from mlc.states import JobState
 SOFT_LABEL_LOSSES = ("mse",)
 #: How the form's values become RunConfig fields (whole numbers, numbers, switches; the rest as they are).
 _WHOLE = ("epochs", "batch_size", "train_size", "val_size", "test_size", "seed")
-_NUMBER = ("learning_rate", "label_noise")
+_NUMBER = ("learning_rate", "label_noise", "cooccur_train", "cooccur_test")
 #: Seconds between two looks at a training, and at one waiting in line (its place changes slowly).
 POLL_SECONDS, POLL_SECONDS_IN_LINE = 1.0, 2.0
 
