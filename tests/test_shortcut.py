@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mlc import datasets, share
+from mlc import datasets, share, shortcut
 from mlc.cli import build_parser, config_from_args
 from mlc.config import RunConfig, parse_shortcut
 from mlc.data import make_dataset
 
+#: The slow test's run: the exercise, smaller (about 10 s on 2 cores).
+SMALL = dict(train_size=1500, epochs=3, test_size=600)
 SCENARIO = dict(cooccur_tag="house", cooccur_with="tree", cooccur_train=0.95, cooccur_test=0.5)
 
 
@@ -87,3 +89,67 @@ def test_cli_flag_sets_the_scenario():
     )
     with pytest.raises(ValueError, match="shortcut"):
         parse_shortcut("house")
+
+
+# ---------------------------------------------------------------- the lesson's numbers (mlc.shortcut)
+def test_recall_rows_split_the_tags_scenes_by_the_partner_with_counts():
+    y = np.array([[1, 1], [1, 1], [1, 0], [1, 0], [1, 0], [0, 1]], np.float32)
+    p = np.array([[0.9, 0], [0.6, 0], [0.7, 0], [0.2, 0], [0.45, 0], [0.99, 0]])
+    rows = shortcut.recall_rows(y, p, [0.5, 0.5], 0, 1)
+    assert rows == [
+        {"partner": "without", "images": 3, "found": 1, "recall": round(1 / 3, 4)},
+        {"partner": "with", "images": 2, "found": 2, "recall": 1.0},
+    ]
+    # the run's thresholds decide: at 0.4 the 0.45 scene counts too
+    assert shortcut.recall_rows(y, p, 0.4, 0, 1)[0]["found"] == 2
+    with pytest.raises(ValueError, match="y and p"):
+        shortcut.recall_rows(y, p[:3], 0.5, 0, 1)
+
+
+def test_mass_rows_measure_the_tags_map_on_its_own_and_the_partners_mask():
+    maps = np.zeros((2, 4, 4))
+    maps[:, :2, :2] = 1.0  # every map on the top-left quarter
+    masks = np.zeros((2, 2, 4, 4), bool)
+    masks[:, 0, 2:, 2:] = True  # the tag: bottom right
+    masks[:, 1, :2, :] = True  # the partner: the top half (holds the whole map)
+    masks[1, 1] = False  # scene 2 has no partner: left out
+    rows = shortcut.mass_rows(maps, masks, 0, 1)
+    assert rows == [{"region": "own", "images": 1, "mass": 0.0}, {"region": "partner", "images": 1, "mass": 1.0}]
+
+
+def test_the_sentence_is_computed_from_the_rows():
+    recall = [{"partner": "without", "recall": 0.5}, {"partner": "with", "recall": 0.9}]
+    text = shortcut.sentence(
+        "house", "tree", recall, [{"region": "own", "mass": 0.3}, {"region": "partner", "mass": 0.2}]
+    )
+    assert text.startswith("house recall 0.50 without a tree vs 0.90 with one; 20 % of house's saliency falls on")
+    assert shortcut.Lesson("house", "tree", recall, [], text).gap == pytest.approx(0.4)
+
+
+def test_overlay_outlines_the_mask_and_keeps_the_image_where_the_map_is_cold():
+    image = np.full((8, 8, 3), 0.5)
+    mask = np.zeros((8, 8), bool)
+    mask[2:6, 2:6] = True
+    out = shortcut.overlay(image, np.zeros((8, 8)), mask)
+    assert (out[2, 3] == (0, 1, 1)).all() and (out[3, 3] == 0.5).all() and (out[0, 0] == 0.5).all()
+
+
+def test_the_exercise_is_a_valid_scenario_and_its_control_has_none():
+    assert shortcut.scenario(shortcut.LESSON) == ("house", "tree")
+    assert shortcut.CONTROL.differences(shortcut.LESSON).keys() == {"cooccur_tag", "cooccur_with"}
+    with pytest.raises(ValueError, match="no shortcut scenario"):
+        shortcut.scenario(shortcut.CONTROL)
+
+
+@pytest.mark.slow
+def test_the_scenario_trains_and_shows_the_recall_gap():
+    """A small shortcut run finds houses less often without a tree than with one (the lesson's direction)."""
+    from mlc.training import train
+
+    run = train(shortcut.LESSON.replace(**SMALL))
+    lesson = shortcut.lesson(run)
+    by = {r["partner"]: r for r in lesson.recall}
+    assert by["without"]["images"] > 50 and by["with"]["images"] > 50
+    assert by["without"]["recall"] < by["with"]["recall"], lesson.sentence
+    assert [r["region"] for r in lesson.saliency] == ["own", "partner"]
+    assert all(0.0 <= r["mass"] <= 1.0 for r in lesson.saliency)
