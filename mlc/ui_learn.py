@@ -15,9 +15,10 @@ from mlc.config import RunConfig
 from mlc.jobs import SessionJobs
 from mlc.pitfalls import PITFALLS
 from mlc.ui import layer_table, pitfall_demo, upscale
+from mlc.ui_shortcut import shortcut_tab
 
 #: The page's tabs in order; only the open one is drawn (each switch reruns the page).
-TABS = ("Shapes", "Sigmoid vs softmax", "Loss calculator", "Pitfalls, live", "Code for your run")
+TABS = ("Shapes", "Sigmoid vs softmax", "Loss calculator", "Pitfalls, live", "Code for your run", "Shortcut exercise")
 
 
 def learn_tabs(train_config: RunConfig, jobs: SessionJobs) -> None:
@@ -32,6 +33,7 @@ def learn_tabs(train_config: RunConfig, jobs: SessionJobs) -> None:
         "Loss calculator": lambda: calculator_tab(train_config),
         "Pitfalls, live": pitfalls_tab,
         "Code for your run": lambda: code_tab(train_config, jobs),
+        "Shortcut exercise": lambda: shortcut_tab(jobs),
     }
     for label, tab in zip(TABS, st.tabs(TABS, key="learn_tab", on_change="rerun")):
         if tab.open:

@@ -36,6 +36,7 @@ def test_every_section_renders(learn_page):
         "Loss calculator",
         "Pitfalls, live",
         "Code for your run",
+        "Shortcut exercise",
     ]
     shown = [d.value for d in at.dataframe]
     config = RunConfig()
