@@ -281,8 +281,10 @@ def has_config(params: Mapping[str, Any]) -> bool:
 
     >>> has_config({"thr": "0.4"}), has_config({"epochs": "3"}), has_config({"p.gamma": "1"})
     (False, True, True)
+    >>> has_config({"shortcut": "house:tree"})
+    True
     """
-    return any(k in KEYS or str(k).startswith(PARAM_PREFIX) for k in params)
+    return any(k in KEYS or k == SHORTCUT_KEY or str(k).startswith(PARAM_PREFIX) for k in params)
 
 
 def thresholds_from_query(params: Mapping[str, Any], n_tags: int) -> tuple[float | list[float] | None, list[str]]:

@@ -65,3 +65,20 @@ def test_one_click_trains_through_the_queue_then_shows_the_lesson(open_page, ses
     captions = [c for image in at.image for c in image.captions]
     assert len(captions) == 4 and sum("with a tree" in c for c in captions) == 2, captions
     assert not at.error
+
+
+def test_the_train_page_shows_a_linked_scenario_in_its_expander(open_page):
+    at = open_page("pages/train.py", query={"shortcut": "house:tree:0.9:0.4"})
+    assert "Scenario: a shortcut" in [e.label for e in at.expander]
+    assert (at.selectbox(key="cooccur_tag").value, at.selectbox(key="cooccur_with").value) == ("house", "tree")
+    assert (at.slider(key="cooccur_train").value, at.slider(key="cooccur_test").value) == (0.9, 0.4)
+    config = at.session_state["train_config"]
+    assert (config.cooccur_tag, config.cooccur_with, config.cooccur_train, config.cooccur_test) == (
+        "house",
+        "tree",
+        0.9,
+        0.4,
+    )
+    at.selectbox(key="cooccur_tag").set_value("").run()  # off again: the partner alone is refused by name
+    assert any("cooccur_with" in e.value for e in at.error)
+    assert not at.exception
