@@ -109,7 +109,9 @@ def _lesson_and_pictures(run: Run) -> tuple[shortcut.Lesson, list[dict]]:
 def _results(jobs: SessionJobs) -> None:
     lesson_run, control_run = _latest(jobs, shortcut.LESSON), _latest(jobs, shortcut.CONTROL)
     if lesson_run is None:
-        st.info("Press **Train the shortcut run**; its results appear here.", icon=":material/school:")
+        st.info(
+            "Press **Train the shortcut run**; its results appear here once it has trained.", icon=":material/school:"
+        )
         return
     shown = [("Shortcut run", lesson_run)] + ([("Control run", control_run)] if control_run is not None else [])
     for title, run in shown:
