@@ -141,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="each training image keeps one positive, every other target unknown (Cole et al., CVPR 2021)",
     )
+    t.add_argument(
+        "--shortcut",
+        default="",
+        metavar="TAG:PARTNER[:P_TRAIN[:P_TEST]]",
+        help="the shortcut scenario (scenes): in training PARTNER appears with TAG with probability P_TRAIN "
+        "(default 0.95), in validation/test with P_TEST (default 0.5), e.g. house:tree:0.95:0.5",
+    )
     t.add_argument("--image-size", type=int, default=d.image_size)
     t.add_argument("--seed", type=int, default=d.seed)
     t.add_argument(
@@ -213,9 +220,12 @@ def config_from_args(args: argparse.Namespace, image_set=None):
     measured prevalence fill the config; ``--classes`` picks a subset).
     """
     from mlc import data, datasets
-    from mlc.config import RunConfig, derive_weights
+    from mlc.config import RunConfig, derive_weights, parse_shortcut
 
     dataset = dataset_from_args(args)
+    shortcut = parse_shortcut(getattr(args, "shortcut", "") or "")
+    if image_set is not None and shortcut:
+        raise ValueError("--shortcut plants a co-occurrence in generated scenes; leave it out with --data")
     if image_set is not None:
         if args.prevalence is not None:
             raise ValueError("--prevalence is measured from your own images; leave it out with --data")
@@ -255,6 +265,7 @@ def config_from_args(args: argparse.Namespace, image_set=None):
         weights=weights,
         learning_rate=args.lr,
         **{name: getattr(args, name) for name in _SAME_NAME_FLAGS},
+        **shortcut,
     )
 
 

@@ -48,6 +48,15 @@ _DEVICE = re.compile(r"^(cpu|gpu:\d{1,2}|mirrored|multiworker)$")
 _TAG_TABLE_PARAMS = ("weights", "weighting")
 
 
+#: The shortcut scenario's fields, declared once: field -> (default, allowed range or None, hint).
+SHORTCUT: dict[str, tuple[Any, tuple[float, float] | None, str]] = {
+    "cooccur_tag": ("", None, "the tag that gets a companion ('' = scenario off)"),
+    "cooccur_with": ("", None, "its companion (partner) tag"),
+    "cooccur_train": (0.95, (0.0, 1.0), "training split: share of the tag's scenes that also hold the partner"),
+    "cooccur_test": (0.5, (0.0, 1.0), "validation and test splits: the same share (the link broken)"),
+}
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything that defines one training run (the app's defaults).
@@ -84,9 +93,23 @@ class RunConfig:
     missing_as: str = "negative"
     single_positive: bool = False
 
+    # the shortcut scenario (scenes only; see SHORTCUT): off while cooccur_tag is ""
+    cooccur_tag: str = SHORTCUT["cooccur_tag"][0]
+    cooccur_with: str = SHORTCUT["cooccur_with"][0]
+    cooccur_train: float = SHORTCUT["cooccur_train"][0]
+    cooccur_test: float = SHORTCUT["cooccur_test"][0]
+
     def __post_init__(self) -> None:
         # each step checks one group of fields (mlc.checks) and returns their canonical values
-        steps = (_data_fields, _tag_fields, _choice_fields, _number_fields, _loss_param_fields, _label_fields)
+        steps = (
+            _data_fields,
+            _tag_fields,
+            _choice_fields,
+            _number_fields,
+            _loss_param_fields,
+            _label_fields,
+            _shortcut_fields,
+        )
         for step in steps:
             for name, value in step(self).items():
                 object.__setattr__(self, name, value)  # frozen: the canonical values are set once, here
@@ -255,6 +278,83 @@ def _data_fields(cfg: RunConfig) -> dict[str, Any]:
 def _label_fields(cfg: RunConfig) -> dict[str, Any]:
     """missing_positives in [0, 1), missing_as and single_positive (:mod:`mlc.label_problems`)."""
     return label_problems.check_knobs(cfg.missing_positives, cfg.missing_as, cfg.single_positive)
+
+
+def _shortcut_fields(cfg: RunConfig) -> dict[str, Any]:
+    """cooccur_*: off ('' tag), or two different tags of a scenes config and two probabilities in [0, 1].
+
+    >>> RunConfig(cooccur_tag="house", cooccur_with="house").cooccur_with
+    Traceback (most recent call last):
+    ...
+    ValueError: cooccur_with must be a tag other than cooccur_tag ('house'), got 'house'
+    """
+    out: dict[str, Any] = {
+        n: checks.number(getattr(cfg, n), n, *SHORTCUT[n][1]) for n in ("cooccur_train", "cooccur_test")
+    }
+    for name in ("cooccur_tag", "cooccur_with"):
+        value = getattr(cfg, name)
+        if not isinstance(value, str):
+            raise ValueError(f"{name} must be a tag name or '' (off), got {short_repr(value)}")
+        out[name] = value.strip()
+    if not out["cooccur_tag"]:
+        if out["cooccur_with"]:
+            raise ValueError(f"cooccur_with needs a cooccur_tag, got only cooccur_with={out['cooccur_with']!r}")
+        return out
+    if cfg.dataset != "scenes":
+        raise ValueError(f"cooccur_tag: the shortcut scenario needs generated scenes, got dataset {cfg.dataset!r}")
+    for name in ("cooccur_tag", "cooccur_with"):
+        checks.one_of(out[name], name, cfg.classes)
+    if out["cooccur_with"] == out["cooccur_tag"]:
+        raise ValueError(
+            f"cooccur_with must be a tag other than cooccur_tag ({out['cooccur_tag']!r}), got {out['cooccur_with']!r}"
+        )
+    return out
+
+
+def parse_shortcut(text: str) -> dict[str, Any]:
+    """The shortcut fields from ``tag:partner[:p_train[:p_test]]`` (the CLI's ``--shortcut``; '' = off).
+
+    >>> parse_shortcut("house:tree:0.9")
+    {'cooccur_tag': 'house', 'cooccur_with': 'tree', 'cooccur_train': 0.9, 'cooccur_test': 0.5}
+    """
+    if not text.strip():
+        return {}
+    parts = [p.strip() for p in text.split(":")]
+    if not 2 <= len(parts) <= 4:
+        raise ValueError(f"shortcut must be tag:partner[:p_train[:p_test]], e.g. house:tree:0.95:0.5, got {text!r}")
+    out: dict[str, Any] = {"cooccur_tag": parts[0], "cooccur_with": parts[1]}
+    for name, raw in zip(("cooccur_train", "cooccur_test"), parts[2:] + [None] * 2):
+        if raw is None:
+            out[name] = SHORTCUT[name][0]
+            continue
+        try:
+            out[name] = float(raw)
+        except ValueError:
+            raise ValueError(f"{name} must be a number from 0 to 1, got {raw!r} (in shortcut {text!r})") from None
+    return out
+
+
+def shortcut_text(config: RunConfig) -> str:
+    """The scenario as ``tag:partner:p_train:p_test`` ('' when off), the form :func:`parse_shortcut` reads.
+
+    >>> shortcut_text(RunConfig(cooccur_tag="house", cooccur_with="tree"))
+    'house:tree:0.95:0.5'
+    """
+    if not config.cooccur_tag:
+        return ""
+    return f"{config.cooccur_tag}:{config.cooccur_with}:{config.cooccur_train!r}:{config.cooccur_test!r}"
+
+
+def cooccur(config: RunConfig, split: str) -> tuple[str, str, float] | None:
+    """The planted co-occurrence of one split for :func:`mlc.data.make_dataset` (None when off).
+
+    >>> cooccur(RunConfig(cooccur_tag="house", cooccur_with="tree"), "test")
+    ('house', 'tree', 0.5)
+    """
+    if not config.cooccur_tag:
+        return None
+    p = config.cooccur_train if split == "train" else config.cooccur_test
+    return (config.cooccur_tag, config.cooccur_with, p)
 
 
 # ---------------------------------------------------------------- the tags table

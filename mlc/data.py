@@ -105,6 +105,7 @@ def make_dataset(
     seed: int = 0,
     dtype: str = "float32",
     masks: bool = False,
+    cooccur: tuple[str, str, float] | None = None,
 ) -> tuple[np.ndarray, ...]:
     """Generate ``n`` labelled scenes (and, with ``masks=True``, where each tag is).
 
@@ -123,13 +124,22 @@ def make_dataset(
     visible pixels (the same scenes as without masks), the ground truth that
     :mod:`mlc.saliency` scores maps against.
 
+    ``cooccur=(tag, partner, p)`` plants a co-occurrence (the shortcut lesson):
+    every scene with ``tag`` also holds ``partner`` with probability ``p``. The
+    tag's prevalence stays as configured; the partner's scenes *without* the tag
+    are thinned (or thickened) to keep its prevalence too, ``q = (p_partner -
+    p_tag * p) / (1 - p_tag)``, clipped to [0, 1] — where the clip bites (p_tag * p
+    > p_partner) the partner's prevalence rises to p_tag * p. The partner then no
+    longer follows the sky lift. ``None`` (default): tags independent, same scenes
+    as before.
+
     >>> x, y = make_dataset(3, classes=["sky", "boat"], soft_labels=True, seed=2)
     >>> y.shape, bool(((0 <= y) & (y <= 1)).all())
     ((3, 2), True)
     >>> bool((make_dataset(3, seed=5)[0] == make_dataset(3, seed=5)[0]).all())
     True
     """
-    spec = SceneSpec.build(classes, prevalence, soft_labels, label_noise, image_size)
+    spec = SceneSpec.build(classes, prevalence, soft_labels, label_noise, image_size, cooccur)
     n = checks.whole(n, "n", 0, MAX_SAMPLES)
     seed = checks.whole(seed, "seed", 0, MAX_SEED)
     if dtype not in ("float32", "uint8"):
@@ -171,15 +181,36 @@ class SceneSpec:
     soft_labels: bool
     label_noise: float
     size: int
+    #: (tag index, partner index, p) of a planted co-occurrence, or None (see :func:`make_dataset`)
+    cooccur: tuple[int, int, float] | None = None
 
     @property
     def num_classes(self) -> int:
         return len(self.classes)
 
     @classmethod
-    def build(cls, classes, prevalence, soft_labels, label_noise, image_size) -> SceneSpec:
+    def build(cls, classes, prevalence, soft_labels, label_noise, image_size, cooccur=None) -> SceneSpec:
         names = resolve_classes(classes)
         prev = resolve_prevalence(prevalence, names)
         size = checks.whole(image_size, "image_size", MIN_IMAGE_SIZE, MAX_IMAGE_SIZE)
         noise = checks.number(label_noise, "label_noise", 0.0, MAX_LABEL_NOISE)
-        return cls(names, prev, bool(soft_labels), noise, size)
+        return cls(names, prev, bool(soft_labels), noise, size, _resolve_cooccur(cooccur, names))
+
+
+def _resolve_cooccur(cooccur, names: tuple[str, ...]) -> tuple[int, int, float] | None:
+    """``(tag, partner, p)`` names -> indices into ``names`` (two different tags, p in [0, 1]).
+
+    >>> _resolve_cooccur(("house", "tree", 0.95), ("dog", "house", "tree"))
+    (1, 2, 0.95)
+    """
+    if cooccur is None:
+        return None
+    if not isinstance(cooccur, (tuple, list)) or len(cooccur) != 3:
+        raise ValueError(f"cooccur must be (tag, partner, probability), got {cooccur!r}")
+    tag, partner, p = cooccur
+    for what, name in (("tag", tag), ("partner", partner)):
+        if name not in names:
+            raise ValueError(f"cooccur: the {what} must be one of the tags {list(names)}, got {name!r}")
+    if tag == partner:
+        raise ValueError(f"cooccur: the partner must differ from the tag, got {tag!r} twice")
+    return names.index(tag), names.index(partner), checks.number(p, "cooccur probability", 0.0, 1.0)

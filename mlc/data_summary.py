@@ -60,6 +60,7 @@ class DataSummary:
 DATA_FIELDS = (
     "dataset", "classes", "prevalence", "soft_labels", "label_noise", "image_size", "seed",
     "train_size", "val_size", "test_size", "missing_positives", "missing_as", "single_positive",
+    "cooccur_tag", "cooccur_with", "cooccur_train", "cooccur_test",
 )  # fmt: skip
 
 

@@ -111,7 +111,11 @@ def _scene_prevalence(classes: Sequence[str]) -> tuple[float, ...]:
     default_prevalence=_scene_prevalence,
 )
 def scene_splits(config: RunConfig, source: Any = None) -> DataSplits:
-    """Three disjoint seed ranges of :func:`mlc.data.make_dataset` (validation and test labels stay clean)."""
+    """Three disjoint seed ranges of :func:`mlc.data.make_dataset` (validation and test labels stay clean).
+
+    A shortcut scenario (``config.cooccur_tag``) plants ``cooccur_train`` in train, ``cooccur_test`` in val/test.
+    """
+    from mlc.config import cooccur
     from mlc.data import make_dataset
 
     kwargs = dict(
@@ -120,10 +124,21 @@ def scene_splits(config: RunConfig, source: Any = None) -> DataSplits:
         soft_labels=config.soft_labels,
         image_size=config.image_size,
     )
-    train = make_dataset(config.train_size, label_noise=config.label_noise, seed=config.seed, dtype="uint8", **kwargs)
+    train = make_dataset(
+        config.train_size,
+        label_noise=config.label_noise,
+        seed=config.seed,
+        dtype="uint8",
+        cooccur=cooccur(config, "train"),
+        **kwargs,
+    )
     # validation and test targets stay clean: noise is something to train through, not to score against
-    val = make_dataset(config.val_size, seed=(config.seed + VAL_SEED_OFFSET) % 2**32, **kwargs)
-    test = make_dataset(config.test_size, seed=(config.seed + TEST_SEED_OFFSET) % 2**32, **kwargs)
+    val = make_dataset(
+        config.val_size, seed=(config.seed + VAL_SEED_OFFSET) % 2**32, cooccur=cooccur(config, "val"), **kwargs
+    )
+    test = make_dataset(
+        config.test_size, seed=(config.seed + TEST_SEED_OFFSET) % 2**32, cooccur=cooccur(config, "test"), **kwargs
+    )
     return DataSplits(train, val, test, config.classes, "scenes")
 
 
@@ -221,6 +236,7 @@ def split_masks(config: RunConfig, split: str = "test") -> tuple[np.ndarray, np.
         raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
     if config.dataset != "scenes":
         raise ValueError(f"the {config.dataset} data set has no object masks; only generated scenes do")
+    from mlc.config import cooccur
     from mlc.data import make_dataset
 
     size, offset = {"train": (config.train_size, 0), "val": (config.val_size, VAL_SEED_OFFSET)}.get(
@@ -235,6 +251,7 @@ def split_masks(config: RunConfig, split: str = "test") -> tuple[np.ndarray, np.
         label_noise=config.label_noise if split == "train" else 0.0,
         seed=(config.seed + offset) % 2**32,
         masks=True,
+        cooccur=cooccur(config, split),
     )
 
 

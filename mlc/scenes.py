@@ -37,7 +37,7 @@ _PARTS = 3  # palette slots per tag: e.g. body, roof/ears, door/eyes
 
 
 def draw_presence(spec: SceneSpec, rng: np.random.Generator, n: int) -> np.ndarray:
-    """(n, C) bool presence; house/tree lifted under sky with marginals kept."""
+    """(n, C) bool presence; house/tree lifted under sky with marginals kept; a planted co-occurrence last."""
     prev = np.asarray(spec.prevalence)
     u = rng.random((n, spec.num_classes))
     present = u < prev
@@ -54,6 +54,10 @@ def draw_presence(spec: SceneSpec, rng: np.random.Generator, n: int) -> np.ndarr
                 # keep the marginal exact when the lift cannot be fully paid back
                 p_with = (prev[c] - (1.0 - p_sky) * p_without) / p_sky
                 present[:, c] = u[:, c] < np.where(sky, p_with, p_without)
+    if spec.cooccur is not None:  # the shortcut lesson: partner follows tag (draws only when set)
+        t, c, p = spec.cooccur
+        p_else = min(1.0, max(0.0, (prev[c] - prev[t] * p) / (1.0 - prev[t]))) if prev[t] < 1.0 else 0.0
+        present[:, c] = rng.random(n) < np.where(present[:, t], p, p_else)
     return present
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlc import checks
-from mlc.config import RunConfig
+from mlc.config import RunConfig, parse_shortcut, shortcut_text
 
 #: Query key -> RunConfig field, in the order they are applied (tags before what depends on them).
 KEYS: dict[str, str] = {
@@ -53,6 +53,8 @@ KEYS: dict[str, str] = {
     "missing_as": "missing_as",
     "single": "single_positive",
 }
+#: The shortcut scenario travels as one value, ``shortcut=house:tree:0.95:0.5`` (:func:`mlc.config.parse_shortcut`).
+SHORTCUT_KEY = "shortcut"
 #: Loss parameters travel as ``p.<name>`` (e.g. ``p.gamma=1.5``; ``none`` for an unset optional one).
 PARAM_PREFIX = "p."
 #: Thresholds: ``thr=0.4`` (every tag) or ``thr=[0.5,0.2,...]`` (one per tag).
@@ -113,6 +115,8 @@ def to_query(config: RunConfig, thresholds: float | list[float] | None = None) -
             continue  # they describe the images, which stay with their owner
         if values[name] != default[name]:
             query[key] = _text(values[name])
+    if config.cooccur_tag:
+        query[SHORTCUT_KEY] = shortcut_text(config)
     for name, value in values["loss_params"].items():
         query[PARAM_PREFIX + name] = "none" if value is None else _text(value)
     if thresholds is not None:
@@ -222,7 +226,7 @@ def from_query(params: Mapping[str, Any], devices: Sequence[str] | None = None) 
             notes.append(f"ignored {key}: its value is {len(text)} characters long (at most {MAX_VALUE_LENGTH})")
             continue
         query[str(key)] = text
-    known = set(KEYS) | {THRESHOLD_KEY, STRATEGY_KEY}
+    known = set(KEYS) | {THRESHOLD_KEY, STRATEGY_KEY, SHORTCUT_KEY}
     for key in query:
         if key not in known and not key.startswith((PARAM_PREFIX, STRATEGY_PARAM_PREFIX)):
             notes.append(f"ignored unknown parameter {key!r}")
@@ -254,6 +258,12 @@ def from_query(params: Mapping[str, Any], devices: Sequence[str] | None = None) 
             notes.append(f"ignored {key}={raw!r}: this server offers {', '.join(devices)}")
             continue
         attempt({name: value}, f"{key}={raw!r}")
+    if SHORTCUT_KEY in query:  # the four fields at once: a tag without its partner is no scenario
+        raw = query[SHORTCUT_KEY]
+        try:
+            attempt(parse_shortcut(raw), f"{SHORTCUT_KEY}={raw!r}")
+        except ValueError as exc:
+            notes.append(f"ignored {SHORTCUT_KEY}={raw!r}: {exc}")
     params_in = {k[len(PARAM_PREFIX) :]: v for k, v in query.items() if k.startswith(PARAM_PREFIX)}
     for name, raw in params_in.items():
         try:
@@ -274,8 +284,10 @@ def has_config(params: Mapping[str, Any]) -> bool:
 
     >>> has_config({"thr": "0.4"}), has_config({"epochs": "3"}), has_config({"p.gamma": "1"})
     (False, True, True)
+    >>> has_config({"shortcut": "house:tree"})
+    True
     """
-    return any(k in KEYS or str(k).startswith(PARAM_PREFIX) for k in params)
+    return any(k in KEYS or k == SHORTCUT_KEY or str(k).startswith(PARAM_PREFIX) for k in params)
 
 
 def thresholds_from_query(params: Mapping[str, Any], n_tags: int) -> tuple[float | list[float] | None, list[str]]:
@@ -369,6 +381,10 @@ FORM_FIELDS = (
     "missing_positives",
     "missing_as",
     "single_positive",
+    "cooccur_tag",
+    "cooccur_with",
+    "cooccur_train",
+    "cooccur_test",
 )
 
 

@@ -25,7 +25,7 @@ from mlc.states import JobState
 SOFT_LABEL_LOSSES = ("mse",)
 #: How the form's values become RunConfig fields (whole numbers, numbers, switches; the rest as they are).
 _WHOLE = ("epochs", "batch_size", "train_size", "val_size", "test_size", "seed")
-_NUMBER = ("learning_rate", "label_noise", "missing_positives")
+_NUMBER = ("learning_rate", "label_noise", "missing_positives", "cooccur_train", "cooccur_test")
 #: What the Train page's "Label problems" expander says (mlc.label_problems).
 LABEL_PROBLEMS_HINT = (
     "Damage the training labels on purpose; validation and test keep every label, so the damage is measured "

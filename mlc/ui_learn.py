@@ -15,6 +15,7 @@ from mlc.config import RunConfig
 from mlc.jobs import SessionJobs
 from mlc.pitfalls import PITFALLS
 from mlc.ui import layer_table, pitfall_demo, upscale
+from mlc.ui_shortcut import shortcut_tab
 
 #: The page's tabs in order; only the open one is drawn (each switch reruns the page).
 TABS = (
@@ -25,6 +26,7 @@ TABS = (
     "Code for your run",
     "Loss microscope",
     "Paper cards",
+    "Shortcut exercise",
 )
 
 
@@ -42,6 +44,7 @@ def learn_tabs(train_config: RunConfig, jobs: SessionJobs) -> None:
         "Code for your run": lambda: code_tab(train_config, jobs),
         "Loss microscope": ui_microscope.learn_tab,
         "Paper cards": lambda: ui_papers.papers_tab(jobs),
+        "Shortcut exercise": lambda: shortcut_tab(jobs),
     }
     for label, tab in zip(TABS, st.tabs(TABS, key="learn_tab", on_change="rerun")):
         if tab.open:

@@ -17,6 +17,7 @@ import streamlit as st
 
 from mlc import (
     charts,
+    checks,
     devices,
     gradients,
     label_problems,
@@ -28,7 +29,16 @@ from mlc import (
     train_form,
     ui_microscope,
 )
-from mlc.config import LIMITS, LR_SCHEDULES, WEIGHT_RULES, RunConfig, fill_weights, tag_rows, tag_table_problems
+from mlc.config import (
+    LIMITS,
+    LR_SCHEDULES,
+    SHORTCUT,
+    WEIGHT_RULES,
+    RunConfig,
+    fill_weights,
+    tag_rows,
+    tag_table_problems,
+)
 from mlc.hosting import HostSettings
 from mlc.jobs import MAX_RUNS_PER_SESSION, SERIES_SEEDS, SessionJobs, seed_series
 from mlc.runs import runs_table
@@ -233,6 +243,39 @@ def data_section(host: HostSettings, loss: str, own: bool = False) -> dict[str, 
             help="Generated scenes only: your own labels are 0/1." if own else None,
         )
         values.update(label_problems_section(loss))
+        values.update(shortcut_section(own))
+    return values
+
+
+def shortcut_section(own: bool) -> dict[str, Any]:
+    """The shortcut scenario (:data:`mlc.config.SHORTCUT`) in an expander, scenes only; by field name."""
+    names = ("cooccur_tag", "cooccur_with", "cooccur_train", "cooccur_test")
+    state = st.session_state
+    if own or state.get("dataset", "scenes") != "scenes":
+        return {"cooccur_tag": "", "cooccur_with": "", **{n: _kept(n) for n in names[2:]}}
+    tags = [checks.tag_text(row.get("tag")) for row in state.get("tag_rows", [])]
+    values: dict[str, Any] = {}
+    with st.expander("Scenario: a shortcut"):
+        st.caption(
+            "Make one tag almost always appear with another in training, and break the link in validation and "
+            "test: does the model learn the object, or its companion? (Learn → Shortcut exercise)"
+        )
+        c1, c2 = st.columns(2)
+        for column, name, label in ((c1, names[0], "tag"), (c2, names[1], "partner")):
+            options = ["", *[t for t in tags if t]]
+            if state.get(FIELD_KEYS[name], "") not in options:
+                options.append(state[FIELD_KEYS[name]])
+            values[name] = column.selectbox(
+                label,
+                options,
+                key=FIELD_KEYS[name],
+                format_func=lambda t: t or "— off —",
+                help=SHORTCUT[name][2],
+            )
+        c3, c4 = st.columns(2)
+        for column, name, label in ((c3, names[2], "with partner in training"), (c4, names[3], "… in val/test")):
+            lo, hi = SHORTCUT[name][1]
+            values[name] = column.slider(label, lo, hi, step=0.05, key=FIELD_KEYS[name], help=SHORTCUT[name][2])
     return values
 
 

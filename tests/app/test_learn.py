@@ -38,6 +38,7 @@ def test_every_section_renders(learn_page):
         "Code for your run",
         "Loss microscope",
         "Paper cards",
+        "Shortcut exercise",
     ]
     shown = [d.value for d in at.dataframe]
     config = RunConfig()
