@@ -117,11 +117,16 @@ def score_run(run, sample: int = SAMPLE) -> dict[str, Any]:
 
     ValueError when the run's data set has no masks (own images) or the run has no model.
     """
+    from mlc.data import CHUNK as GENERATED_CHUNK
     from mlc.datasets import split_masks
 
     if run.model is None:
         raise ValueError("the run has no model to explain (it did not finish)")
-    x, _, masks = split_masks(run.config, "test")
+    # a generated split is drawn in chunks of its own seeds: whole chunks are the split's first images,
+    # so only those are made again (not a 100,000-image split's masks)
+    whole_chunks = -(-max(sample, 1) // GENERATED_CHUNK) * GENERATED_CHUNK
+    config = run.config.replace(test_size=min(run.config.test_size, whole_chunks))
+    x, _, masks = split_masks(config, "test")
     x, masks = x[:sample], masks[:sample]
     return {
         "method": method_for(run.model),

@@ -70,6 +70,25 @@ def test_own_images_have_no_masks_and_say_why(own_data_run):
     assert out["rows"] is None and "no object masks" in out["reason"]
 
 
+def test_the_sample_is_the_first_images_of_the_whole_test_split(monkeypatch):
+    from mlc import datasets
+    from mlc.runs import Run
+
+    config = RunConfig(test_size=600, image_size=32)
+    x, _, masks = datasets.split_masks(config, "test")
+    seen = {}
+
+    def fake_score(model, x, masks, present=None, tags=None, seed=0):
+        seen["x"], seen["masks"] = x, masks
+        return []
+
+    monkeypatch.setattr(ss, "score", fake_score)
+    monkeypatch.setattr(ss, "method_for", lambda model: "gradcam")
+    out = ss.score_run(Run(config=config, status="finished", model=object()), sample=50)
+    assert out["images"] == 50
+    assert np.array_equal(seen["x"], x[:50]) and np.array_equal(seen["masks"], masks[:50])
+
+
 @pytest.mark.slow
 def test_a_trained_model_points_well_above_chance():
     from mlc.training import train
