@@ -171,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
             "import",
             "digits",
             "own_memory",
+            "saliency",
         ],
         help="run only these parts (repeatable)",
     )

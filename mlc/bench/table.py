@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mlc.bench.pool import pool_rows
 from mlc.bench.realdata import realdata_rows
+from mlc.bench.saliency import saliency_rows
 from mlc.bench.training import TARGET_MAP
 from mlc.bench.ttq import ttq_rows
 
@@ -82,4 +83,5 @@ def format_table(results: dict) -> str:
     if "pool" in results:
         lines.extend(pool_rows(results["pool"]))
     lines.extend(realdata_rows(results))
+    lines.extend(saliency_rows(results))
     return "\n".join(lines)
