@@ -118,8 +118,11 @@ def score_run(run, sample: int = SAMPLE) -> dict[str, Any]:
     ValueError when the run's data set has no masks (own images) or the run has no model.
     """
     from mlc.data import CHUNK as GENERATED_CHUNK
-    from mlc.datasets import split_masks
+    from mlc.datasets import masks_problem, split_masks
 
+    problem = masks_problem(run.config)
+    if problem:
+        raise ValueError(problem)
     if run.model is None:
         raise ValueError("the run has no model to explain (it did not finish)")
     # a generated split is drawn in chunks of its own seeds: whole chunks are the split's first images,
@@ -142,3 +145,29 @@ def run_saliency(run, sample: int = SAMPLE) -> dict[str, Any]:
         return score_run(run, sample)
     except ValueError as exc:
         return {"method": None, "images": 0, "split": "test", "rows": None, "reason": str(exc)}
+
+
+#: A tag "looks at its object well above chance" when its pointing game is at least this many times the baseline's.
+ABOVE_CHANCE = 2.0
+
+
+def above_chance(rows: Sequence[dict[str, Any]], factor: float = ABOVE_CHANCE) -> tuple[list[str], list[str]]:
+    """(tags whose pointing game is >= ``factor`` × the random baseline's, tags scored at all).
+
+    >>> above_chance([{"tag": "a", "pointing_game": 0.8, "baseline_pointing_game": 0.1},
+    ...               {"tag": "b", "pointing_game": 0.1, "baseline_pointing_game": 0.1},
+    ...               {"tag": "c", "pointing_game": None, "baseline_pointing_game": None}])
+    (['a'], ['a', 'b'])
+    """
+    scored = [r for r in rows if r["pointing_game"] is not None]
+    above = [r["tag"] for r in scored if r["pointing_game"] >= factor * (r["baseline_pointing_game"] or 0.0)]
+    return above, [r["tag"] for r in scored]
+
+
+def comparison_rows(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Long rows ``run`` + :data:`FIELDS` from ``{run label: score_run result}`` (runs without rows skipped).
+
+    >>> comparison_rows({"#1 bce": {"rows": [{"tag": "a", "pointing_game": 0.5}]}, "#2": {"rows": None}})
+    [{'run': '#1 bce', 'tag': 'a', 'pointing_game': 0.5}]
+    """
+    return [{"run": label, **row} for label, result in results.items() for row in result.get("rows") or []]
