@@ -41,9 +41,23 @@ METHODS: tuple[str, ...] = ("gradcam", "occlusion", "auto")
 _NOT_FEATURES = ("InputLayer", "Cropping2D", "ZeroPadding2D", "Resizing", "Rescaling", "Normalization")
 
 
+def _unwrapped(model):
+    """The model itself, or the one model it only wraps (an input, then one nested model giving the outputs:
+    how a saved run's model comes back from a ``.keras`` file, see :func:`mlc.modelfiles.load_model_file`)."""
+    import keras
+
+    while True:
+        inner = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+        if len(inner) != 1 or not isinstance(inner[0], keras.Model) or isinstance(model, keras.Sequential):
+            return model
+        model = inner[0]
+
+
 def spatial_layer(model) -> str | None:
     """The name of the model's last layer with a spatial (B, h, w, k) output, h·w > 1, that computes
-    features (a conv, its batch norm or activation, or a nested backbone); None when there is none."""
+    features (a conv, its batch norm or activation, or a nested backbone); None when there is none.
+    A model that only wraps another one (a loaded run) is looked into."""
+    model = _unwrapped(model)
     found = None
     for layer in model.layers:
         if type(layer).__name__ in _NOT_FEATURES:
@@ -146,6 +160,7 @@ def gradcam(model, images: Any, tags: Sequence[int] | None = None, layer: str | 
     import tensorflow as tf
 
     x = _as_images(images)
+    model = _unwrapped(model)
     tags = _tags(tags, int(model.outputs[0].shape[-1]) if getattr(model, "outputs", None) else _num_classes(model, x))
     layer = layer or spatial_layer(model)
     if layer is None:

@@ -85,3 +85,17 @@ def test_pointing_game_and_mass_count_only_images_holding_the_tag():
     assert saliency.mass_inside(maps, masks)[0] == pytest.approx((1 / 1.5 + 0.5 / 1.5) / 2)
     with pytest.raises(ValueError, match="maps and masks must both be"):
         saliency.pointing_game(maps, masks[:, :1])
+
+
+def test_a_saved_and_loaded_run_model_still_gets_grad_cam_with_the_same_maps():
+    """A run's model comes back from its .keras file wrapped (an input, then the model): Grad-CAM looks inside."""
+    from mlc import modelfiles
+    from mlc.config import RunConfig
+    from mlc.runs import Run
+
+    model = models.build("compact", num_classes=3, image_size=32)
+    run = Run(RunConfig(classes=("dog", "cat", "sky"), image_size=32), model=model, status="finished")
+    loaded = modelfiles.load_model_file(modelfiles.model_file(run), num_classes=3, image_size=32)
+    x = np.random.default_rng(0).random((2, 32, 32, 3)).astype(np.float32)
+    assert saliency.spatial_layer(loaded) == saliency.spatial_layer(model) is not None
+    np.testing.assert_allclose(saliency.saliency(loaded, x), saliency.gradcam(model, x), atol=1e-5)
