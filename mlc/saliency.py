@@ -245,3 +245,40 @@ def mass_inside(maps: Any, masks: Any, present: Any = None) -> np.ndarray:
     counts = present.sum(axis=0)
     with np.errstate(invalid="ignore"):
         return np.where(counts > 0, (share * present).sum(axis=0) / np.maximum(counts, 1), np.nan)
+
+
+def _inferno(v: np.ndarray) -> np.ndarray:
+    """A dark-to-bright colormap (black, purple, red, orange, pale yellow) of values in [0, 1] -> (..., 3) floats."""
+    stops = np.array([[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252, 255, 164]], np.float64) / 255
+    pos = np.clip(v, 0, 1) * (len(stops) - 1)
+    lo = np.minimum(pos.astype(int), len(stops) - 2)
+    frac = (pos - lo)[..., None]
+    return stops[lo] * (1 - frac) + stops[lo + 1] * frac
+
+
+def overlay(image: Any, heat: Any, outline: Any = None, scale: int = 4, alpha: float = 0.55) -> np.ndarray:
+    """An RGB uint8 picture (H·scale, W·scale, 3): ``image`` (H, W, 3) in [0, 1] (or uint8) blended with
+    ``heat`` (H, W) in [0, 1] in a dark-to-bright colormap (weight ``alpha`` × heat, so cold places show the
+    image), enlarged ``scale``× (nearest), and the boundary of ``outline`` (H, W) bools drawn in cyan.
+
+    >>> pic = overlay(np.zeros((2, 2, 3)), np.eye(2), outline=np.eye(2, dtype=bool), scale=3)
+    >>> pic.shape, pic.dtype.name, pic[0, 0].tolist()
+    ((6, 6, 3), 'uint8', [0, 255, 255])
+    """
+    x = _as_images(image)[0].astype(np.float64)
+    heat = np.clip(np.asarray(heat, np.float64), 0, 1)
+    if heat.shape != x.shape[:2]:
+        raise ValueError(f"heat must be (H, W) = {x.shape[:2]}, got {heat.shape}")
+    scale = checks.whole(scale, "scale", 1, 64)
+    weight = alpha * heat[..., None]
+    pic = x * (1 - weight) + _inferno(heat) * weight
+    pic = pic.repeat(scale, axis=0).repeat(scale, axis=1)
+    if outline is not None:
+        m = np.asarray(outline, bool)
+        if m.shape != x.shape[:2]:
+            raise ValueError(f"outline must be (H, W) = {x.shape[:2]}, got {m.shape}")
+        big = m.repeat(scale, axis=0).repeat(scale, axis=1)
+        pad = np.pad(big, 1, constant_values=False)
+        inner = pad[:-2, 1:-1] & pad[2:, 1:-1] & pad[1:-1, :-2] & pad[1:-1, 2:]
+        pic[big & ~inner] = (0.0, 1.0, 1.0)
+    return np.round(pic * 255).astype(np.uint8)

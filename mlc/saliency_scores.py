@@ -171,3 +171,14 @@ def comparison_rows(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     [{'run': '#1 bce', 'tag': 'a', 'pointing_game': 0.5}]
     """
     return [{"run": label, **row} for label, result in results.items() for row in result.get("rows") or []]
+
+
+def split_index(source: str, key: str) -> int | None:
+    """The test-split index of a Predict item drawn from the run's test images (``source == "test"``, its
+    key ending in ``:<index>``, see :func:`mlc.inference.held_out_items`), else None.
+
+    >>> split_index("test", "test:scenes:0:64:['a']:17"), split_index("upload", "ab12")
+    (17, None)
+    """
+    tail = key.rsplit(":", 1)[-1]
+    return int(tail) if source == "test" and tail.isdigit() else None

@@ -8,11 +8,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from mlc import saliency_scores
-from mlc.datasets import masks_problem
+from mlc import config as run_config
+from mlc import decisions, inference, saliency, saliency_scores
+from mlc.datasets import masks_problem, split_masks
 from mlc.eval_splits import incomparable_reason
 from mlc.runs import Run
 
@@ -132,3 +134,71 @@ def where_it_looks_tab(runs: Sequence[Run], is_open: bool | None = True) -> None
     st.caption("Bars: each run's pointing game per tag. Black ticks: the random map's (chance).")
     frame = pd.DataFrame(long_rows)[["run", *COLUMNS]].rename(columns=COLUMNS)
     st.dataframe(frame, hide_index=True, width="stretch", column_config={c: NUMBER for c in list(COLUMNS.values())[2:]})
+
+
+# ---------------------------------------------------------------- Predict: heat maps
+#: Heat maps are shown at least this many pixels wide (a 64 px image 4× larger: readable).
+MIN_SHOWN_PX = 256
+
+
+@st.cache_data(max_entries=512, show_spinner="Computing where each tag looks …")
+def cached_maps(run_id: str, item_key: str, _run: Run, _pixels: np.ndarray) -> np.ndarray:
+    """Every tag's map (C, H, W) of one image for one run, once per (run id, image key): thresholds never
+    recompute it."""
+    return saliency.saliency(_run.model, _pixels[None])[0]
+
+
+@st.cache_data(max_entries=4, show_spinner="Regenerating the test images' object masks …")
+def cached_test_masks(config_json: str) -> np.ndarray:
+    """The run's test split's object masks (N, C, S, S), made once per config."""
+    return split_masks(run_config.RunConfig.from_json(config_json), "test")[2]
+
+
+def truth_outline(run: Run, item) -> np.ndarray | None:
+    """(C, S, S) masks of a test image of a generated data set, else None (uploads, own images)."""
+    index = saliency_scores.split_index(item.source, item.key)
+    if index is None or masks_problem(run.config) is not None:
+        return None
+    masks = cached_test_masks(run.config.to_json())
+    return masks[index] if index < len(masks) else None
+
+
+def heat_maps(run: Run, items: Sequence, probs: np.ndarray, rule) -> None:
+    """Predict's "Where each tag looks": the focused image's heat map per tag (the predicted tags by default,
+    any on demand), the true object's outline for the run's test images."""
+    classes = list(run.config.classes)
+    names = inference.item_labels(items)
+    chosen = st.session_state.get("focus_name")
+    focus = names.index(chosen) if chosen in names else 0
+    item = items[focus]
+    predicted, _ = decisions.tags_by_decision(probs[focus : focus + 1], classes, rule)[0]
+    st.subheader("Where each tag looks", anchor=False)
+    tags = st.multiselect(
+        "Heat maps for", classes, default=list(predicted), key=f"heat_tags:{run.id}:{item.key}:{','.join(predicted)}"
+    )
+    if not tags:
+        st.caption("No tag picked (none is predicted): pick any tag to see where the model looks for it.")
+        return
+    try:
+        maps = cached_maps(run.id, item.key, run, item.pixels)
+    except ValueError as err:
+        st.error(str(err), icon=":material/error:")
+        return
+    outline = truth_outline(run, item)
+    size = item.pixels.shape[0]
+    scale = max(1, -(-MIN_SHOWN_PX // size))
+    columns = st.columns(min(len(tags), 4))
+    for k, tag in enumerate(tags):
+        t = classes.index(tag)
+        edge = None if outline is None else outline[t]
+        pic = saliency.overlay(item.pixels, maps[t], edge, scale=scale)
+        columns[k % len(columns)].image(pic, caption=f"{tag} · {probs[focus, t]:.2f}", width=size * scale)
+    method = saliency_scores.method_for(run.model)
+    st.caption(
+        f"Bright = where the tag's evidence is ({method}; each map scaled to its own maximum). "
+        + (
+            "Cyan: the object's true outline."
+            if outline is not None
+            else "No outline: only the run's test images of a generated data set have one."
+        )
+    )

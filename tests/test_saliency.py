@@ -99,3 +99,17 @@ def test_a_saved_and_loaded_run_model_still_gets_grad_cam_with_the_same_maps():
     x = np.random.default_rng(0).random((2, 32, 32, 3)).astype(np.float32)
     assert saliency.spatial_layer(loaded) == saliency.spatial_layer(model) is not None
     np.testing.assert_allclose(saliency.saliency(loaded, x), saliency.gradcam(model, x), atol=1e-5)
+
+
+def test_the_overlay_is_enlarged_shows_the_heat_and_draws_only_the_outline():
+    image = np.full((64, 64, 3), 0.5, np.float32)
+    heat = np.zeros((64, 64))
+    heat[:8, :8] = 1.0
+    mask = np.zeros((64, 64), bool)
+    mask[20:40, 20:40] = True
+    pic = saliency.overlay(image, heat, mask, scale=4)
+    assert pic.shape == (256, 256, 3) and pic.dtype == np.uint8
+    assert (pic[2, 2] != pic[120, 10]).any() and pic[120, 10].tolist() == [128, 128, 128]  # hot vs cold
+    assert pic[80, 100].tolist() == [0, 255, 255] and pic[120, 120].tolist() == [128, 128, 128]  # edge, inside
+    with pytest.raises(ValueError, match="heat must be"):
+        saliency.overlay(image, heat[:10])
