@@ -193,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
             "digits",
             "own_memory",
             "microscope",
+            "saliency",
         ],
         help="run only these parts (repeatable)",
     )
@@ -406,6 +407,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         out["calibration"] = held_out_calibration(run)
         out["confidence_intervals"] = held_out_intervals(run)
+        from mlc.saliency_scores import run_saliency
+
+        out["saliency"] = run_saliency(run)  # per tag: pointing game, mass inside, random baseline; or a reason
         print(json.dumps(json_safe(out)))
     else:
         print(format_run(run))

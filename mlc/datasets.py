@@ -224,6 +224,18 @@ def make_splits(config: RunConfig, source: Any = None) -> DataSplits:
     return label_problems.apply_to_splits(DATASETS.lookup(config.dataset).make(config, source), config)
 
 
+def masks_problem(config: RunConfig) -> str | None:
+    """Why a run's data has no object masks (one line), or None when :func:`split_masks` can make them.
+
+    >>> from mlc.config import RunConfig
+    >>> masks_problem(RunConfig()) is None, masks_problem(RunConfig(dataset="digits"))
+    (True, 'the digits data set has no object masks; only generated scenes do')
+    """
+    if config.dataset != "scenes":
+        return f"the {config.dataset} data set has no object masks; only generated scenes do"
+    return None
+
+
 def split_masks(config: RunConfig, split: str = "test") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One split of a generated data set again, with where each tag is: ``(x, y, masks)``.
 
@@ -234,8 +246,9 @@ def split_masks(config: RunConfig, split: str = "test") -> tuple[np.ndarray, np.
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
-    if config.dataset != "scenes":
-        raise ValueError(f"the {config.dataset} data set has no object masks; only generated scenes do")
+    problem = masks_problem(config)
+    if problem:
+        raise ValueError(problem)
     from mlc.config import cooccur
     from mlc.data import make_dataset
 

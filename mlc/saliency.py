@@ -7,7 +7,8 @@ image's resolution, from a *logits* model (the registry's models):
   feature map A (h, w, k) of the model (found by :func:`spatial_layer`), weighted
   per channel by the mean gradient of the tag's logit, ``ReLU(Σ_k mean_ij(∂z_t/∂A_ijk) A_k)``,
   upsampled bilinearly and scaled to a maximum of 1. Every tag of every image in
-  one forward pass (one gradient per tag from a persistent tape).
+  one compiled call: one forward pass and one batched Jacobian of the chosen logits,
+  traced once per model and cached.
 * ``occlusion`` — model-agnostic (Zeiler & Fergus, ECCV 2014): a grey patch slides
   over the image and a tag's map is how much its probability drops with the patch
   there. Works for any model (``linear`` has no feature map); all occluded copies
@@ -26,6 +27,7 @@ Zhang et al., ECCV 2016) and :func:`mass_inside` (share of the map's mass inside
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,9 +41,23 @@ METHODS: tuple[str, ...] = ("gradcam", "occlusion", "auto")
 _NOT_FEATURES = ("InputLayer", "Cropping2D", "ZeroPadding2D", "Resizing", "Rescaling", "Normalization")
 
 
+def _unwrapped(model):
+    """The model itself, or the one model it only wraps (an input, then one nested model giving the outputs:
+    how a saved run's model comes back from a ``.keras`` file, see :func:`mlc.modelfiles.load_model_file`)."""
+    import keras
+
+    while True:
+        inner = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+        if len(inner) != 1 or not isinstance(inner[0], keras.Model) or isinstance(model, keras.Sequential):
+            return model
+        model = inner[0]
+
+
 def spatial_layer(model) -> str | None:
     """The name of the model's last layer with a spatial (B, h, w, k) output, h·w > 1, that computes
-    features (a conv, its batch norm or activation, or a nested backbone); None when there is none."""
+    features (a conv, its batch norm or activation, or a nested backbone); None when there is none.
+    A model that only wraps another one (a loaded run) is looked into."""
+    model = _unwrapped(model)
     found = None
     for layer in model.layers:
         if type(layer).__name__ in _NOT_FEATURES:
@@ -83,42 +99,73 @@ def _num_classes(model, x: np.ndarray) -> int:
     return int(model(x[:1], training=False).shape[-1])
 
 
-def _forward(model, layer: str, x):
-    """The named layer's output and the logits, in one pass (a Sequential is walked layer by layer)."""
+def _forward(model, layer: str):
+    """A callable x -> (the named layer's output, the logits), in one pass (a Sequential is walked layer by
+    layer; a functional model through a two-output model built once)."""
     import keras
 
     if isinstance(model, keras.Sequential):
-        features, h = None, x
-        for each in model.layers:
-            h = each(h, training=False)
-            if each.name == layer:
-                features = h
-        return features, h
-    return keras.Model(model.inputs, [model.get_layer(layer).output, model.outputs[0]])(x, training=False)
+
+        def forward(x):
+            features, h = None, x
+            for each in model.layers:
+                h = each(h, training=False)
+                if each.name == layer:
+                    features = h
+            return features, h
+
+        return forward
+    two = keras.Model(model.inputs, [model.get_layer(layer).output, model.outputs[0]])
+    return lambda x: two(x, training=False)
+
+
+#: Compiled Grad-CAM functions per model, keyed by (layer, tags); dropped with the model.
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _cam_function(model, layer: str, tags: tuple[int, ...], size: tuple[int, int]):
+    """A ``tf.function`` x (N, H, W, 3) -> cams (N, h, w, T), traced once per model, layer, tags and (H, W)
+    (any N: the batch dimension is left open).
+
+    One forward pass and one batched Jacobian of the T selected logits with respect to the
+    feature map (each image's logits only move its own features, so per image and tag it
+    is exactly the gradient Grad-CAM needs)."""
+    import tensorflow as tf
+
+    per_model = _COMPILED.setdefault(model, {})
+    key = (layer, tags, size)
+    if key not in per_model:
+        forward = _forward(model, layer)
+        index = tf.constant(tags, tf.int32)
+
+        @tf.function(input_signature=[tf.TensorSpec((None, *size, 3), tf.float32)])
+        def cams(x):
+            with tf.GradientTape() as tape:
+                features, logits = forward(x)  # (N, h, w, k), (N, C)
+                chosen = tf.gather(logits, index, axis=1)  # (N, T)
+            grads = tape.batch_jacobian(chosen, features)  # (N, T, h, w, k)
+            weights = tf.reduce_mean(grads, axis=(2, 3))  # (N, T, k)
+            return tf.nn.relu(tf.einsum("nhwk,ntk->nhwt", features, weights))  # (N, h, w, T)
+
+        per_model[key] = cams
+    return per_model[key]
 
 
 def gradcam(model, images: Any, tags: Sequence[int] | None = None, layer: str | None = None) -> np.ndarray:
     """Grad-CAM maps (N, T, H, W) in [0, 1] of a logits ``model`` for tag indices ``tags`` (default: all).
 
+    The gradient computation is compiled once per model (and layer and tags) and reused.
     ValueError when the model has no spatial layer (use ``occlusion``).
     """
     import tensorflow as tf
 
     x = _as_images(images)
-    tags = _tags(tags, _num_classes(model, x))
+    model = _unwrapped(model)
+    tags = _tags(tags, int(model.outputs[0].shape[-1]) if getattr(model, "outputs", None) else _num_classes(model, x))
     layer = layer or spatial_layer(model)
     if layer is None:
         raise ValueError(f"model {model.name!r} has no spatial feature map for Grad-CAM; use method='occlusion'")
-    with tf.GradientTape(persistent=True) as tape:
-        features, logits = _forward(model, layer, tf.convert_to_tensor(x))  # (N, h, w, k), (N, C)
-        per_tag = [tf.reduce_sum(logits[:, t]) for t in tags]  # each image's logit only moves its own features
-    cams = []
-    for target in per_tag:
-        grads = tape.gradient(target, features)  # (N, h, w, k)
-        weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)  # (N, 1, 1, k)
-        cams.append(tf.nn.relu(tf.reduce_sum(weights * features, axis=-1)))  # (N, h, w)
-    del tape
-    cam = tf.stack(cams, axis=-1)  # (N, h, w, T)
+    cam = _cam_function(model, layer, tuple(tags), x.shape[1:3])(tf.convert_to_tensor(x))  # (N, h, w, T)
     cam = tf.image.resize(cam, x.shape[1:3], method="bilinear")  # (N, H, W, T)
     return _unit(np.transpose(cam.numpy(), (0, 3, 1, 2)))
 
@@ -198,3 +245,40 @@ def mass_inside(maps: Any, masks: Any, present: Any = None) -> np.ndarray:
     counts = present.sum(axis=0)
     with np.errstate(invalid="ignore"):
         return np.where(counts > 0, (share * present).sum(axis=0) / np.maximum(counts, 1), np.nan)
+
+
+def _inferno(v: np.ndarray) -> np.ndarray:
+    """A dark-to-bright colormap (black, purple, red, orange, pale yellow) of values in [0, 1] -> (..., 3) floats."""
+    stops = np.array([[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252, 255, 164]], np.float64) / 255
+    pos = np.clip(v, 0, 1) * (len(stops) - 1)
+    lo = np.minimum(pos.astype(int), len(stops) - 2)
+    frac = (pos - lo)[..., None]
+    return stops[lo] * (1 - frac) + stops[lo + 1] * frac
+
+
+def overlay(image: Any, heat: Any, outline: Any = None, scale: int = 4, alpha: float = 0.55) -> np.ndarray:
+    """An RGB uint8 picture (H·scale, W·scale, 3): ``image`` (H, W, 3) in [0, 1] (or uint8) blended with
+    ``heat`` (H, W) in [0, 1] in a dark-to-bright colormap (weight ``alpha`` × heat, so cold places show the
+    image), enlarged ``scale``× (nearest), and the boundary of ``outline`` (H, W) bools drawn in cyan.
+
+    >>> pic = overlay(np.zeros((2, 2, 3)), np.eye(2), outline=np.eye(2, dtype=bool), scale=3)
+    >>> pic.shape, pic.dtype.name, pic[0, 0].tolist()
+    ((6, 6, 3), 'uint8', [0, 255, 255])
+    """
+    x = _as_images(image)[0].astype(np.float64)
+    heat = np.clip(np.asarray(heat, np.float64), 0, 1)
+    if heat.shape != x.shape[:2]:
+        raise ValueError(f"heat must be (H, W) = {x.shape[:2]}, got {heat.shape}")
+    scale = checks.whole(scale, "scale", 1, 64)
+    weight = alpha * heat[..., None]
+    pic = x * (1 - weight) + _inferno(heat) * weight
+    pic = pic.repeat(scale, axis=0).repeat(scale, axis=1)
+    if outline is not None:
+        m = np.asarray(outline, bool)
+        if m.shape != x.shape[:2]:
+            raise ValueError(f"outline must be (H, W) = {x.shape[:2]}, got {m.shape}")
+        big = m.repeat(scale, axis=0).repeat(scale, axis=1)
+        pad = np.pad(big, 1, constant_values=False)
+        inner = pad[:-2, 1:-1] & pad[2:, 1:-1] & pad[1:-1, :-2] & pad[1:-1, 2:]
+        pic[big & ~inner] = (0.0, 1.0, 1.0)
+    return np.round(pic * 255).astype(np.uint8)

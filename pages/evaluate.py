@@ -8,7 +8,7 @@ runs here except Keras' own `accuracy`, measured on those outputs.
 
 import streamlit as st
 
-from mlc import charts, evaluation, ui_evaluate
+from mlc import charts, evaluation, ui_evaluate, ui_saliency
 from mlc.runs import data_label
 from mlc.states import ThresholdMode
 from mlc.ui import accuracy_table, ensure_app_navigation, session_jobs
@@ -38,9 +38,13 @@ if not runs:
     st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
 
-one_tab, compare_tab, thresholds_tab, calibration_tab = st.tabs(
-    ["One run in depth", "Compare runs", "Thresholds", "Calibration"]
+one_tab, compare_tab, thresholds_tab, calibration_tab, saliency_tab = st.tabs(
+    ["One run in depth", "Compare runs", "Thresholds", "Calibration", "Where it looks"],
+    key="eval_tab",
+    on_change="rerun",
 )
+with saliency_tab:
+    ui_saliency.where_it_looks_tab(runs, saliency_tab.open)  # saliency maps are computed only once it is opened
 with thresholds_tab:
     ui_evaluate.thresholds_tab(runs)
 with calibration_tab:

@@ -8,7 +8,7 @@ image and run), so moving a threshold or a strategy parameter only re-decides nu
 
 import streamlit as st
 
-from mlc import decisions, inference, ui_predict
+from mlc import decisions, inference, ui_predict, ui_saliency
 from mlc.ui import ensure_app_navigation, session_jobs
 
 ensure_app_navigation()
@@ -43,4 +43,5 @@ except ValueError as exc:
     st.stop()
 shown = decisions.calibrate(probs, temperatures)  # the strategy decides on calibrated scores when asked
 ui_predict.look_closer(run, others, items, shown, rule, cache, calibrated=temperatures is not None)
+ui_saliency.heat_maps(run, items, shown, rule)  # cached per run and image: thresholds only re-pick tags
 ui_predict.all_images(run, items, shown, rule)

@@ -256,6 +256,11 @@ def test_in_process_json_run(capsys):
     record = strict_json(captured.out)
     assert record["summary"]["status"] == "finished"
     assert record["config"]["image_size"] == 32
+    saliency = record["saliency"]  # the run's first 200 test images, scored against their object masks
+    assert saliency["method"] == "gradcam" and saliency["images"] == 200
+    assert [r["tag"] for r in saliency["rows"]] == list(RunConfig().classes)
+    for row in saliency["rows"]:
+        assert 0 <= row["pointing_game"] <= 1 and 0 <= row["baseline_mass_inside"] <= 1
 
 
 def test_in_process_text_run_prints_the_table(capsys):
@@ -530,6 +535,7 @@ def test_data_path_trains_on_own_images_and_reports_their_tags(tmp_path, shapes_
     assert [r["tag"] for r in record["test_report"]["per_tag"]] == ["circle", "square", "bar"]
     sizes = [record["config"][k] for k in ("train_size", "val_size", "test_size")]
     assert sum(sizes) == 120
+    assert record["saliency"]["rows"] is None and "no object masks" in record["saliency"]["reason"]
 
 
 def test_data_path_with_classes_trains_a_subset_and_unknown_tags_are_named(tmp_path, shapes_zip, capsys):

@@ -85,3 +85,31 @@ def test_pointing_game_and_mass_count_only_images_holding_the_tag():
     assert saliency.mass_inside(maps, masks)[0] == pytest.approx((1 / 1.5 + 0.5 / 1.5) / 2)
     with pytest.raises(ValueError, match="maps and masks must both be"):
         saliency.pointing_game(maps, masks[:, :1])
+
+
+def test_a_saved_and_loaded_run_model_still_gets_grad_cam_with_the_same_maps():
+    """A run's model comes back from its .keras file wrapped (an input, then the model): Grad-CAM looks inside."""
+    from mlc import modelfiles
+    from mlc.config import RunConfig
+    from mlc.runs import Run
+
+    model = models.build("compact", num_classes=3, image_size=32)
+    run = Run(RunConfig(classes=("dog", "cat", "sky"), image_size=32), model=model, status="finished")
+    loaded = modelfiles.load_model_file(modelfiles.model_file(run), num_classes=3, image_size=32)
+    x = np.random.default_rng(0).random((2, 32, 32, 3)).astype(np.float32)
+    assert saliency.spatial_layer(loaded) == saliency.spatial_layer(model) is not None
+    np.testing.assert_allclose(saliency.saliency(loaded, x), saliency.gradcam(model, x), atol=1e-5)
+
+
+def test_the_overlay_is_enlarged_shows_the_heat_and_draws_only_the_outline():
+    image = np.full((64, 64, 3), 0.5, np.float32)
+    heat = np.zeros((64, 64))
+    heat[:8, :8] = 1.0
+    mask = np.zeros((64, 64), bool)
+    mask[20:40, 20:40] = True
+    pic = saliency.overlay(image, heat, mask, scale=4)
+    assert pic.shape == (256, 256, 3) and pic.dtype == np.uint8
+    assert (pic[2, 2] != pic[120, 10]).any() and pic[120, 10].tolist() == [128, 128, 128]  # hot vs cold
+    assert pic[80, 100].tolist() == [0, 255, 255] and pic[120, 120].tolist() == [128, 128, 128]  # edge, inside
+    with pytest.raises(ValueError, match="heat must be"):
+        saliency.overlay(image, heat[:10])

@@ -29,6 +29,8 @@ and reports medians, because a shared 2-core machine is noisy:
     :mod:`mlc.imagesets` (decode + resize), images/s vs a plain Pillow loop.
 11. ``digits``: time to test mAP >= 0.9 on the digits data set, default model vs ``compact``.
 12. ``own_memory``: peak memory of ``mlc train --data`` on 5,000 own images vs scenes of the same sizes.
+13. ``microscope``: the gradient microscope's cost on training samples/s, on vs off, alternating.
+14. ``saliency``: ms for all five tags' maps of one 64×64 image, warm, compiled vs eager Grad-CAM.
 
 The suite is part of the installed package (it needs nothing from a checkout):
 :func:`run` measures and returns one JSON-ready dict, :func:`format_table`
@@ -36,10 +38,11 @@ turns it into the Markdown table the README quotes. Modules, by what they
 measure: :mod:`~mlc.bench.training` (parts 1, 2, 5), :mod:`~mlc.bench.scenes`
 (3), :mod:`~mlc.bench.memory` (4), :mod:`~mlc.bench.live` (6),
 :mod:`~mlc.bench.predict` (7), :mod:`~mlc.bench.pool` (8), :mod:`~mlc.bench.ttq` (9),
-:mod:`~mlc.bench.realdata` (10-12), :mod:`~mlc.bench.microscope` (13); :mod:`~mlc.bench.table` formats.
+:mod:`~mlc.bench.realdata` (10-12), :mod:`~mlc.bench.microscope` (13), :mod:`~mlc.bench.saliency` (14);
+:mod:`~mlc.bench.table` formats.
 
 >>> list(PARTS)[-4:], len(PARTS)
-(['import', 'digits', 'own_memory', 'microscope'], 13)
+(['digits', 'own_memory', 'microscope', 'saliency'], 14)
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from mlc.bench.microscope import bench_microscope
 from mlc.bench.pool import bench_pool
 from mlc.bench.predict import bench_predict
 from mlc.bench.realdata import bench_digits, bench_import, bench_own_memory
+from mlc.bench.saliency import bench_saliency
 from mlc.bench.scenes import bench_data
 from mlc.bench.table import format_table
 from mlc.bench.training import (
@@ -83,6 +87,7 @@ PARTS: dict[str, Callable[[bool, int], dict]] = {
     "digits": bench_digits,
     "own_memory": bench_own_memory,
     "microscope": bench_microscope,
+    "saliency": bench_saliency,
 }
 
 
@@ -127,6 +132,7 @@ __all__ = [
     "bench_microscope",
     "bench_pool",
     "bench_predict",
+    "bench_saliency",
     "bench_throughput",
     "bench_ttq",
     "bench_time_to_quality",

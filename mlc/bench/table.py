@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mlc.bench.pool import pool_rows
 from mlc.bench.realdata import realdata_rows
+from mlc.bench.saliency import saliency_rows
 from mlc.bench.training import TARGET_MAP
 from mlc.bench.ttq import ttq_rows
 
@@ -89,4 +90,5 @@ def format_table(results: dict) -> str:
             f"{m['runs_each']} runs each, alternating) | off: {m['samples_per_s']['off']:,.0f} "
             f"| on: {m['samples_per_s']['on']:,.0f} | {100 * m['cost']:+.1f} % (target ≤ 5 %) |"
         )
+    lines.extend(saliency_rows(results))
     return "\n".join(lines)
