@@ -54,7 +54,8 @@ def shortcut_tab(jobs: SessionJobs) -> None:
         on_click=state.__setitem__,
         args=(_REQUEST, "lesson"),
         help=f"`--shortcut {shortcut_text(shortcut.LESSON)}`, {shortcut.LESSON.train_size:,} training scenes, "
-        f"{shortcut.LESSON.epochs} epochs: about {speed.estimate_text(shortcut.LESSON)}.",
+        f"{shortcut.LESSON.epochs} epochs"
+        + (f": {estimate}." if (estimate := speed.estimate_text(shortcut.LESSON)) else "."),
     )
     c2.button(
         "… and a control run without the shortcut",

@@ -82,3 +82,18 @@ def test_the_train_page_shows_a_linked_scenario_in_its_expander(open_page):
     at.selectbox(key="cooccur_tag").set_value("").run()  # off again: the partner alone is refused by name
     assert any("cooccur_with" in e.value for e in at.error)
     assert not at.exception
+
+
+def test_the_train_button_promises_a_time_only_once_measured(monkeypatch, open_page):
+    from mlc import speed
+
+    monkeypatch.setattr(speed, "BOOK", speed.SpeedBook())
+    at = open_page("pages/learn.py")
+    at.session_state["learn_tab"] = "Shortcut exercise"
+    at.run()
+    help_text = at.button(key="shortcut_train").help
+    assert "None" not in help_text and "about" not in help_text
+    speed.BOOK.record_gflops(speed.REFERENCE_GFLOPS)
+    at.run()
+    help_text = at.button(key="shortcut_train").help
+    assert "about about" not in help_text and ": about" in help_text and "on this server" in help_text
