@@ -72,7 +72,13 @@ def curve_chart(frame: pd.DataFrame, value: str, title: str, height: int = 260) 
         .encode(
             x=alt.X("z:Q", title="logit z"),
             y=alt.Y(f"{value}:Q", title=title),
-            color=alt.Color("mode:N", title="loss", legend=alt.Legend(orient="right", labelLimit=320)),
+            # category10: seven clearly different colours, in the order the modes come (stable per selection)
+            color=alt.Color(
+                "mode:N",
+                title="loss",
+                scale=alt.Scale(domain=list(dict.fromkeys(frame["mode"])), scheme="category10"),
+                legend=alt.Legend(orient="right", labelLimit=320),
+            ),
             tooltip=["mode", alt.Tooltip("z:Q", format=".2f"), alt.Tooltip(f"{value}:Q", format=".4f")],
         )
         .properties(height=height)
