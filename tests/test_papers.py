@@ -132,4 +132,9 @@ def test_the_page_and_the_cli_show_the_same_table(name):
         for metric in card.metrics:
             paper = card.paper[contender][metric]
             shown = row[f"{papers.METRICS[metric]}: paper (full scale)"]
-            assert shown == ("not verified" if paper is None else f"{paper:.2f}")
+            assert shown == ("not verified" if paper is None else f"{paper:g}")  # as the paper writes it
+
+
+def test_the_time_estimate_comes_from_the_measurement():
+    assert papers.estimate_text(papers.MEASURED_RUNS).startswith(f"about {papers.MEASURED_SECONDS:.0f} s")
+    assert papers.estimate_text(3).startswith("about 14 s")
