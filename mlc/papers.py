@@ -30,8 +30,8 @@ the sample-wise mAP of :func:`mlc.metrics.sample_map`, both on the test split.
 ['bce', 'focal']
 >>> table_cells(PAPERS["two_way"], rows)[1]["class-wise mAP: paper (full scale)"]
 '74.11'
->>> estimate_text(9)
-'about 42 s on 2 quiet CPU cores (4.7 s a run, measured: the asl card, 9 runs in 42 s)'
+>>> estimate_text(9).split(";")[0]
+'about 42 s of training on 2 quiet CPU cores (4.7 s a run, measured: the asl card, 9 runs in 42 s)'
 """
 
 from __future__ import annotations
@@ -178,8 +178,9 @@ def estimate_text(runs: int) -> str:
     miniature, so seconds per run carry over; the loss changes them little)."""
     per_run = MEASURED_SECONDS / MEASURED_RUNS
     return (
-        f"about {runs * per_run:.0f} s on 2 quiet CPU cores ({per_run:.1f} s a run, measured: the asl card, "
-        f"{MEASURED_RUNS} runs in {MEASURED_SECONDS:.0f} s)"
+        f"about {runs * per_run:.0f} s of training on 2 quiet CPU cores ({per_run:.1f} s a run, measured: the asl "
+        f"card, {MEASURED_RUNS} runs in {MEASURED_SECONDS:.0f} s); a server's first training and a busy machine "
+        "take longer"
     )
 
 
@@ -320,19 +321,27 @@ def _shrunk(card: PaperCard, shrink: Mapping[str, Any]) -> PaperCard:
 
 def table_cells(card: PaperCard, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The card's table (the page's and the CLI's), one dict per contender: ``contender``, ``seeds`` (a
-    count), and per metric ``"<metric>: here (miniature)"`` (mean ± sd over seeds, "—" before a run) and
-    ``"<metric>: paper (full scale)"`` ("not verified" where :attr:`PaperCard.paper` is None), both in %
-    (the papers report mAP in %; a paper's number as it writes it: 86.6, 74.11)."""
+    count), and per metric ``"<metric>: here (miniature)"`` (mean ± sd over seeds, the mean alone for one
+    seed, "—" before a run) and ``"<metric>: paper (full scale)"`` ("not verified" where
+    :attr:`PaperCard.paper` is None), both in % (the papers report mAP in %; a paper's number as it writes
+    it: 86.6, 74.11)."""
     out = []
     for row in rows:
         cells = {"contender": card.labels.get(row["contender"], row["contender"]), "seeds": row["seeds"]}
         for metric in card.metrics:
             label = METRICS[metric]
             mean, sd, paper = row[f"here {metric}"], row[f"here {metric} sd"], row[f"paper {metric}"]
-            cells[f"{label}: here (miniature)"] = "—" if mean is None else f"{100 * mean:.1f} ± {100 * sd:.1f}"
+            cells[f"{label}: here (miniature)"] = _here_text(mean, sd, row["seeds"])
             cells[f"{label}: paper (full scale)"] = "not verified" if paper is None else f"{paper:g}"
         out.append(cells)
     return out
+
+
+def _here_text(mean: float | None, sd: float, seeds: int) -> str:
+    """ "—" before a run, the mean alone for one seed (no spread to show), else mean ± sd (all in %)."""
+    if mean is None:
+        return "—"
+    return f"{100 * mean:.1f}" if seeds < 2 else f"{100 * mean:.1f} ± {100 * sd:.1f}"
 
 
 def table_text(card: PaperCard, rows: Sequence[Mapping[str, Any]]) -> str:

@@ -28,8 +28,9 @@ _WHOLE = ("epochs", "batch_size", "train_size", "val_size", "test_size", "seed")
 _NUMBER = ("learning_rate", "label_noise", "missing_positives", "cooccur_train", "cooccur_test")
 #: What the Train page's "Label problems" expander says (mlc.label_problems).
 LABEL_PROBLEMS_HINT = (
-    "Damage the training labels on purpose; validation and test keep every label, so the damage is measured "
-    "honestly. Unknown targets (-1) need bce (its unknown parameter: assume negative or ignore), zlpr or two_way."
+    "Damage the training labels on purpose (label noise flips targets; here: hide positives, "
+    "or keep one per image). Validation and test keep every label, so the damage is measured honestly. Unknown "
+    "targets (-1) need bce (its unknown parameter: assume negative or ignore), zlpr or two_way."
 )
 #: The label-noise slider's help (every data set: mlc.label_problems applies it where the generator does not).
 LABEL_NOISE_HINT = (

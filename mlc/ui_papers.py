@@ -46,7 +46,7 @@ def papers_tab(jobs: SessionJobs) -> None:
     st.caption(
         f"{len(plan)} runs: "
         + ", ".join(card.contenders)
-        + f" × {int(seeds)} seeds, {papers.estimate_text(len(plan))}. "
+        + f" × {int(seeds)} seed{'s' if int(seeds) != 1 else ''}: {papers.estimate_text(len(plan))}. "
         + ("A training is running in this session; wait for it or stop it on Train." if busy else "")
     )
     if st.button("Run the card", key="paper_run", icon=":material/play_arrow:", disabled=busy):

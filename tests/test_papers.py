@@ -138,3 +138,12 @@ def test_the_page_and_the_cli_show_the_same_table(name):
 def test_the_time_estimate_comes_from_the_measurement():
     assert papers.estimate_text(papers.MEASURED_RUNS).startswith(f"about {papers.MEASURED_SECONDS:.0f} s")
     assert papers.estimate_text(3).startswith("about 14 s")
+
+
+def test_one_seed_shows_its_score_without_a_spread():
+    card = PAPERS["asl"]
+    one = papers.table_cells(card, papers.result_rows(card, [{"contender": "bce", "seed": 0, "map": 0.728}]))
+    assert one[0]["class-wise mAP: here (miniature)"] == "72.8"  # not "72.8 ± 0.0": one seed has no spread
+    assert one[1]["class-wise mAP: here (miniature)"] == "—"
+    two = papers.result_rows(card, [{"contender": "bce", "seed": s, "map": 0.7 + s / 100} for s in (0, 1)])
+    assert papers.table_cells(card, two)[0]["class-wise mAP: here (miniature)"] == "70.5 ± 0.7"
