@@ -57,3 +57,13 @@ def test_curve_colours_are_a_clear_categorical_scheme_in_the_modes_order():
     frame, _ = gradients.curves(["focal", "bce"], 0.0, points=3)
     scale = charts_gradients.curve_chart(frame, "loss", "loss").to_dict()["encoding"]["color"]["scale"]
     assert scale == {"domain": ["focal", "bce"], "scheme": "category10"}
+
+
+def test_many_tags_wrap_onto_rows_so_no_panel_is_cut_off():
+    rows = [dict(r, tag=t) for r in ROWS if r["tag"] == 0 for t in range(10)]
+    tags = tuple("0123456789")
+    assert set(charts_gradients.share_frame(rows, tags, "train")["tag"]) == set(tags)
+    columns, width = charts_gradients.panel_layout(len(tags))
+    spec = charts_gradients.share_chart(rows, tags, "train", panel_width=width, columns=columns).to_dict()
+    assert spec["columns"] == 5 and spec["facet"]["sort"] == list(tags)
+    assert 5 * width <= 370
