@@ -39,12 +39,19 @@ def share_frame(history: Sequence[Mapping], classes: Sequence[str], source: str 
 
 
 def share_chart(
-    history: Sequence[Mapping], classes: Sequence[str], source: str = "probe", panel_width: int = 150
+    history: Sequence[Mapping],
+    classes: Sequence[str],
+    source: str = "probe",
+    panel_width: int = 150,
+    columns: int | None = None,
 ) -> alt.FacetChart:
-    """One panel per tag: stacked bars of each part's share of the tag's |∂L/∂z| per epoch (sums to 1)."""
+    """One panel per tag: stacked bars of each part's share of the tag's |∂L/∂z| per epoch (sums to 1).
+
+    ``columns``: panels per row (the rest wrap onto further rows); ``None``: all tags in one row.
+    """
     frame = share_frame(history, classes, source)
     parts = [p for p in gradients.PARTS if p in set(frame["part"])] or ["positive", "negative"]
-    return (
+    chart = (
         alt.Chart(frame)
         .mark_bar()
         .encode(
@@ -60,8 +67,21 @@ def share_chart(
             tooltip=["tag", "epoch", "part", alt.Tooltip("share:Q", format=".1%")],
         )
         .properties(width=panel_width, height=150)
-        .facet(column=alt.Column("tag:N", title=None, sort=list(classes)))
     )
+    if columns is None or columns >= len(classes):
+        return chart.facet(column=alt.Column("tag:N", title=None, sort=list(classes)))
+    return chart.facet(facet=alt.Facet("tag:N", title=None, sort=list(classes)), columns=columns)
+
+
+def panel_layout(n_tags: int, width: int = 370, most: int = 5) -> tuple[int, int]:
+    """``(columns, panel_width)`` of the share chart in ``width`` pixels: at most ``most`` panels a row
+    (more tags wrap onto further rows, so none is cut off), each 40-160 px wide.
+
+    >>> panel_layout(5), panel_layout(10), panel_layout(1)
+    ((5, 74), (5, 74), (1, 160))
+    """
+    columns = max(1, min(n_tags, most))
+    return columns, max(40, min(160, width // columns))
 
 
 def curve_chart(frame: pd.DataFrame, value: str, title: str, height: int = 260) -> alt.Chart:
@@ -72,7 +92,13 @@ def curve_chart(frame: pd.DataFrame, value: str, title: str, height: int = 260) 
         .encode(
             x=alt.X("z:Q", title="logit z"),
             y=alt.Y(f"{value}:Q", title=title),
-            color=alt.Color("mode:N", title="loss", legend=alt.Legend(orient="right", labelLimit=320)),
+            # category10: seven clearly different colours, in the order the modes come (stable per selection)
+            color=alt.Color(
+                "mode:N",
+                title="loss",
+                scale=alt.Scale(domain=list(dict.fromkeys(frame["mode"])), scheme="category10"),
+                legend=alt.Legend(orient="right", labelLimit=320),
+            ),
             tooltip=["mode", alt.Tooltip("z:Q", format=".2f"), alt.Tooltip(f"{value}:Q", format=".4f")],
         )
         .properties(height=height)

@@ -150,8 +150,11 @@ def make_digits(n, seed, split="train"):
 
 
 def load_data(args):
-    """Training canvases from the train pool, validation canvases from the validation pool."""
-    return make_digits(TRAIN_SIZE, SEED, "train"), make_digits(VAL_SIZE, VAL_SEED, "val")
+    """Training canvases from the train pool (LABEL_NOISE flips their targets 0 <-> 1), validation canvases
+    from the validation pool (clean: noise is trained through, not scored)."""
+    x, y = make_digits(TRAIN_SIZE, SEED, "train")
+    flip = np.random.default_rng([SEED, 6007]).random(y.shape) < LABEL_NOISE
+    return (x, np.where(flip, 1.0 - y, y).astype(np.float32)), make_digits(VAL_SIZE, VAL_SEED, "val")
 '''
 
 _OWN = '''\
@@ -268,7 +271,8 @@ def load_data(args):
     print(f"{len(x)} images: {train.sum()} to train on, {val.sum()} to validate on")
     if not train.any() or not val.any():
         raise SystemExit("too few images: training and validation each need at least one")
-    return (x[train], y[train]), (x[val], y[val])
+    flip = np.random.default_rng([SEED, 6007]).random(y[train].shape) < LABEL_NOISE  # training targets only
+    return (x[train], np.where(flip, 1.0 - y[train], y[train]).astype(np.float32)), (x[val], y[val])
 '''
 
 #: Data set -> code defining ``load_data(args)`` (and what it needs), after the script's settings.

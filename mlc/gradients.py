@@ -288,16 +288,51 @@ def curves(names: Sequence[str], target: float, z_range=(-8.0, 8.0), points: int
             values = np.asarray(keras.ops.convert_to_numpy(loss.elementwise(y, z)))[:, 0]
             grads = element_gradients(loss, y, z).numpy()[:, 0]
         if not np.any(grads):
-            why = "it leaves an unknown target out of its sums" if target == UNKNOWN else "one tag: nothing to compare"
-            notes.append(f"{name}: flat here (its gradient is 0 for every z): {why}.")
+            why = (
+                "it leaves an unknown target out of its sums"
+                if target == UNKNOWN
+                else "a one-tag row has nothing to compare"
+            )
+            notes.append(f"{name}: a flat line at 0 here (its gradient is 0 for every z): {why}.")
         label = name if name not in CURVE_PARAMS else f"{name} (positive, weight {params['weights'][0]:g})"
         frames.append(pd.DataFrame({"mode": label, "z": z[:, 0], "loss": values, "gradient": grads}))
     if target == UNKNOWN and "bce" in names:
         notes.append("bce's default unknown='negative' trains an unknown as a 0; with unknown='ignore' it gives 0.")
     if any(n in _SET_LOSSES for n in names):
         notes.append("zlpr and two_way compare the logits of a whole row; here the row has this one tag.")
+    notes += same_curve_notes([f for f in frames if np.any(f["gradient"])])  # the flat ones have their note
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["mode", "z", "loss", "gradient"])
     return frame, notes
+
+
+def same_curve_notes(frames, atol: float = 1e-3) -> list[str]:
+    """One note per group of loss modes whose loss and gradient curves coincide (drawn on top of each other,
+    only the last one drawn shows): each frame has columns mode, loss, gradient over the same z.
+
+    >>> import pandas as pd
+    >>> a = pd.DataFrame({"mode": "a", "loss": [1.0, 2.0], "gradient": [0.5, 0.0]})
+    >>> same_curve_notes([a, a.assign(mode="b"), a.assign(mode="c", loss=[1.0, 3.0])])
+    ['a and b draw the same curves here: one line hides the other.']
+    """
+    groups: list[list] = []
+    for frame in frames:
+        for group in groups:
+            first = group[0]
+            if np.allclose(first["loss"], frame["loss"], atol=atol) and np.allclose(
+                first["gradient"], frame["gradient"], atol=atol
+            ):
+                group.append(frame)
+                break
+        else:
+            groups.append([frame])
+    notes = []
+    for group in groups:
+        if len(group) > 1:
+            names = [str(f["mode"].iloc[0]) for f in group]
+            listed = " and ".join(names) if len(names) == 2 else ", ".join(names[:-1]) + f" and {names[-1]}"
+            hide = "one line hides the other" if len(names) == 2 else "the lines hide each other"
+            notes.append(f"{listed} draw the same curves here: {hide}.")
+    return notes
 
 
 @keras.saving.register_keras_serializable(package="mlc")

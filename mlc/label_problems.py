@@ -1,8 +1,13 @@
 """Label problems as data knobs: damage the TRAINING targets on purpose, seeded.
 
-Real multi-label data is rarely fully labelled. Two knobs of
-:class:`mlc.config.RunConfig` (besides ``label_noise``, which the scene
-generator applies) turn a clean training split into a partially labelled one:
+Real multi-label data is rarely fully labelled. Three knobs of
+:class:`mlc.config.RunConfig` turn a clean training split into a damaged one:
+
+* ``label_noise`` p: each known training target flips 0 <-> 1 with probability
+  p (:func:`add_noise`). The scene generator flips its own targets while it
+  draws them (soft labels included), so for ``scenes`` it is applied there and
+  not again here (:data:`GENERATOR_NOISE`); for digits and own images it is
+  applied here; unknown cells (-1) stay unknown;
 
 * ``missing_positives`` m in [0, 1): each true positive (``y >= 0.5``) of the
   training split is hidden with probability m; ``missing_as`` says what it
@@ -16,14 +21,17 @@ generator applies) turn a clean training split into a partially labelled one:
 Validation and test keep their full labels: the damage is trained through and
 scored honestly. :func:`apply_to_splits` is the one place this happens, for
 every data set (:func:`mlc.datasets.make_splits`). The draws come from their own
-generator seeded by ``(seed, LABEL_SEED)``, so the images and the label noise of
-a run are the same with or without these knobs.
+generators, seeded by ``(seed, NOISE_SEED)`` and ``(seed, LABEL_SEED)``, so the
+images of a run are the same with or without these knobs, and its missing or
+single positives do not depend on the label noise's draws.
 
 >>> y = np.array([[1, 1, 0], [0, 1, 1], [0, 0, 0]], np.float32)
 >>> damage(y, single_positive=True, seed=0).tolist()
 [[-1.0, 1.0, -1.0], [-1.0, 1.0, -1.0], [-1.0, -1.0, -1.0]]
 >>> int(damage(y, missing_positives=0.5, missing_as="negative", seed=1).sum()) <= int(y.sum())
 True
+>>> add_noise(np.array([[1, 0, -1]] * 2, np.float32), 0.5, seed=3).tolist()
+[[0.0, 0.0, -1.0], [1.0, 0.0, -1.0]]
 >>> unknown_problem("focal", single_positive=True).split(";")[0]
 "loss 'focal' cannot train on unknown targets (-1), which single_positive makes"
 """
@@ -47,6 +55,10 @@ MISSING_AS: tuple[str, ...] = ("negative", "unknown")
 MAX_MISSING = 0.99
 #: Seed offset of the label-problem draws (independent of the images and of label noise).
 LABEL_SEED = 7_919
+#: Seed offset of the label-noise draws of data sets whose generator does not flip targets itself.
+NOISE_SEED = 6_007
+#: Data sets whose generator applies ``label_noise`` while drawing the training split (never applied twice).
+GENERATOR_NOISE: tuple[str, ...] = ("scenes",)
 #: Losses that train on unknown targets (-1): ``bce`` (assume negative / ignore), ``zlpr``, ``two_way``.
 #: Every other registered loss refuses them (tests check this against ``accepts_unknown`` of mlc.losses).
 UNKNOWN_LOSSES: tuple[str, ...] = ("bce", "zlpr", "two_way")
@@ -130,19 +142,48 @@ def damage(
     return y
 
 
+def add_noise(y: np.ndarray, label_noise: float, seed: int = 0) -> np.ndarray:
+    """A copy of 0/1 targets ``y`` (N, C) float32 with each known cell flipped (``1 - y``) with probability
+    ``label_noise``; unknown cells (-1) stay. One uniform draw per cell from the generator
+    ``(seed, NOISE_SEED)``, so the flipped cells are the same for a seed whatever the targets are.
+    """
+    y = np.array(y, dtype=np.float32, copy=True)
+    if y.ndim != 2:
+        raise ValueError(f"y must be (images, tags), got shape {y.shape}")
+    rate = checks.number(label_noise, "label_noise", 0.0, 1.0)
+    flip = (np.random.default_rng([int(seed), NOISE_SEED]).random(y.shape) < rate) & (y >= 0)
+    y[flip] = 1.0 - y[flip]
+    return y
+
+
+def noise_applied_here(dataset: str, label_noise: float) -> bool:
+    """Whether :func:`apply_to_splits` flips ``dataset``'s training targets (not done by its generator).
+
+    >>> noise_applied_here("digits", 0.2), noise_applied_here("scenes", 0.2), noise_applied_here("own", 0.0)
+    (True, False, False)
+    """
+    return label_noise > 0 and dataset not in GENERATOR_NOISE
+
+
 def apply_to_splits(splits: DataSplits, config) -> DataSplits:
-    """``splits`` with the config's label problems applied to the training targets only."""
-    if not (config.missing_positives > 0 or config.single_positive):
+    """``splits`` with the config's label problems applied to the training targets only: label noise
+    first (unless the data set's generator applied it, :data:`GENERATOR_NOISE`), then missing positives
+    and the single positive label (:func:`damage`). Validation and test are returned untouched."""
+    noisy = noise_applied_here(splits.dataset, config.label_noise)
+    if not (noisy or config.missing_positives > 0 or config.single_positive):
         return splits
     x, y = splits.train
-    hurt = damage(
-        y,
-        missing_positives=config.missing_positives,
-        missing_as=config.missing_as,
-        single_positive=config.single_positive,
-        seed=config.seed,
-    )
-    return dataclasses.replace(splits, train=(x, hurt))
+    if noisy:
+        y = add_noise(y, config.label_noise, config.seed)
+    if config.missing_positives > 0 or config.single_positive:
+        y = damage(
+            y,
+            missing_positives=config.missing_positives,
+            missing_as=config.missing_as,
+            single_positive=config.single_positive,
+            seed=config.seed,
+        )
+    return dataclasses.replace(splits, train=(x, y))
 
 
 def unknown_counts(y: np.ndarray) -> np.ndarray:

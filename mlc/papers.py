@@ -2,8 +2,10 @@
 
 Each card of :data:`PAPERS` names its contenders as :class:`~mlc.config.RunConfig` s
 (small, seeded: every contender trains once per seed), the metrics it compares,
-the paper's numbers (full scale, cited with their table; ``None`` where this
-project could not verify a number) and the ordering the paper reports. A card's
+the paper's numbers (full scale, cited with their source; a card lists only the
+numbers this project found in a citable place, every other one is ``None``, "not
+verified") and the ordering the paper reports (by default the contenders' order,
+worst to best). A card's
 runs go through the normal trainer (:func:`mlc.training.train`, or the page's
 session jobs); :func:`result_rows` turns the runs' held-out test scores into one
 row per contender ("here (miniature)": mean and spread over seeds, "paper (full
@@ -24,6 +26,12 @@ the sample-wise mAP of :func:`mlc.metrics.sample_map`, both on the test split.
 (0.64, 74.11)
 >>> ordering_lines(PAPERS["two_way"], rows)[0]
 {'metric': 'map', 'paper': 'bce < two_way', 'here': 'bce 60.0 < two_way 64.0', 'holds': True}
+>>> PAPERS["asl"].unverified()
+['bce', 'focal']
+>>> table_cells(PAPERS["two_way"], rows)[1]["class-wise mAP: paper (full scale)"]
+'74.11'
+>>> estimate_text(9).split(";")[0]
+'about 42 s of training on 2 quiet CPU cores (4.7 s a run, measured: the asl card, 9 runs in 42 s)'
 """
 
 from __future__ import annotations
@@ -44,7 +52,11 @@ METRICS: dict[str, str] = {"map": "class-wise mAP", "sample_map": "sample-wise m
 #: Most seeds a card trains per contender.
 MAX_SEEDS = 5
 DEFAULT_SEEDS = 3
-#: The miniature every card starts from: small scenes, a few epochs (each run a few seconds on 2 CPU cores).
+#: The measurement the time estimate comes from (:func:`estimate_text`): the asl card's 9 runs (3 seeds) took
+#: 42 s of training, 50.6 s with Python and TensorFlow start-up, on 2 quiet CPU cores (measured by the lead with
+#: ``python -m mlc reproduce asl``); the page shows each card's own wall time when it finishes.
+MEASURED_RUNS, MEASURED_SECONDS = 9, 42.0
+#: The miniature every card starts from: small scenes, a few epochs (about 5 s a run, see above).
 MINIATURE = RunConfig(train_size=2000, val_size=300, test_size=600, image_size=32, epochs=4, seed=0)
 
 
@@ -70,6 +82,17 @@ class PaperCard:
         seeds = checks.whole(seeds, "seeds", 1, MAX_SEEDS)
         return [(name, cfg.replace(seed=s)) for name, cfg in self.contenders.items() for s in range(seeds)]
 
+    def unverified(self) -> list[str]:
+        """The contenders with a paper number this project did not verify (``None``), in order."""
+        return [n for n in self.contenders if any(self.paper[n][m] is None for m in self.metrics)]
+
+    def source_text(self) -> str:
+        """:attr:`source`, and which contenders' numbers are left empty (computed from :attr:`paper`)."""
+        missing = self.unverified()
+        if not missing:
+            return self.source
+        return f"{self.source} Not verified, so left empty rather than guessed: {', '.join(missing)}."
+
     def contender_of(self, config: RunConfig) -> str | None:
         """Which contender ``config`` is (any seed), or None."""
         for name, cfg in self.contenders.items():
@@ -79,7 +102,14 @@ class PaperCard:
 
 
 def _card(name: str, obj: Callable[[], dict], **meta) -> PaperCard:
-    return PaperCard(name=name, **obj(), **meta)
+    """A card from its registered function's fields: ``paper`` holds only the verified numbers (every other
+    contender and metric becomes ``None``), ``order`` defaults to the contenders' order, worst to best."""
+    fields = obj()
+    names, metrics = tuple(fields["contenders"]), tuple(fields["metrics"])
+    known = fields.pop("paper", {})
+    fields["paper"] = {n: {m: known.get(n, {}).get(m) for m in metrics} for n in names}
+    fields.setdefault("order", {m: names for m in metrics})
+    return PaperCard(name=name, **fields, **meta)
 
 
 #: name -> :class:`PaperCard`, in registration order.
@@ -97,13 +127,12 @@ def _asl() -> dict:
             "asl": MINIATURE.replace(loss="asl"),
         },
         "metrics": ("map",),
-        # 86.6: the paper's abstract and Table (MS-COCO, TResNet-L, 448 px); the paper's cross-entropy and focal
-        # numbers were not verified here, so they are left empty rather than guessed
-        "paper": {"bce": {"map": None}, "focal": {"map": None}, "asl": {"map": 86.6}},
-        "order": {"map": ("bce", "focal", "asl")},
-        "source": "MS-COCO mAP of ASL (TResNet-L, 448 px) from the paper's abstract and its MS-COCO comparison "
-        "table; the BCE and focal numbers of that comparison could not be verified here (left empty). The "
-        "ordering BCE < focal < ASL is the paper's.",
+        "paper": {"asl": {"map": 86.6}},
+        "source": "MS-COCO mAP of ASL, TResNet-L at 448 px: 86.6, from the abstract of arXiv 2009.14119 (v1) "
+        "and the authors' model zoo (github.com/Alibaba-MIIL/ASL, MODEL_ZOO.md). The paper compares "
+        "cross-entropy, focal loss and ASL on MS-COCO in a figure (its Fig. 8, as issue #30 of that repository "
+        "calls it); no exact numbers of that comparison were found in text. The ordering BCE < focal < ASL is "
+        "the paper's.",
     }
 
 
@@ -122,11 +151,11 @@ def _single_positive() -> dict:
             "full_labels": dense,
         },
         "metrics": ("map",),
-        "paper": {name: {"map": None} for name in ("ignore_unknown", "assume_negative", "full_labels")},
-        "order": {"map": ("ignore_unknown", "assume_negative", "full_labels")},
-        "source": "The paper's main results table (end-to-end fine-tuned, VOC12 / COCO / NUS / CUB) compares full "
-        "labels with single-positive losses; its numbers could not be verified here, so none are shown. The "
-        "ordering checked is the setting's: full labels > assume negative > ignore every unobserved label.",
+        "source": "The paper's main results table (linear and end-to-end fine-tuned, VOC12 / COCO / NUS / CUB) "
+        "compares full labels with single-positive losses; neither the paper's text (arXiv 2106.09708) nor the "
+        "authors' repository (github.com/elijahcole/single-positive-multi-label, whose README gives no numbers) "
+        "was found with them here. The ordering checked is the setting's: full labels > assume negative > "
+        "ignore every unobserved label.",
     }
 
 
@@ -139,10 +168,20 @@ def _two_way() -> dict:
         "contenders": {"bce": MINIATURE.replace(loss="bce"), "two_way": MINIATURE.replace(loss="two_way")},
         "metrics": ("map", "sample_map"),
         "paper": {"bce": {"map": 67.71, "sample_map": 79.65}, "two_way": {"map": 74.11, "sample_map": 86.66}},
-        "order": {"map": ("bce", "two_way"), "sample_map": ("bce", "two_way")},
         "source": "MS-COCO, ResNet-50: mAP@class and mAP@sample from the results table of the authors' "
         "repository (github.com/tk1980/TwowayMultiLabelLoss, README 'Results'); softmax there: 58.00 / 83.60.",
     }
+
+
+def estimate_text(runs: int) -> str:
+    """What ``runs`` runs of the miniature take, from :data:`MEASURED_SECONDS` (every card trains the same
+    miniature, so seconds per run carry over; the loss changes them little)."""
+    per_run = MEASURED_SECONDS / MEASURED_RUNS
+    return (
+        f"about {runs * per_run:.0f} s of training on 2 quiet CPU cores ({per_run:.1f} s a run, measured: the asl "
+        f"card, {MEASURED_RUNS} runs in {MEASURED_SECONDS:.0f} s); a server's first training and a busy machine "
+        "take longer"
+    )
 
 
 # ---------------------------------------------------------------- scoring
@@ -280,20 +319,36 @@ def _shrunk(card: PaperCard, shrink: Mapping[str, Any]) -> PaperCard:
     return dataclasses.replace(card, contenders={n: c.replace(**shrink) for n, c in card.contenders.items()})
 
 
-def table_text(card: PaperCard, rows: Sequence[Mapping[str, Any]]) -> str:
-    """The card's table as plain text: here (miniature) mean ± sd next to paper (full scale), both in %."""
-    head = ["contender", "seeds"]
-    for metric in card.metrics:
-        head += [f"{METRICS[metric]} % here (miniature)", "paper (full scale)"]
-    lines = [" | ".join(head)]
+def table_cells(card: PaperCard, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The card's table (the page's and the CLI's), one dict per contender: ``contender``, ``seeds`` (a
+    count), and per metric ``"<metric>: here (miniature)"`` (mean ± sd over seeds, the mean alone for one
+    seed, "—" before a run) and ``"<metric>: paper (full scale)"`` ("not verified" where
+    :attr:`PaperCard.paper` is None), both in % (the papers report mAP in %; a paper's number as it writes
+    it: 86.6, 74.11)."""
+    out = []
     for row in rows:
-        cells = [row["contender"], str(row["seeds"])]
+        cells = {"contender": card.labels.get(row["contender"], row["contender"]), "seeds": row["seeds"]}
         for metric in card.metrics:
+            label = METRICS[metric]
             mean, sd, paper = row[f"here {metric}"], row[f"here {metric} sd"], row[f"paper {metric}"]
-            cells.append("-" if mean is None else f"{100 * mean:.1f} ± {100 * sd:.1f}")
-            cells.append("not verified" if paper is None else f"{paper:.2f}")
-        lines.append(" | ".join(cells))
-    return "\n".join(lines)
+            cells[f"{label}: here (miniature)"] = _here_text(mean, sd, row["seeds"])
+            cells[f"{label}: paper (full scale)"] = "not verified" if paper is None else f"{paper:g}"
+        out.append(cells)
+    return out
+
+
+def _here_text(mean: float | None, sd: float, seeds: int) -> str:
+    """ "—" before a run, the mean alone for one seed (no spread to show), else mean ± sd (all in %)."""
+    if mean is None:
+        return "—"
+    return f"{100 * mean:.1f}" if seeds < 2 else f"{100 * mean:.1f} ± {100 * sd:.1f}"
+
+
+def table_text(card: PaperCard, rows: Sequence[Mapping[str, Any]]) -> str:
+    """:func:`table_cells` as plain text, one line per contender under a header line."""
+    cells = table_cells(card, rows)
+    head = list(cells[0]) if cells else ["contender", "seeds"]
+    return "\n".join(" | ".join(map(str, line)) for line in [head, *([c[h] for h in head] for c in cells)])
 
 
 def run_cli(name: str, seeds: int, as_json: bool, out=print) -> int:
@@ -313,7 +368,7 @@ def run_cli(name: str, seeds: int, as_json: bool, out=print) -> int:
         out("")
         for line in result.lines:
             out(ordering_sentence(line))
-        out(f"\nsource of the paper's numbers: {card.source}")
+        out(f"\nsource of the paper's numbers: {card.source_text()}")
         out(f"wall time: {result.wall_seconds:.0f} s for {len(card.configs(seeds))} runs")
         for line in result.failed:
             out(f"failed: {line}")

@@ -28,8 +28,14 @@ _WHOLE = ("epochs", "batch_size", "train_size", "val_size", "test_size", "seed")
 _NUMBER = ("learning_rate", "label_noise", "missing_positives", "cooccur_train", "cooccur_test")
 #: What the Train page's "Label problems" expander says (mlc.label_problems).
 LABEL_PROBLEMS_HINT = (
-    "Damage the training labels on purpose; validation and test keep every label, so the damage is measured "
-    "honestly. Unknown targets (-1) need bce (its unknown parameter: assume negative or ignore), zlpr or two_way."
+    "Damage the training labels on purpose (label noise flips targets; here: hide positives, "
+    "or keep one per image). Validation and test keep every label, so the damage is measured honestly. Unknown "
+    "targets (-1) need bce (its unknown parameter: assume negative or ignore), zlpr or two_way."
+)
+#: The label-noise slider's help (every data set: mlc.label_problems applies it where the generator does not).
+LABEL_NOISE_HINT = (
+    "Each training target flips 0 ↔ 1 with this probability; validation and test keep the true labels. "
+    "Your own images: only their known cells flip (unknown ones stay unknown)."
 )
 #: Seconds between two looks at a training, and at one waiting in line (its place changes slowly).
 POLL_SECONDS, POLL_SECONDS_IN_LINE = 1.0, 2.0
@@ -89,7 +95,8 @@ def config_for_dataset(dataset: str, current: RunConfig, image_set: Any = None) 
     if dataset == "own":
         if image_set is None:
             raise ValueError("choose your own images: upload a .zip first")
-        # own labels are what they are (0/1 as given): no soft labels, no added noise
+        # own labels start as given (0/1, unknown cells -1): no soft labels and no added noise until the visitor
+        # moves the label-noise slider (mlc.label_problems.add_noise flips their known training cells)
         base = current.replace(dataset="own", **dict(fresh, classes=image_set.tags), soft_labels=False, label_noise=0.0)
         return image_set.config_for(base)
     defaults = RunConfig()

@@ -31,8 +31,8 @@ def train_panel(history: Sequence[Mapping], classes: Sequence[str], key: str = "
     if frame.empty:
         st.caption("No gradients measured on these yet.")
         return
-    panel = max(40, min(160, 370 // max(len(classes), 1)))  # the live panel is half the page wide
-    st.altair_chart(charts_gradients.share_chart(history, classes, source, panel_width=panel))
+    columns, panel = charts_gradients.panel_layout(len(classes))  # the live panel is half the page wide
+    st.altair_chart(charts_gradients.share_chart(history, classes, source, panel_width=panel, columns=columns))
     latest = gradients.latest(history, classes, source)
     st.caption(" · ".join(gradients.reading(row) for row in latest))
 

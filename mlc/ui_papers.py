@@ -46,7 +46,7 @@ def papers_tab(jobs: SessionJobs) -> None:
     st.caption(
         f"{len(plan)} runs: "
         + ", ".join(card.contenders)
-        + f" × {int(seeds)} seeds. "
+        + f" × {int(seeds)} seed{'s' if int(seeds) != 1 else ''}: {papers.estimate_text(len(plan))}. "
         + ("A training is running in this session; wait for it or stop it on Train." if busy else "")
     )
     if st.button("Run the card", key="paper_run", icon=":material/play_arrow:", disabled=busy):
@@ -68,7 +68,7 @@ def _card_body(jobs: SessionJobs, card: papers.PaperCard) -> None:
         _follow(jobs, card, entry)
     results = entry["results"] if entry else []
     rows = papers.result_rows(card, results)
-    st.dataframe(pd.DataFrame(table_rows(card, rows)), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(papers.table_cells(card, rows)), hide_index=True, width="stretch")
     for line in papers.ordering_lines(card, rows):
         sentence = papers.ordering_sentence(line)
         if line["holds"] is None:
@@ -77,7 +77,7 @@ def _card_body(jobs: SessionJobs, card: papers.PaperCard) -> None:
             st.success(sentence, icon=":material/check_circle:")
         else:
             st.warning(sentence, icon=":material/compare_arrows:")
-    st.caption(f"Paper's numbers: {card.source}")
+    st.caption(f"Paper's numbers: {card.source_text()}")
     if entry and entry["done"] is not None:
         wall = entry["done"] - entry["started"]
         st.caption(
@@ -100,18 +100,3 @@ def _follow(jobs: SessionJobs, card: papers.PaperCard, entry: dict) -> None:
     if jobs.series is None and (current is None or not current.alive):
         entry["done"] = time.monotonic()
         st.rerun()  # stop polling
-
-
-def table_rows(card: papers.PaperCard, rows: list[dict]) -> list[dict]:
-    """The shown table: contender, seeds, and per metric "here (miniature)" (mean ± sd over seeds) and
-    "paper (full scale)", both in % (the papers report mAP in %)."""
-    out = []
-    for row in rows:
-        shown = {"contender": card.labels.get(row["contender"], row["contender"]), "seeds": row["seeds"]}
-        for metric in card.metrics:
-            label = papers.METRICS[metric]
-            mean, sd, paper = row[f"here {metric}"], row[f"here {metric} sd"], row[f"paper {metric}"]
-            shown[f"{label}: here (miniature)"] = "—" if mean is None else f"{100 * mean:.1f} ± {100 * sd:.1f}"
-            shown[f"{label}: paper (full scale)"] = "not verified" if paper is None else f"{paper:.2f}"
-        out.append(shown)
-    return out

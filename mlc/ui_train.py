@@ -231,7 +231,7 @@ def data_section(host: HostSettings, loss: str, own: bool = False) -> dict[str, 
                 float(LIMITS["label_noise"][1]),
                 step=0.01,
                 key=k["label_noise"],
-                help="Each training target flips with this probability (validation stays clean)",
+                help=train_form.LABEL_NOISE_HINT,
             )
             values["seed"] = c4.number_input("seed", 0, int(LIMITS["seed"][1]), key=k["seed"])
         else:

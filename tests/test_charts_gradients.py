@@ -42,3 +42,28 @@ def test_curve_chart_draws_one_line_per_loss_mode():
 def test_every_loss_has_a_curve_for_a_present_tag():
     frame, _ = gradients.curves(list(losses.LOSSES), 1.0, points=3)
     assert len(frame["mode"].unique()) == len(losses.LOSSES)
+
+
+def test_curves_that_coincide_are_named_so_no_loss_seems_missing():
+    _, notes = gradients.curves(["bce", "asl", "zlpr", "focal"], 1.0, points=9)
+    assert "bce, asl and zlpr draw the same curves here: the lines hide each other." in notes
+    assert not any("focal" in n and "same curves" in n for n in notes)
+    _, unknown = gradients.curves(["zlpr", "two_way"], -1.0, points=5)
+    assert not any("same curves" in n for n in unknown)  # both flat at 0: each has its own note already
+    assert sum("a flat line at 0" in n for n in unknown) == 2
+
+
+def test_curve_colours_are_a_clear_categorical_scheme_in_the_modes_order():
+    frame, _ = gradients.curves(["focal", "bce"], 0.0, points=3)
+    scale = charts_gradients.curve_chart(frame, "loss", "loss").to_dict()["encoding"]["color"]["scale"]
+    assert scale == {"domain": ["focal", "bce"], "scheme": "category10"}
+
+
+def test_many_tags_wrap_onto_rows_so_no_panel_is_cut_off():
+    rows = [dict(r, tag=t) for r in ROWS if r["tag"] == 0 for t in range(10)]
+    tags = tuple("0123456789")
+    assert set(charts_gradients.share_frame(rows, tags, "train")["tag"]) == set(tags)
+    columns, width = charts_gradients.panel_layout(len(tags))
+    spec = charts_gradients.share_chart(rows, tags, "train", panel_width=width, columns=columns).to_dict()
+    assert spec["columns"] == 5 and spec["facet"]["sort"] == list(tags)
+    assert 5 * width <= 370

@@ -161,3 +161,122 @@ def test_the_data_summary_counts_unknowns():
         assert full["unknown"] == 0
     assert sum(r["unknown"] for r in rows) > 0
     assert data_summary.data_key(cfg) != data_summary.data_key(cfg.replace(missing_positives=0.0))
+
+
+# ---------------------------------------------------------------- label noise on every data set
+def flipped_share(clean: np.ndarray, noisy: np.ndarray) -> float:
+    known = clean >= 0
+    return float((clean[known] != noisy[known]).mean())
+
+
+def own_set(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    cells = rng.choice(["0", "1", "?"], size=(n, 3), p=[0.5, 0.4, 0.1])
+    rows = "".join(f"i{k}.png,{','.join(cells[k])}\n" for k in range(n))
+    pictures = {f"i{k}.png": png((k % 256, k * 7 % 256, 90)) for k in range(n)}
+    return read_image_set(make_zip({"labels.csv": "path,cat,dog,owl\n" + rows, **pictures}))
+
+
+def own_config(image_set, **fields):
+    return image_set.config_for(RunConfig(dataset="own", classes=image_set.tags, image_size=16, **fields))
+
+
+@pytest.mark.parametrize("dataset", ["digits", "own"])
+def test_label_noise_flips_that_share_of_training_targets_on_digits_and_own_images(dataset):
+    image_set = own_set() if dataset == "own" else None
+
+    def make(noise):
+        if image_set is not None:
+            return datasets.make_splits(own_config(image_set, seed=3, label_noise=noise), image_set)
+        return datasets.make_splits(RunConfig(dataset="digits", seed=3, label_noise=noise, **SMALL))
+
+    clean, noisy = make(0.0), make(0.2)
+    np.testing.assert_array_equal(clean.train[0], noisy.train[0])  # same images
+    y, h = clean.train[1], noisy.train[1]
+    assert flipped_share(y, h) == pytest.approx(0.2, abs=0.03)
+    assert set(np.unique(h[y >= 0])) <= {0.0, 1.0}  # a flip is 0 <-> 1
+    np.testing.assert_array_equal(h[y < 0], y[y < 0])  # unknown cells stay unknown
+    for name in ("val", "test"):  # scored against the full, clean labels
+        np.testing.assert_array_equal(clean.split(name)[0], noisy.split(name)[0])
+        np.testing.assert_array_equal(clean.split(name)[1], noisy.split(name)[1])
+    again = make(0.2)
+    np.testing.assert_array_equal(again.train[1], h)  # seeded
+
+
+def test_own_label_noise_leaves_unknown_cells_alone_and_counts_them():
+    image_set = own_set()
+    assert (image_set.labels < 0).any()
+    cfg = own_config(image_set, seed=1, label_noise=0.3)
+    y = datasets.make_splits(cfg.replace(label_noise=0.0), image_set).train[1]
+    h = datasets.make_splits(cfg, image_set).train[1]
+    np.testing.assert_array_equal(h < 0, y < 0)
+
+
+def test_scene_label_noise_is_the_generators_and_not_applied_twice():
+    from mlc.data import make_dataset
+
+    cfg = RunConfig(seed=2, label_noise=0.2, **SMALL)
+    made = datasets.make_splits(cfg).train[1]
+    direct = make_dataset(
+        cfg.train_size,
+        classes=cfg.classes,
+        prevalence=cfg.prevalence,
+        soft_labels=cfg.soft_labels,
+        image_size=cfg.image_size,
+        label_noise=0.2,
+        seed=cfg.seed,
+        dtype="uint8",
+    )[1]
+    np.testing.assert_array_equal(made, direct)  # exactly the generator's noise
+    clean = datasets.make_splits(cfg.replace(label_noise=0.0)).train[1]
+    assert flipped_share(clean, made) == pytest.approx(0.2, abs=0.03)  # twice would be 2p(1-p) = 0.32
+
+
+def test_label_noise_and_missing_positives_combine_with_independent_draws():
+    base = RunConfig(dataset="digits", seed=5, **SMALL)
+    noisy = datasets.make_splits(base.replace(label_noise=0.1)).train[1]
+    both = datasets.make_splits(base.replace(label_noise=0.1, missing_positives=0.5, missing_as="unknown")).train[1]
+    np.testing.assert_array_equal(both[both >= 0], noisy[both >= 0])  # only positives were hidden
+    assert np.all(noisy[both < 0] == 1)
+    expected = label_problems.damage(noisy, missing_positives=0.5, missing_as="unknown", seed=5)
+    np.testing.assert_array_equal(both, expected)  # noise first, then the knobs, each from its own generator
+
+
+def test_add_noise_checks_its_rate():
+    with pytest.raises(ValueError, match="label_noise must be a number from 0 to 1, got 1.5"):
+        label_problems.add_noise(np.zeros((2, 2)), 1.5)
+
+
+def test_cli_and_share_link_carry_label_noise_for_digits():
+    args = cli.build_parser().parse_args(["train", "--dataset", "digits", "--label-noise", "0.2"])
+    cfg = cli.config_from_args(args)
+    assert (cfg.dataset, cfg.label_noise) == ("digits", 0.2)
+    assert share.from_query(share.to_query(cfg)).config == cfg
+
+
+@pytest.mark.parametrize("dataset", ["digits", "own"])
+def test_the_exported_script_flips_training_targets_of_digits_and_own_images(tmp_path, dataset):
+    from types import SimpleNamespace
+
+    from mlc import export
+    from tests.test_export import namespace, own_config, write_own
+
+    write_own(tmp_path / "pets", "tags", n=40)
+    base = own_config() if dataset == "own" else RunConfig(dataset="digits", train_size=300, val_size=50, image_size=16)
+
+    def load(noise):
+        return namespace(export.keras_script(base.replace(label_noise=noise)))["load_data"](
+            SimpleNamespace(data=str(tmp_path / "pets"))
+        )
+
+    (x0, y0), (vx0, vy0) = load(0.0)
+    (x1, y1), (vx1, vy1) = load(0.25)
+    np.testing.assert_array_equal(x0, x1)
+    np.testing.assert_array_equal(vy0, vy1)  # validation clean
+    assert flipped_share(y0, y1) == pytest.approx(0.25, abs=0.05 if dataset == "digits" else 0.15)
+
+
+def test_cli_label_noise_reaches_an_own_images_config():
+    image_set = own_set(n=40)
+    args = cli.build_parser().parse_args(["train", "--label-noise", "0.15"])
+    assert cli.config_from_args(args, image_set).label_noise == 0.15

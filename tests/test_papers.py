@@ -98,3 +98,52 @@ def test_the_smallest_card_runs_for_real_at_a_tiny_size(capsys):
     assert [line["metric"] for line in result.lines] == ["map", "sample_map"]
     assert all(isinstance(line["holds"], bool) for line in result.lines)
     assert json.loads(json.dumps(result.to_dict()))["card"] == "two_way"
+
+
+def test_a_card_lists_only_its_verified_numbers_and_the_rest_is_none():
+    card = papers._card(
+        "toy",
+        lambda: {
+            "citation": "c",
+            "claim": "c",
+            "contenders": {"a": papers.MINIATURE, "b": papers.MINIATURE.replace(loss="focal")},
+            "metrics": ("map", "sample_map"),
+            "paper": {"b": {"map": 70.0}},
+            "source": "somewhere.",
+        },
+        title="toy",
+    )
+    assert card.paper == {"a": {"map": None, "sample_map": None}, "b": {"map": 70.0, "sample_map": None}}
+    assert card.order == {"map": ("a", "b"), "sample_map": ("a", "b")}  # the contenders' order, worst to best
+    assert card.unverified() == ["a", "b"]
+    assert card.source_text() == "somewhere. Not verified, so left empty rather than guessed: a, b."
+    assert PAPERS["two_way"].source_text() == PAPERS["two_way"].source  # every number verified
+
+
+@pytest.mark.parametrize("name", CARDS)
+def test_the_page_and_the_cli_show_the_same_table(name):
+    card = PAPERS[name]
+    rows = papers.result_rows(card, _fake(card, {n: 0.6 for n in card.contenders}))
+    cells = papers.table_cells(card, rows)
+    lines = papers.table_text(card, rows).splitlines()
+    assert lines[0].split(" | ") == list(cells[0])
+    assert [line.split(" | ") for line in lines[1:]] == [[str(v) for v in c.values()] for c in cells]
+    for contender, row in zip(card.contenders, cells):
+        for metric in card.metrics:
+            paper = card.paper[contender][metric]
+            shown = row[f"{papers.METRICS[metric]}: paper (full scale)"]
+            assert shown == ("not verified" if paper is None else f"{paper:g}")  # as the paper writes it
+
+
+def test_the_time_estimate_comes_from_the_measurement():
+    assert papers.estimate_text(papers.MEASURED_RUNS).startswith(f"about {papers.MEASURED_SECONDS:.0f} s")
+    assert papers.estimate_text(3).startswith("about 14 s")
+
+
+def test_one_seed_shows_its_score_without_a_spread():
+    card = PAPERS["asl"]
+    one = papers.table_cells(card, papers.result_rows(card, [{"contender": "bce", "seed": 0, "map": 0.728}]))
+    assert one[0]["class-wise mAP: here (miniature)"] == "72.8"  # not "72.8 ± 0.0": one seed has no spread
+    assert one[1]["class-wise mAP: here (miniature)"] == "—"
+    two = papers.result_rows(card, [{"contender": "bce", "seed": s, "map": 0.7 + s / 100} for s in (0, 1)])
+    assert papers.table_cells(card, two)[0]["class-wise mAP: here (miniature)"] == "70.5 ± 0.7"
