@@ -126,7 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="tag: weight scales the tag's whole BCE (the article's); positive: only the positive term (pos_weight)",
     )
     t.add_argument("--soft-labels", action="store_true", help="targets are presence strengths in [0, 1]")
-    t.add_argument("--label-noise", type=float, default=d.label_noise)
+    t.add_argument(
+        "--label-noise",
+        type=float,
+        default=d.label_noise,
+        help="flip each training target 0<->1 with this probability (every data set; val/test stay clean)",
+    )
     t.add_argument(
         "--missing-positives",
         type=float,
