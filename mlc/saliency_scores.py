@@ -31,6 +31,7 @@ True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -117,8 +118,9 @@ def score_run(run, sample: int = SAMPLE) -> dict[str, Any]:
 
     ValueError when the run's data set has no masks (own images) or the run has no model.
     """
-    from mlc.data import CHUNK as GENERATED_CHUNK
+    from mlc.data import CHUNK as SCENE_CHUNK
     from mlc.datasets import masks_problem, split_masks
+    from mlc.digits import CHUNK as DIGIT_CHUNK
 
     problem = masks_problem(run.config)
     if problem:
@@ -127,7 +129,8 @@ def score_run(run, sample: int = SAMPLE) -> dict[str, Any]:
         raise ValueError("the run has no model to explain (it did not finish)")
     # a generated split is drawn in chunks of its own seeds: whole chunks are the split's first images,
     # so only those are made again (not a 100,000-image split's masks)
-    whole_chunks = -(-max(sample, 1) // GENERATED_CHUNK) * GENERATED_CHUNK
+    chunk = math.lcm(SCENE_CHUNK, DIGIT_CHUNK)
+    whole_chunks = -(-max(sample, 1) // chunk) * chunk
     config = run.config.replace(test_size=min(run.config.test_size, whole_chunks))
     x, _, masks = split_masks(config, "test")
     x, masks = x[:sample], masks[:sample]
