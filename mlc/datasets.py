@@ -153,23 +153,34 @@ def scene_splits(config: RunConfig, source: Any = None) -> DataSplits:
 )
 def digit_splits(config: RunConfig, source: Any = None) -> DataSplits:
     """Canvases of real digits from three disjoint pools of source images (:func:`mlc.digits.make_digits`)."""
+    train = _digit_split(config, "train", dtype="uint8")
+    return DataSplits(train, _digit_split(config, "val"), _digit_split(config, "test"), config.classes, "digits")
+
+
+def _digit_split(config: RunConfig, name: str, dtype: str = "float32", masks: bool = False) -> tuple:
+    """One split of :func:`digit_splits` (``masks=True``: with the digits' ink masks, the same canvases)."""
     from mlc.digits import make_digits
 
-    def split(name: str, n: int, offset: int, dtype: str) -> tuple[np.ndarray, np.ndarray]:
-        return make_digits(
-            n,
-            classes=config.classes,
-            prevalence=config.prevalence,
-            image_size=config.image_size,
-            seed=(config.seed + offset) % 2**32,
-            split=name,
-            dtype=dtype,
-        )
+    n, offset = _split_size_offset(config, name)
+    return make_digits(
+        n,
+        classes=config.classes,
+        prevalence=config.prevalence,
+        image_size=config.image_size,
+        seed=(config.seed + offset) % 2**32,
+        split=name,
+        dtype=dtype,
+        masks=masks,
+    )
 
-    train = split("train", config.train_size, 0, "uint8")
-    val = split("val", config.val_size, VAL_SEED_OFFSET, "float32")
-    test = split("test", config.test_size, TEST_SEED_OFFSET, "float32")
-    return DataSplits(train, val, test, config.classes, "digits")
+
+def _split_size_offset(config: RunConfig, split: str) -> tuple[int, int]:
+    """(images, seed offset) of a split."""
+    return {
+        "train": (config.train_size, 0),
+        "val": (config.val_size, VAL_SEED_OFFSET),
+        "test": (config.test_size, TEST_SEED_OFFSET),
+    }[split]
 
 
 @DATASETS.register(
@@ -224,15 +235,21 @@ def make_splits(config: RunConfig, source: Any = None) -> DataSplits:
     return label_problems.apply_to_splits(DATASETS.lookup(config.dataset).make(config, source), config)
 
 
+#: Data sets whose generator knows where each tag is (:func:`split_masks` works for them).
+MASK_DATASETS: tuple[str, ...] = ("scenes", "digits")
+
+
 def masks_problem(config: RunConfig) -> str | None:
     """Why a run's data has no object masks (one line), or None when :func:`split_masks` can make them.
 
     >>> from mlc.config import RunConfig
-    >>> masks_problem(RunConfig()) is None, masks_problem(RunConfig(dataset="digits"))
-    (True, 'the digits data set has no object masks; only generated scenes do')
+    >>> masks_problem(RunConfig()) is None, masks_problem(RunConfig(dataset="digits")) is None
+    (True, True)
+    >>> masks_problem(RunConfig(dataset="own", classes=("a",), prevalence=(0.5,)))
+    'the own data set has no object masks; only generated scenes and digits do'
     """
-    if config.dataset != "scenes":
-        return f"the {config.dataset} data set has no object masks; only generated scenes do"
+    if config.dataset not in MASK_DATASETS:
+        return f"the {config.dataset} data set has no object masks; only generated scenes and digits do"
     return None
 
 
@@ -241,20 +258,22 @@ def split_masks(config: RunConfig, split: str = "test") -> tuple[np.ndarray, np.
 
     ``x`` float32 (N, S, S, 3) and ``y`` (N, C) are the very images and targets of
     :func:`make_splits` for that split; ``masks`` (N, C, S, S) bool marks each
-    present tag's pixels (the ground truth saliency is scored against). Only the
-    generator knows where objects are, so ``own`` images refuse with a clear message.
+    present tag's pixels (the ground truth saliency is scored against; digits: the
+    ink of every instance of the digit). Only the generator knows where objects are,
+    so ``own`` images refuse with a clear message.
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
     problem = masks_problem(config)
     if problem:
         raise ValueError(problem)
+    if config.dataset == "digits":
+        x, y, masks = _digit_split(config, split, masks=True)
+        return x, y, masks
     from mlc.config import cooccur
     from mlc.data import make_dataset
 
-    size, offset = {"train": (config.train_size, 0), "val": (config.val_size, VAL_SEED_OFFSET)}.get(
-        split, (config.test_size, TEST_SEED_OFFSET)
-    )
+    size, offset = _split_size_offset(config, split)
     return make_dataset(
         size,
         classes=config.classes,

@@ -73,6 +73,8 @@ PLACEMENT_TRIES, OVERLAP_OK = 8, 0.1
 #: Least luminance difference between ink and paper.
 MIN_CONTRAST = 0.35
 NOISE_RANGE = (0.0, 0.04)
+#: A glyph pixel belongs to its digit's mask where its ink weight (0..1) exceeds this.
+MASK_INK = 0.3
 #: Paper colours (each channel) and the gradient's largest swing across the canvas.
 #: Dark ink on light paper only: with light-on-dark canvases mixed in, the default
 #: ``lean`` model reached validation mAP 0.73 after 6 epochs instead of 0.96.
@@ -386,8 +388,9 @@ def _luminance(rgb: np.ndarray) -> np.ndarray:
     return rgb @ np.array([0.299, 0.587, 0.114], np.float32)
 
 
-def _paint_chunk(spec: DigitSpec, rng: np.random.Generator, lay: DigitLayout, out: np.ndarray) -> None:
-    """Paint the canvases of ``lay`` into ``out`` (m, S, S, 3) float32 in [0, 1]."""
+def _paint_chunk(spec: DigitSpec, rng, lay: DigitLayout, out: np.ndarray, masks: np.ndarray | None = None) -> None:
+    """Paint the canvases of ``lay`` into ``out`` (m, S, S, 3) float32 in [0, 1]; ``masks`` (m, C, S, S) bool:
+    OR in each tagged digit's ink (glyph weight > :data:`MASK_INK`; no random draws, so the same pixels)."""
     m, size = len(out), spec.size
     images, _ = source_digits()
     k = len(lay.digit)
@@ -422,6 +425,8 @@ def _paint_chunk(spec: DigitSpec, rng: np.random.Generator, lay: DigitLayout, ou
         c, y0, x0, s = lay.canvas[i], lay.top[i], lay.left[i], lay.side[i]
         box = out[c, y0 : y0 + s, x0 : x0 + s]
         box -= glyphs[i] * (box - ink[i])
+        if masks is not None and lay.tagged[i]:
+            masks[c, spec.digits.index(lay.digit[i]), y0 : y0 + s, x0 : x0 + s] |= glyphs[i][..., 0] > MASK_INK
     sigma = rng.uniform(*NOISE_RANGE, m).astype(np.float32)
     # grey grain, uniform with standard deviation sigma (a third of the draws of per-channel normals)
     grain = rng.random((m, size, size, 1), np.float32) - np.float32(0.5)
@@ -439,15 +444,18 @@ def make_digits(
     seed: int = 0,
     split: str = "train",
     dtype: str = "float32",
-) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` canvases of real handwritten digits and their tags.
+    masks: bool = False,
+) -> tuple[np.ndarray, ...]:
+    """``n`` canvases of real handwritten digits and their tags (and, ``masks=True``, where each tag is).
 
     Returns ``x`` (n, S, S, 3), S = ``image_size``, float32 in [0, 1] (``dtype="uint8"``:
     0..255 uint8, the same canvases) and ``y`` (n, C) float32 0/1, C = len(classes):
     ``y[i, c] = 1`` when digit ``classes[c]`` is on canvas i. ``prevalence`` is one value
     in [0, 1] per tag (default :data:`mlc.datasets.DIGIT_PREVALENCE` each). ``split``
     picks the pool of source images (disjoint: see :func:`digit_pools`). Same arguments
-    -> identical arrays. :func:`digit_layout` gives what was drawn where.
+    -> identical arrays. :func:`digit_layout` gives what was drawn where. ``masks=True``
+    returns ``(x, y, masks)``, masks (n, C, S, S) bool: the ink pixels of every placed
+    instance of each tagged digit (empty iff the tag is absent), the same canvases.
 
     >>> x, y = make_digits(3, classes=["3"], prevalence=[1.0], seed=4)
     >>> y.ravel().tolist()
@@ -459,16 +467,18 @@ def make_digits(
     dtype = checks.one_of(dtype, "dtype", ("float32", "uint8"))
     x = np.empty((n, spec.size, spec.size, 3), dtype)
     y = np.empty((n, len(spec.classes)), np.float32)
+    where = np.zeros((n, len(spec.classes), spec.size, spec.size), bool) if masks else None
 
     def render(lo: int, hi: int, seq: np.random.SeedSequence) -> None:
         rng = np.random.default_rng(seq)
         lay = _plan_chunk(spec, rng, hi - lo)
         y[lo:hi] = lay.labels
+        chunk_masks = None if where is None else where[lo:hi]
         if dtype == "float32":
-            _paint_chunk(spec, rng, lay, x[lo:hi])
+            _paint_chunk(spec, rng, lay, x[lo:hi], chunk_masks)
         else:
             pixels = np.empty((hi - lo, spec.size, spec.size, 3), np.float32)
-            _paint_chunk(spec, rng, lay, pixels)
+            _paint_chunk(spec, rng, lay, pixels, chunk_masks)
             x[lo:hi] = np.rint(pixels * np.float32(255.0))
 
     source_digits()  # load once before the threads start
@@ -479,4 +489,4 @@ def make_digits(
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(lambda c: render(*c), chunks))
-    return x, y
+    return (x, y) if where is None else (x, y, where)

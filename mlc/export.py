@@ -257,6 +257,8 @@ def _settings(config: RunConfig) -> str:
         f"LEARNING_RATE = {config.learning_rate!r}\n"
         f"SEED, VAL_SEED = {config.seed!r}, {val_seed!r}\n"
     )
+    if config.dataset == "scenes":
+        lines += _shortcut_settings(config)
     if config.dataset == "own":
         sizes = (config.train_size, config.val_size, config.test_size)
         fractions = [round(n / sum(sizes), 4) for n in sizes]
@@ -265,6 +267,17 @@ def _settings(config: RunConfig) -> str:
             f"SPLIT_FRACTIONS = {fractions!r}  # train / val / test, for images the data gives no split\n"
         )
     return lines
+
+
+def _shortcut_settings(config: RunConfig) -> str:
+    """The shortcut scenario's lines (``config.cooccur_*``): the tag, its partner and how often they go together."""
+    if not config.cooccur_tag:
+        return "COOCCUR = None  # the shortcut scenario is off\nCOOCCUR_TRAIN = COOCCUR_TEST = None\n"
+    return (
+        f"COOCCUR = {(config.cooccur_tag, config.cooccur_with)!r}  # the shortcut scenario: (tag, partner)\n"
+        f"COOCCUR_TRAIN, COOCCUR_TEST = {config.cooccur_train!r}, {config.cooccur_test!r}"
+        "  # share of the tag's scenes with the partner: training, validation\n"
+    )
 
 
 def _arguments(config: RunConfig) -> str:

@@ -63,11 +63,20 @@ SHAPES = [
 COLOURS = np.array([colorsys.hsv_to_rgb(c / len(CLASSES), 0.9, 1.0) for c in range(len(CLASSES))])
 
 
-def make_scenes(n, seed, label_noise=0.0):
-    """n images (n, IMAGE_SIZE, IMAGE_SIZE, 3) in [0, 1] and targets (n, len(CLASSES)) in [0, 1]."""
+def make_scenes(n, seed, label_noise=0.0, together=None):
+    """n images (n, IMAGE_SIZE, IMAGE_SIZE, 3) in [0, 1] and targets (n, len(CLASSES)) in [0, 1].
+
+    together: with COOCCUR set, the share of the tag's scenes that also hold its partner."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:IMAGE_SIZE, 0:IMAGE_SIZE] / IMAGE_SIZE
-    y = (rng.random((n, len(CLASSES))) < np.array(PREVALENCE)).astype(np.float32)
+    y = rng.random((n, len(CLASSES))) < np.array(PREVALENCE)
+    if COOCCUR is not None and together is not None:  # the shortcut: the partner follows the tag
+        t, c = CLASSES.index(COOCCUR[0]), CLASSES.index(COOCCUR[1])
+        p_t, p_c = PREVALENCE[t], PREVALENCE[c]
+        # elsewhere the partner is rarer (or commoner), so its prevalence stays as asked
+        p_else = min(1.0, max(0.0, (p_c - p_t * together) / (1.0 - p_t))) if p_t < 1.0 else 0.0
+        y[:, c] = rng.random(n) < np.where(y[:, t], together, p_else)
+    y = y.astype(np.float32)
     if SOFT_LABELS:
         y *= rng.uniform(*SOFT_RANGE, size=y.shape).astype(np.float32)
     x = np.empty((n, IMAGE_SIZE, IMAGE_SIZE, 3), np.float32)
@@ -88,7 +97,7 @@ def make_scenes(n, seed, label_noise=0.0):
 
 def load_data(args):
     """Fresh scenes: training (with the label noise) and validation (clean: noise is trained through, not scored)."""
-    return make_scenes(TRAIN_SIZE, SEED, LABEL_NOISE), make_scenes(VAL_SIZE, VAL_SEED)
+    return make_scenes(TRAIN_SIZE, SEED, LABEL_NOISE, COOCCUR_TRAIN), make_scenes(VAL_SIZE, VAL_SEED, 0.0, COOCCUR_TEST)
 '''
 
 _DIGITS = '''\

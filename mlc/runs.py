@@ -102,12 +102,14 @@ class Run:
     def label(self) -> str:
         """Short name for pickers and legends: number, loss (weighting) and model.
 
-        E.g. ``#2 weighted_bce (tag) · compact``, or ``#3 bce · lean · digits`` for another data set."""
+        E.g. ``#2 weighted_bce (tag) · compact``, or ``#3 bce · lean · digits`` for another data set;
+        a scenario is named after it (:func:`scenario_label`): ``#4 bce · lean · shortcut house~tree``."""
         cfg = self.config
         weighting = f" ({cfg.weighting})" if "weights" in cfg.loss_kwargs() else ""
         number = f"#{self.number} " if self.number else ""
         data = "" if cfg.dataset == "scenes" else f" · {data_label(cfg)}"  # scenes: the default, unnamed
-        return f"{number}{cfg.loss}{weighting} · {cfg.model}{data}"
+        scenario = scenario_label(cfg)
+        return f"{number}{cfg.loss}{weighting} · {cfg.model}{data}{f' · {scenario}' if scenario else ''}"
 
     @property
     def samples_per_second(self) -> float:
@@ -235,6 +237,31 @@ class Run:
             paths["model"] = out / "model.keras"
             self.probability_model().save(paths["model"])
         return paths
+
+
+def scenario_label(config: RunConfig) -> str:
+    """What was done to a run's data on purpose, short ("" when nothing): the shortcut scenario, the label
+    problems of the training split and label noise.
+
+    >>> from mlc.config import RunConfig
+    >>> scenario_label(RunConfig()), scenario_label(RunConfig(cooccur_tag="house", cooccur_with="tree"))
+    ('', 'shortcut house~tree')
+    >>> scenario_label(RunConfig(missing_positives=0.3, missing_as="unknown", label_noise=0.05))
+    'missing 30% as unknown · noise 5%'
+    >>> scenario_label(RunConfig(single_positive=True, missing_positives=0.5, label_noise=0.005))
+    'missing 50% · single positive · noise 0.5%'
+    """
+    parts = []
+    if config.cooccur_tag:
+        parts.append(f"shortcut {config.cooccur_tag}~{config.cooccur_with}")
+    if config.missing_positives:
+        unknown = " as unknown" if config.missing_as == "unknown" else ""
+        parts.append(f"missing {config.missing_positives * 100:.3g}%{unknown}")
+    if config.single_positive:
+        parts.append("single positive")
+    if config.label_noise:
+        parts.append(f"noise {config.label_noise * 100:.3g}%")
+    return " · ".join(parts)
 
 
 def data_label(config: RunConfig) -> str:

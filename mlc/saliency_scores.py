@@ -31,6 +31,7 @@ True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -117,8 +118,9 @@ def score_run(run, sample: int = SAMPLE) -> dict[str, Any]:
 
     ValueError when the run's data set has no masks (own images) or the run has no model.
     """
-    from mlc.data import CHUNK as GENERATED_CHUNK
+    from mlc.data import CHUNK as SCENE_CHUNK
     from mlc.datasets import masks_problem, split_masks
+    from mlc.digits import CHUNK as DIGIT_CHUNK
 
     problem = masks_problem(run.config)
     if problem:
@@ -127,7 +129,8 @@ def score_run(run, sample: int = SAMPLE) -> dict[str, Any]:
         raise ValueError("the run has no model to explain (it did not finish)")
     # a generated split is drawn in chunks of its own seeds: whole chunks are the split's first images,
     # so only those are made again (not a 100,000-image split's masks)
-    whole_chunks = -(-max(sample, 1) // GENERATED_CHUNK) * GENERATED_CHUNK
+    chunk = math.lcm(SCENE_CHUNK, DIGIT_CHUNK)
+    whole_chunks = -(-max(sample, 1) // chunk) * chunk
     config = run.config.replace(test_size=min(run.config.test_size, whole_chunks))
     x, _, masks = split_masks(config, "test")
     x, masks = x[:sample], masks[:sample]
@@ -152,16 +155,53 @@ ABOVE_CHANCE = 2.0
 
 
 def above_chance(rows: Sequence[dict[str, Any]], factor: float = ABOVE_CHANCE) -> tuple[list[str], list[str]]:
-    """(tags whose pointing game is >= ``factor`` × the random baseline's, tags scored at all).
+    """(tags whose pointing game is > 0 and >= ``factor`` × the random baseline's, tags scored at all).
+
+    A pointing game of 0 is never above chance, even when the random map's is 0 too.
 
     >>> above_chance([{"tag": "a", "pointing_game": 0.8, "baseline_pointing_game": 0.1},
     ...               {"tag": "b", "pointing_game": 0.1, "baseline_pointing_game": 0.1},
-    ...               {"tag": "c", "pointing_game": None, "baseline_pointing_game": None}])
-    (['a'], ['a', 'b'])
+    ...               {"tag": "c", "pointing_game": None, "baseline_pointing_game": None},
+    ...               {"tag": "d", "pointing_game": 0.0, "baseline_pointing_game": 0.0}])
+    (['a'], ['a', 'b', 'd'])
     """
     scored = [r for r in rows if r["pointing_game"] is not None]
-    above = [r["tag"] for r in scored if r["pointing_game"] >= factor * (r["baseline_pointing_game"] or 0.0)]
+    above = [
+        r["tag"]
+        for r in scored
+        if r["pointing_game"] > 0 and r["pointing_game"] >= factor * (r["baseline_pointing_game"] or 0.0)
+    ]
     return above, [r["tag"] for r in scored]
+
+
+#: What the "× random" column shows where the ratio is undefined (the random map never hit the mask).
+NO_LIFT = "—"
+
+
+def lift_text(lift: float | None) -> str:
+    """The "× random" cell: the ratio with two decimals, or :data:`NO_LIFT` when it is undefined.
+
+    >>> lift_text(3.14159), lift_text(None), lift_text(float("nan"))
+    ('3.14', '—', '—')
+    """
+    return NO_LIFT if lift is None or np.isnan(lift) else f"{lift:.2f}"
+
+
+def lift_note(rows: Sequence[dict[str, Any]]) -> str | None:
+    """Why a "× random" cell shows :data:`NO_LIFT` (one sentence), or None when every scored tag has a ratio.
+
+    >>> lift_note([{"tag": "sky", "images": 4, "lift": None}])
+    '—: the random map never hit the mask of sky, so the ratio is undefined (its pointing game is 0).'
+    >>> lift_note([{"tag": "a", "images": 4, "lift": 2.0}, {"tag": "b", "images": 0, "lift": None}]) is None
+    True
+    """
+    tags = [r["tag"] for r in rows if r.get("images") and r.get("lift") is None]
+    if not tags:
+        return None
+    return (
+        f"{NO_LIFT}: the random map never hit the mask of {', '.join(tags)}, so the ratio is undefined "
+        "(its pointing game is 0)."
+    )
 
 
 def comparison_rows(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

@@ -31,24 +31,32 @@ import numpy as np
 
 from mlc.config import RunConfig
 
+
+def lesson_config(**changes: Any) -> RunConfig:
+    """The exercise's run config (:data:`LESSON`) with ``changes`` (e.g. smaller sizes for a quick try).
+
+    >>> cfg = lesson_config(epochs=1)
+    >>> (cfg.cooccur_tag, cfg.cooccur_with, cfg.cooccur_train, cfg.cooccur_test, cfg.epochs)
+    ('house', 'tree', 0.95, 0.5, 1)
+    """
+    settings = dict(prevalence=(0.35, 0.05, 0.3, 0.28, 0.5), epochs=4, train_size=3000, val_size=500, test_size=1000)
+    scenario = dict(cooccur_tag="house", cooccur_with="tree", cooccur_train=0.95, cooccur_test=0.5)
+    return RunConfig(**{**settings, **scenario, **changes})
+
+
+def control_of(config: RunConfig) -> RunConfig:
+    """The same run without the shortcut (house and tree independent apart from the sky): the comparison."""
+    return config.replace(cooccur_tag="", cooccur_with="")
+
+
 #: The one-click exercise (Learn → Shortcut exercise): house with tree 95 % of the time in training, half
 #: the time in validation/test. Tree's prevalence 0.28 <= 0.3 x 0.95 means that in training a tree stands
 #: *only* next to a house (a perfect cue); in test (0.5) trees also appear alone (about 19 % of the scenes
 #: without a house). About 15-20 s on a 2-core CPU; the gap held over seeds 0-2 (README, "The shortcut lesson").
-LESSON = RunConfig(
-    prevalence=(0.35, 0.05, 0.3, 0.28, 0.5),
-    epochs=4,
-    train_size=3000,
-    val_size=500,
-    test_size=1000,
-    cooccur_tag="house",
-    cooccur_with="tree",
-    cooccur_train=0.95,
-    cooccur_test=0.5,
-)
-#: The same run without the shortcut (house and tree independent apart from the sky): the comparison.
-CONTROL = LESSON.replace(cooccur_tag="", cooccur_with="")
-#: Columns of a :func:`recall_rows` row.
+LESSON = lesson_config()
+#: The same run without the shortcut: the comparison.
+CONTROL = control_of(LESSON)
+
 RECALL_COLUMNS = ("partner", "images", "found", "recall")
 #: Test scenes whose saliency is computed (at most): enough for a stable mean, fast on a CPU.
 MAX_SALIENCY_IMAGES = 200

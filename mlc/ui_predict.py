@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from mlc import charts, decisions, images, inference, run_summary, share, speed
+from mlc import charts, decisions, images, inference, predict_scenes, run_summary, share, speed
 from mlc import config as run_config
 from mlc.inference import Item, ProbabilityCache, ThresholdSetting
 from mlc.jobs import SessionJobs
@@ -124,10 +124,28 @@ def run_test_images(cfg) -> tuple[np.ndarray, np.ndarray]:
     return inference.held_out_images(cfg, st.session_state.get("own_images"))
 
 
+@st.cache_data(max_entries=8, show_spinner="Generating new images …")
+def fresh_images(config_json: str, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`mlc.predict_scenes.fresh_split` of a config and seed (images, tags, masks), once for all visitors."""
+    return predict_scenes.fresh_split(run_config.RunConfig.from_json(config_json), seed)
+
+
 def sample_gallery(cfg) -> list[Item]:
-    """The "test images" column: how many, which tag they must hold, a seed; the drawn items."""
+    """The "test images" column: from where (the run's test split, or new images of a generated data set), how
+    many, which tag they must hold, a seed; the drawn items."""
     classes = list(cfg.classes)
     st.subheader("Test images", anchor=False)
+    fresh = False
+    if cfg.dataset in predict_scenes.FRESH_DATASETS:
+        origin = st.segmented_control(
+            "From",
+            ["test", "fresh"],
+            default="test",
+            key="sample_origin",
+            format_func=lambda o: "the run's test split" if o == "test" else "new images",
+            help="New images are made like the test split, from seeds no split uses: never seen in training.",
+        )
+        fresh = origin == "fresh"
     s1, s2, s3 = st.columns([2, 3, 2], vertical_alignment="bottom")
     n_samples = s1.number_input("How many", 0, inference.MAX_SAMPLES, 6, key="n_samples")
     rare = classes[run_summary.rarest(cfg.prevalence)]
@@ -142,20 +160,27 @@ def sample_gallery(cfg) -> list[Item]:
     if not n_samples:
         return []
     try:
-        x, y = run_test_images(cfg)
+        x, y = fresh_images(cfg.to_json(), int(seed))[:2] if fresh else run_test_images(cfg)
     except inference.HeldOutImagesMissing as exc:
         text = str(exc)
         st.info(text[:1].upper() + text[1:] + ".", icon=":material/hide_image:")
         return []
     if containing is not None and containing not in classes:
         containing = None  # a tag of the previously chosen run
-    samples = inference.held_out_items(cfg, x, y, int(n_samples), seed=int(seed), containing=containing)
+    draw = predict_scenes.fresh_items if fresh else inference.held_out_items
+    samples = draw(cfg, x, y, int(n_samples), seed=int(seed), containing=containing)
     if not samples:
-        st.warning(f"No image with {containing} in this run's test split.")
-    st.caption(
-        f"Drawn from this run's held-out test split ({cfg.dataset}, {len(y):,} images) with their true tags, "
-        "so right and wrong answers show."
-    )
+        st.warning(f"No image with {containing} in this run's {'new images' if fresh else 'test split'}.")
+    if fresh:
+        st.caption(
+            f"{len(y):,} new images made like this run's test split ({cfg.dataset}), with their true tags and "
+            "where each object is: right and wrong answers show, and the heat maps get the true outline."
+        )
+    else:
+        st.caption(
+            f"Drawn from this run's held-out test split ({cfg.dataset}, {len(y):,} images) with their true tags, "
+            "so right and wrong answers show."
+        )
     return samples
 
 
@@ -403,7 +428,7 @@ def look_closer(
         else:
             show_scenes(
                 [upscale(images.to_uint8(item.pixels))],
-                [["test image" if item.source == "test" else "generated scene"]],
+                [["test image" if item.source == "test" else item.name]],
                 per_row=1,
             )
     with model_col:

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from mlc import config as run_config
-from mlc import decisions, inference, saliency, saliency_scores
+from mlc import decisions, inference, predict_scenes, saliency, saliency_scores
 from mlc.datasets import masks_problem, split_masks
 from mlc.eval_splits import incomparable_reason
 from mlc.runs import Run
@@ -38,9 +38,15 @@ def cached_scores(run_id: str, _run: Run) -> dict:
     return saliency_scores.score_run(_run)
 
 
-def scores_frame(rows: Sequence[dict]) -> pd.DataFrame:
-    """One run's rows as the tab's table (columns renamed for reading)."""
-    return pd.DataFrame(list(rows), columns=list(COLUMNS)).rename(columns=COLUMNS)
+def scores_frame(rows: Sequence[dict], columns: Sequence[str] = tuple(COLUMNS)) -> pd.DataFrame:
+    """Rows as the tab's table (columns renamed for reading; "× random" as text: a dash where undefined)."""
+    frame = pd.DataFrame(list(rows), columns=list(columns))
+    frame["lift"] = [saliency_scores.lift_text(v) for v in frame["lift"]]
+    return frame.rename(columns=COLUMNS)
+
+
+#: The table's number columns (three decimals); "× random" is text.
+NUMBERS = {c: NUMBER for k, c in COLUMNS.items() if k not in ("tag", "images", "lift")}
 
 
 def pointing_chart(long_rows: Sequence[dict]) -> alt.Chart:
@@ -108,12 +114,9 @@ def where_it_looks_tab(runs: Sequence[Run], is_open: bool | None = True) -> None
             f"{saliency_scores.ABOVE_CHANCE:.0f}× as often as a random map"
             + (f": {', '.join(above)}." if above else ".")
         )
-    st.dataframe(
-        scores_frame(result["rows"]),
-        hide_index=True,
-        width="stretch",
-        column_config={c: NUMBER for c in list(COLUMNS.values())[2:]},
-    )
+    st.dataframe(scores_frame(result["rows"]), hide_index=True, width="stretch", column_config=NUMBERS)
+    if note := saliency_scores.lift_note(result["rows"]):
+        st.caption(note)
     same = [r for r in by_number.values() if masks_problem(r.config) is None and not incomparable_reason([run, r])]
     st.subheader("Across runs of the same data")
     picked = st.multiselect(
@@ -132,8 +135,10 @@ def where_it_looks_tab(runs: Sequence[Run], is_open: bool | None = True) -> None
         return
     st.altair_chart(pointing_chart(long_rows), width="stretch")
     st.caption("Bars: each run's pointing game per tag. Black ticks: the random map's (chance).")
-    frame = pd.DataFrame(long_rows)[["run", *COLUMNS]].rename(columns=COLUMNS)
-    st.dataframe(frame, hide_index=True, width="stretch", column_config={c: NUMBER for c in list(COLUMNS.values())[2:]})
+    frame = scores_frame(long_rows, ("run", *COLUMNS))
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=NUMBERS)
+    if note := saliency_scores.lift_note(long_rows):
+        st.caption(note)
 
 
 # ---------------------------------------------------------------- Predict: heat maps
@@ -154,8 +159,18 @@ def cached_test_masks(config_json: str) -> np.ndarray:
     return split_masks(run_config.RunConfig.from_json(config_json), "test")[2]
 
 
+@st.cache_data(max_entries=8, show_spinner="Regenerating the new images' object masks …")
+def cached_fresh_masks(config_json: str, seed: int) -> np.ndarray:
+    """The masks (N, C, S, S) of :func:`mlc.predict_scenes.fresh_split` for a config and seed."""
+    return predict_scenes.fresh_split(run_config.RunConfig.from_json(config_json), seed)[2]
+
+
 def truth_outline(run: Run, item) -> np.ndarray | None:
-    """(C, S, S) masks of a test image of a generated data set, else None (uploads, own images)."""
+    """(C, S, S) masks of a test or new image of a generated data set, else None (uploads, own images)."""
+    fresh = predict_scenes.fresh_index(item.source, item.key)
+    if fresh is not None:
+        masks = cached_fresh_masks(run.config.to_json(), fresh[0])
+        return masks[fresh[1]] if fresh[1] < len(masks) else None
     index = saliency_scores.split_index(item.source, item.key)
     if index is None or masks_problem(run.config) is not None:
         return None
@@ -199,6 +214,6 @@ def heat_maps(run: Run, items: Sequence, probs: np.ndarray, rule) -> None:
         + (
             "Cyan: the object's true outline."
             if outline is not None
-            else "No outline: only the run's test images of a generated data set have one."
+            else "No outline: only the test and new images of a generated data set have one."
         )
     )

@@ -43,30 +43,26 @@ def shortcut_tab(jobs: SessionJobs) -> None:
         except (RuntimeError, ValueError) as exc:
             st.error(f"Cannot start training: {exc}", icon=":material/error:")
     active = jobs.job is not None and jobs.job.alive
-    c1, c2 = st.columns(2)
-    c1.button(
-        "Train the shortcut run",
-        type="primary",
-        icon=":material/play_arrow:",
-        disabled=active,
-        width="stretch",
-        key="shortcut_train",
-        on_click=state.__setitem__,
-        args=(_REQUEST, "lesson"),
-        help=f"`--shortcut {shortcut_text(shortcut.LESSON)}`, {shortcut.LESSON.train_size:,} training scenes, "
-        f"{shortcut.LESSON.epochs} epochs"
-        + (f": {estimate}." if (estimate := speed.estimate_text(shortcut.LESSON)) else "."),
-    )
-    c2.button(
-        "… and a control run without the shortcut",
-        icon=":material/compare:",
-        disabled=active,
-        width="stretch",
-        key="shortcut_train_both",
-        on_click=state.__setitem__,
-        args=(_REQUEST, "both"),
-        help="The same run on scenes where house and tree are not linked, trained right after.",
-    )
+    estimate = speed.estimate_text(shortcut.LESSON)
+    buttons = (  # (label, key, request, icon, primary, help)
+        ("Train the shortcut run", "shortcut_train", "lesson", "play_arrow", True,
+         f"`--shortcut {shortcut_text(shortcut.LESSON)}`, {shortcut.LESSON.train_size:,} training scenes, "
+         f"{shortcut.LESSON.epochs} epochs" + (f": {estimate}." if estimate else ".")),
+        ("… and a control run without the shortcut", "shortcut_train_both", "both", "compare", False,
+         "The same run on scenes where house and tree are not linked, trained right after."),
+    )  # fmt: skip
+    for column, (label, key, value, icon, primary, tip) in zip(st.columns(len(buttons)), buttons):
+        column.button(
+            label,
+            type="primary" if primary else "secondary",
+            icon=f":material/{icon}:",
+            disabled=active,
+            width="stretch",
+            key=key,
+            on_click=state.__setitem__,
+            args=(_REQUEST, value),
+            help=tip,
+        )
     with st.container():
         polled = jobs.job.snapshot().state if active else None
         st.fragment(run_every=train_form.poll_seconds(active, polled))(_progress)(jobs)

@@ -263,6 +263,16 @@ def test_in_process_json_run(capsys):
         assert 0 <= row["pointing_game"] <= 1 and 0 <= row["baseline_mass_inside"] <= 1
 
 
+def test_a_digits_run_reports_where_each_digit_looks(capsys):
+    code = cli.main(["train", *TINY, "--dataset", "digits", "--classes", "3,7", "--prevalence", "0.5,0.5", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    saliency = strict_json(captured.out)["saliency"]  # scored against the digits' ink masks
+    assert saliency.get("reason") is None and [r["tag"] for r in saliency["rows"]] == ["3", "7"]
+    for row in saliency["rows"]:
+        assert row["images"] > 0 and 0 <= row["pointing_game"] <= 1 and 0 < row["baseline_mass_inside"] < 1
+
+
 def test_in_process_text_run_prints_the_table(capsys):
     code = cli.main(["train", *TINY])
     out = capsys.readouterr().out

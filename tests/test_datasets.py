@@ -125,3 +125,17 @@ def test_split_masks_refuse_own_images_and_unknown_splits():
         datasets.split_masks(RunConfig(), "holdout")
     with pytest.raises(ValueError, match="no object masks"):
         datasets.split_masks(RunConfig(dataset="own", classes=("a",), prevalence=(0.5,)), "test")
+
+
+@pytest.mark.parametrize("split", ["test", "val"])
+def test_split_masks_of_digits_are_the_split_of_make_splits_with_ink_masks(split):
+    from mlc.config import RunConfig
+
+    config = RunConfig(dataset="digits", train_size=40, val_size=20, test_size=24, image_size=32)
+    assert datasets.masks_problem(config) is None
+    splits = datasets.make_splits(config)
+    x, y, masks = datasets.split_masks(config, split)
+    np.testing.assert_array_equal(x, splits.split(split)[0])
+    np.testing.assert_array_equal(y, splits.split(split)[1])
+    assert masks.shape == (len(y), 10, 32, 32) and masks.dtype == bool
+    np.testing.assert_array_equal(masks.any(axis=(2, 3)), y >= 0.5)

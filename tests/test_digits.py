@@ -220,3 +220,37 @@ def test_importing_the_module_does_not_import_scikit_learn():
     code = "import sys, mlc.digits; print('sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"classes": ["3", "7"], "prevalence": [0.4, 0.5], "image_size": 48}])
+def test_masks_mark_the_ink_of_each_tagged_digit_on_the_same_canvases(kwargs):
+    x, y = make_digits(300, seed=5, **kwargs)
+    mx, my, masks = make_digits(300, seed=5, masks=True, **kwargs)
+    np.testing.assert_array_equal(mx, x)
+    np.testing.assert_array_equal(my, y)
+    size = x.shape[1]
+    assert masks.shape == (300, y.shape[1], size, size) and masks.dtype == bool
+    # empty iff the tag is absent
+    np.testing.assert_array_equal(masks.any(axis=(2, 3)), y >= 0.5)
+    # ink is darker than the paper outside every mask (compared per canvas)
+    lum = x @ np.array([0.299, 0.587, 0.114], np.float32)
+    inside, outside = masks.any(1), ~masks.any(1)
+    for i in np.flatnonzero(inside.any(axis=(1, 2))):
+        assert lum[i][inside[i]].mean() < lum[i][outside[i]].mean() - 0.1
+    # uint8 canvases carry the same masks
+    np.testing.assert_array_equal(make_digits(300, seed=5, masks=True, dtype="uint8", **kwargs)[2], masks)
+
+
+def test_a_mask_covers_every_instance_of_its_digit():
+    lay = digit_layout(200, seed=3)
+    _, _, masks = make_digits(200, seed=3, masks=True)
+    for i in range(len(lay.digit)):
+        c, d, y0, x0, s = lay.canvas[i], lay.digit[i], lay.top[i], lay.left[i], lay.side[i]
+        assert masks[c, d, y0 : y0 + s, x0 : x0 + s].any()
+    # nothing of a digit's mask lies outside the union of its own boxes
+    for c in range(5):
+        for d in np.flatnonzero(lay.labels[c]):
+            box = np.zeros(masks.shape[2:], bool)
+            for i in np.flatnonzero((lay.canvas == c) & (lay.digit == d)):
+                box[lay.top[i] : lay.top[i] + lay.side[i], lay.left[i] : lay.left[i] + lay.side[i]] = True
+            assert not (masks[c, d] & ~box).any()

@@ -253,6 +253,35 @@ def test_exported_soft_labels_and_noise():
     assert 0.12 < changed < 0.28
 
 
+def together_share(y: np.ndarray, tag: int, partner: int) -> float:
+    """Share of the images with ``tag`` that also hold ``partner``."""
+    return float(y[y[:, tag] >= 0.5, partner].mean())
+
+
+def test_the_scripts_scenes_plant_the_shortcut_as_mlc_does():
+    from mlc import datasets
+
+    config = RunConfig(
+        train_size=4000, val_size=4000, test_size=4000, image_size=16,
+        cooccur_tag="house", cooccur_with="tree", cooccur_train=0.95, cooccur_test=0.3,
+    )  # fmt: skip
+    house, tree = config.classes.index("house"), config.classes.index("tree")
+    ns = namespace(export.keras_script(config))
+    assert ns["COOCCUR"] == ("house", "tree") and (ns["COOCCUR_TRAIN"], ns["COOCCUR_TEST"]) == (0.95, 0.3)
+    (_, y_train), (_, y_val) = ns["load_data"](None)
+    splits = datasets.make_splits(config)
+    for y_script, y_mlc, share in ((y_train, splits.train[1], 0.95), (y_val, splits.val[1], 0.3)):
+        assert together_share(y_script, house, tree) == pytest.approx(share, abs=0.04)
+        assert together_share(y_script, house, tree) == pytest.approx(together_share(y_mlc, house, tree), abs=0.05)
+        # the partner keeps its prevalence, as in mlc
+        assert y_script[:, tree].mean() == pytest.approx(config.prevalence[tree], abs=0.03)
+    # without the scenario the script's tags stay independent (the same draws as before)
+    off = namespace(export.keras_script(config.replace(cooccur_tag="", cooccur_with="")))
+    assert off["COOCCUR"] is None
+    (_, y_off), _ = off["load_data"](None)
+    assert together_share(y_off, house, tree) == pytest.approx(config.prevalence[tree], abs=0.06)
+
+
 # ---------------------------------------------------------------- the script runs end to end
 def run_script(tmp_path, config: RunConfig, *args: str) -> tuple[str, subprocess.CompletedProcess]:
     """Write ``config``'s script into tmp_path and run it there (with ``args``); it must exit 0."""
@@ -293,6 +322,7 @@ def run_script(tmp_path, config: RunConfig, *args: str) -> tuple[str, subprocess
         {"loss": "bce", "model": "linear", "loss_params": {"smoothing": 0.1, "unknown": "ignore"}},
         {"loss": "zlpr", "model": "linear"},
         {"loss": "two_way", "model": "linear", "loss_params": {"t_pos": 2.0, "t_neg": 0.5}},
+        {"loss": "bce", "model": "linear", "cooccur_tag": "house", "cooccur_with": "tree"},
     ],
     ids=[
         "bce-compact",
@@ -303,6 +333,7 @@ def run_script(tmp_path, config: RunConfig, *args: str) -> tuple[str, subprocess
         "bce-smoothed-ignore-linear",
         "zlpr-linear",
         "two_way-linear",
+        "bce-linear-shortcut",
     ],
 )
 def test_script_runs_standalone_and_saves_a_loadable_model(tmp_path, changes):

@@ -113,6 +113,25 @@ def test_label_names_number_loss_weighting_and_model(config, number, label):
     assert Run(config, number=number).label == label
 
 
+@pytest.mark.parametrize(
+    "changes, tail",
+    [
+        ({"cooccur_tag": "house", "cooccur_with": "tree"}, " · shortcut house~tree"),
+        ({"missing_positives": 0.3}, " · missing 30%"),
+        ({"missing_positives": 0.25, "missing_as": "unknown"}, " · missing 25% as unknown"),
+        ({"single_positive": True}, " · single positive"),
+        ({"label_noise": 0.1}, " · noise 10%"),
+        (
+            {"cooccur_tag": "cat", "cooccur_with": "sky", "missing_positives": 0.5, "label_noise": 0.02},
+            " · shortcut cat~sky · missing 50% · noise 2%",
+        ),
+    ],
+)
+def test_label_names_the_scenario_after_the_model(changes, tail):
+    assert Run(RunConfig(**changes), number=4).label == "#4 bce · lean" + tail
+    assert Run(RunConfig(dataset="digits", label_noise=0.1), number=1).label == "#1 bce · lean · digits · noise 10%"
+
+
 # ---------------------------------------------------------------- JSON
 def test_json_round_trip_keeps_the_record():
     run = scored_run()

@@ -100,3 +100,17 @@ def test_a_trained_model_points_well_above_chance():
     pointing = np.mean([r["pointing_game"] for r in rows])
     chance = np.mean([r["baseline_pointing_game"] for r in rows])
     assert pointing > 2 * chance, out["rows"]
+
+
+def test_a_pointing_game_of_zero_is_never_above_chance():
+    # a map that always peaks outside a mask the random map never hits either: both pointing games are 0
+    masks = np.zeros((3, 1, 8, 8), bool)
+    masks[:, 0, 0, 0] = True
+    maps = np.zeros((3, 1, 8, 8))
+    maps[:, 0, 7, 7] = 1.0
+    (row,) = ss.score_maps(maps, masks, tags=["dot"], seed=1)
+    assert row["pointing_game"] == 0.0 and row["baseline_pointing_game"] == 0.0 and row["lift"] is None
+    assert ss.above_chance([row]) == ([], ["dot"])
+    assert ss.lift_text(row["lift"]) == ss.NO_LIFT and "dot" in ss.lift_note([row])
+    good = {"tag": "box", "images": 3, "pointing_game": 0.5, "baseline_pointing_game": 0.0, "lift": None}
+    assert ss.above_chance([good]) == (["box"], ["box"])  # above a random map that never hits

@@ -184,4 +184,6 @@ def test_workers_run_below_the_servers_priority(pool):
 
     assert pool.wait_ready()
     for pid in pool.stats()["pids"]:
-        assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS
+        # niceness stops at 19: a server started under `nice` gets workers as low as the system allows
+        expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS)
+        assert os.getpriority(os.PRIO_PROCESS, pid) == expected

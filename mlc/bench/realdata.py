@@ -191,33 +191,59 @@ def bench_own_memory(quick: bool, repeats: int) -> dict:
     return {"images": n, "archive_mb": round(size_mb, 1), "peak_rss_mib": out, "epochs": 1}
 
 
+def table_row(*cells: str) -> str:
+    """One Markdown table row of the benchmark table.
+
+    >>> table_row("a", "b")
+    '| a | b |'
+    """
+    return "| " + " | ".join(cells) + " |"
+
+
+def or_dash(value: float | None, fmt: str, missing: str = "—") -> str:
+    """``value`` formatted (``fmt``, e.g. ``"{:.1f} s"``), or ``missing`` when it was not measured.
+
+    >>> or_dash(1.234, "{:.1f} s"), or_dash(None, "{:.1f} s"), or_dash(None, "{}", "not reached")
+    ('1.2 s', '—', 'not reached')
+    """
+    return missing if value is None else fmt.format(value)
+
+
 def realdata_rows(results: dict) -> list[str]:
     """Table rows of the three parts that are present in ``results``."""
     lines = []
     if "import" in results:
-        r = results["import"]
-        rate = r["images_per_s"]
+        r, rate = results["import"], results["import"]["images_per_s"]
         lines.append(
-            f"| own-images import: {r['images']:,} JPEGs of {r['side']} px ({r['archive_mb']} MB zip), decode + "
-            f"resize to 64 px | {rate['plain Pillow']:.0f} images/s (plain Pillow loop) | "
-            f"{rate['mlc.imagesets']:.0f} images/s (mlc.imagesets) | {r['ratio']:.2f}× faster |"
+            table_row(
+                f"own-images import: {r['images']:,} JPEGs of {r['side']} px ({r['archive_mb']} MB zip), decode + "
+                "resize to 64 px",
+                f"{rate['plain Pillow']:.0f} images/s (plain Pillow loop)",
+                f"{rate['mlc.imagesets']:.0f} images/s (mlc.imagesets)",
+                f"{r['ratio']:.2f}× faster",
+            )
         )
     if "digits" in results:
         d = results["digits"]
-        for model, c in d["contenders"].items():
-            secs = "not reached" if c["seconds"] is None else f"{c['seconds']:.1f} s"
-            gfe = "—" if c["gflop_eq"] is None else f"{c['gflop_eq']:,.0f} GFLOP-eq"
-            lines.append(
-                f"| digits: time to test mAP ≥ {d['target_map']}, {model} | {secs} at {c['matmul_gflops']:.0f} "
-                f"GFLOP/s matmul ({c['reached']}/{c['runs']} reached) | {gfe}; final test mAP "
-                f"{c['final_test_map']:.3f} | — |"
+        lines += [
+            table_row(
+                f"digits: time to test mAP ≥ {d['target_map']}, {model}",
+                f"{or_dash(c['seconds'], '{:.1f} s', 'not reached')} at {c['matmul_gflops']:.0f} GFLOP/s matmul "
+                f"({c['reached']}/{c['runs']} reached)",
+                f"{or_dash(c['gflop_eq'], '{:,.0f} GFLOP-eq')}; final test mAP {c['final_test_map']:.3f}",
+                "—",
             )
+            for model, c in d["contenders"].items()
+        ]
     if "own_memory" in results:
-        m = results["own_memory"]
-        p = m["peak_rss_mib"]
+        m, p = results["own_memory"], results["own_memory"]["peak_rss_mib"]
         lines.append(
-            f"| peak memory, `mlc train --data` on {m['images']:,} own images ({m['archive_mb']} MB zip), "
-            f"{m['epochs']} epoch | {p['scenes']:.0f} MiB (scenes, same split sizes) | {p['own images']:.0f} MiB | "
-            f"{p['own images'] / p['scenes']:.2f}× |"
+            table_row(
+                f"peak memory, `mlc train --data` on {m['images']:,} own images ({m['archive_mb']} MB zip), "
+                f"{m['epochs']} epoch",
+                f"{p['scenes']:.0f} MiB (scenes, same split sizes)",
+                f"{p['own images']:.0f} MiB",
+                f"{p['own images'] / p['scenes']:.2f}×",
+            )
         )
     return lines

@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 
+from mlc.bench.realdata import or_dash, table_row
 from mlc.bench.stats import median
 
 #: Models measured (``linear`` has no feature map: occlusion, no eager reference).
@@ -102,12 +103,12 @@ def saliency_rows(results: dict) -> list[str]:
     if "saliency" not in results:
         return []
     s = results["saliency"]
-    rows = []
-    for name, r in s["models"].items():
-        eager = "—" if r["eager_ms"] is None else f"{r['eager_ms']:.1f} (eager Grad-CAM)"
-        ratio = "" if r["ratio"] is None else f"{r['ratio']:.1f}× faster; "
-        rows.append(
-            f"| saliency, {name} ({r['method']}), {s['image']} in one call, warm, ms | {eager} | {r['ms']:.1f} "
-            f"(p95 {r['p95_ms']:.1f}) | {ratio}target ≤ {s['target_ms']:.0f} ms |"
+    return [
+        table_row(
+            f"saliency, {name} ({r['method']}), {s['image']} in one call, warm, ms",
+            or_dash(r["eager_ms"], "{:.1f} (eager Grad-CAM)"),
+            f"{r['ms']:.1f} (p95 {r['p95_ms']:.1f})",
+            f"{or_dash(r['ratio'], '{:.1f}× faster; ', '')}target ≤ {s['target_ms']:.0f} ms",
         )
-    return rows
+        for name, r in s["models"].items()
+    ]

@@ -71,3 +71,17 @@ def test_own_images_say_there_are_no_masks(page, own_data_run, counted):
     at = page([own_data_run()])
     assert any("no object masks" in i.value for i in at.info)
     assert counted == [] and not tables(at, "tag")
+
+
+def test_a_digits_run_is_scored_against_the_digits_ink(page, counted):
+    from mlc.config import RunConfig
+    from mlc.training import train
+
+    run = train(
+        RunConfig(dataset="digits", classes=("3", "7"), prevalence=(0.5, 0.5), image_size=32, epochs=1,
+                  train_size=64, val_size=32, test_size=40, batch_size=32)
+    )  # fmt: skip
+    at = page([run])
+    assert counted == [run.id] and not any("no object masks" in i.value for i in at.info)
+    (one,) = tables(at, "tag")
+    assert list(one["tag"]) == ["3", "7"] and (one["images with the tag"] > 0).all()

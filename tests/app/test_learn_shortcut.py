@@ -4,26 +4,16 @@ and the tab then shows the lesson's numbers and pictures (a tiny scenario stands
 import pytest
 
 from mlc import shortcut
-from mlc.config import RunConfig
 
 TAB = "Shortcut exercise"
-TINY = RunConfig(
-    epochs=1,
-    train_size=256,
-    val_size=64,
-    test_size=200,
-    batch_size=32,
-    image_size=32,
-    cooccur_tag="house",
-    cooccur_with="tree",
-)
+TINY = shortcut.lesson_config(epochs=1, train_size=256, val_size=64, test_size=200, batch_size=32, image_size=32)
 
 
 @pytest.fixture
 def tiny_lesson(monkeypatch):
     """The tab trains and reads TINY (and its control) instead of the minute-long exercise."""
     monkeypatch.setattr(shortcut, "LESSON", TINY)
-    monkeypatch.setattr(shortcut, "CONTROL", TINY.replace(cooccur_tag="", cooccur_with=""))
+    monkeypatch.setattr(shortcut, "CONTROL", shortcut.control_of(TINY))
 
 
 def _open(open_page):

@@ -68,3 +68,31 @@ def test_an_upload_gets_heat_maps_without_an_outline(session, two_runs, open_pag
     assert not at.exception, [e.value for e in at.exception]
     (caption,) = heat_captions(at)
     assert "No outline" in caption and counted == [1]
+
+
+def test_new_scenes_get_their_true_outline(session, two_runs, open_page, counted, monkeypatch):
+    from mlc import predict_scenes
+
+    edges = []
+    real = saliency.overlay
+
+    def overlay(image, heat, edge=None, **kwargs):
+        edges.append(edge)
+        return real(image, heat, edge, **kwargs)
+
+    monkeypatch.setattr(saliency, "overlay", overlay)
+    session(list(two_runs))
+    at = open_page("pages/predict.py")
+    at.segmented_control(key="sample_origin").set_value("fresh").run()
+    del edges[:]
+    at.slider(key="thr_all").set_value(0.0).run()
+    assert not at.exception, [e.value for e in at.exception]
+    (caption,) = heat_captions(at)
+    assert "true outline" in caption
+    run = two_runs[1]  # the newest run is the default
+    x, y, masks = predict_scenes.fresh_split(run.config, 7)
+    (item,) = predict_scenes.fresh_items(run.config, x, y, 6, seed=7)[:1]
+    _, index = predict_scenes.fresh_index(item.source, item.key)
+    assert len(edges) == run.config.num_classes
+    for t, edge in enumerate(edges):
+        np.testing.assert_array_equal(edge, masks[index, t])
