@@ -21,8 +21,9 @@ browser (seed typed until the address shows it) and in the server (script start 
 from the app's rerun clock: ``MLC_RERUN_LOG``, see ``mlc/rerun_clock.py``; target p95 <= 1 s).
 
 On one small machine the 8 browsers' renderers compete with the server for its cores, which
-visitors' browsers on their own machines would not; ``--browser-nice 19`` starts Chromium (and
-so every renderer) at the lowest CPU priority to take that share out of the server's figures.
+visitors' browsers on their own machines would not; ``--browser-nice 19`` keeps every thread of
+Chromium at the lowest CPU priority (re-applied twice a second: Chromium sets its threads'
+priorities itself, so a ``nice`` at launch does not hold) to take that share out of the figures.
 """
 
 from __future__ import annotations
@@ -251,36 +252,73 @@ async def one_session(
     return result
 
 
-def niced_browser(niceness: int, folder: Path) -> str:
-    """The Chromium to launch: Debian's, or (``niceness`` > 0) a wrapper in ``folder`` that starts it at that
-    lower CPU priority, renderers included (they inherit it): the visitors' browsers stand in for machines of
-    their own and should not take the server's cores."""
-    if niceness <= 0:
-        return CHROMIUM
-    wrapper = folder / "chromium-niced"
-    wrapper.write_text(f'#!/bin/sh\nexec nice -n {int(niceness)} {CHROMIUM} "$@"\n')
-    wrapper.chmod(0o755)
-    return str(wrapper)
+class BrowserNice:
+    """While open, keeps every thread of this process's Chromium descendants at ``niceness`` (re-applied every
+    ``every`` s: Chromium sets its own threads' priorities, per thread, so a ``nice`` at launch does not hold).
+    The visitors' browsers stand in for machines of their own and should not take the server's cores."""
+
+    def __init__(self, niceness: int, every: float = 0.5):
+        self.niceness, self.every = niceness, every
+        self.threads_set = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _browser_threads(self) -> list[int]:
+        parents: dict[int, int] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                except (OSError, ValueError, IndexError):
+                    continue
+        me, tids = os.getpid(), []
+        for pid in parents:
+            ancestor, hops = parents.get(pid), 0
+            while ancestor not in (None, 0, 1, me) and hops < 20:
+                ancestor, hops = parents.get(ancestor), hops + 1
+            try:
+                if ancestor == me and Path(f"/proc/{pid}/comm").read_text().strip() == "chromium":
+                    tids += [int(t.name) for t in Path(f"/proc/{pid}/task").iterdir()]
+            except OSError:
+                continue
+        return tids
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            for tid in self._browser_threads():
+                try:
+                    if os.getpriority(os.PRIO_PROCESS, tid) < self.niceness:
+                        os.setpriority(os.PRIO_PROCESS, tid, self.niceness)
+                        self.threads_set += 1
+                except OSError:  # the thread ended meanwhile
+                    continue
+
+    def __enter__(self) -> BrowserNice:
+        if self.niceness > 0:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
 
 
 async def drive(
     url: str, sessions: int, timeout: float, defaults: bool = False, run: str = RUN_QUERY, browser_nice: int = 0
 ) -> list[dict]:
-    import tempfile
-
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
-        with tempfile.TemporaryDirectory() as folder:
-            executable = niced_browser(browser_nice, Path(folder))
-            browser = await p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            return await asyncio.gather(
-                *[
-                    one_session(browser, url, i, (i == sessions - 1 and sessions > 1), timeout, defaults, run)
-                    for i in range(sessions)
-                ]
-            )
+            with BrowserNice(browser_nice):
+                return await asyncio.gather(
+                    *[
+                        one_session(browser, url, i, (i == sessions - 1 and sessions > 1), timeout, defaults, run)
+                        for i in range(sessions)
+                    ]
+                )
         finally:
             await browser.close()
 
@@ -405,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
         "--browser-nice",
         type=int,
         default=0,
-        help="start Chromium at this lower CPU priority (e.g. 19): visitors' browsers run on their own machines",
+        help="keep Chromium at this lower CPU priority (e.g. 19): visitors' browsers run on their own machines",
     )
     args = parser.parse_args(argv)
     if not 0 <= args.browser_nice <= 19:
