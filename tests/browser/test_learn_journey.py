@@ -21,7 +21,7 @@ def test_learn_journey(server, goto, page, screenshot):
     buttons = pg.get_by_role("button", name="Run it live")
     visible = [i for i in range(buttons.count()) if buttons.nth(i).is_visible()]
     buttons.nth(visible[0]).click()
-    pg.locator('[data-testid="stAlertContentSuccess"]').first.wait_for(timeout=60_000)
+    pg.locator('[data-testid="stAlertContentSuccess"]').first.wait_for(timeout=180_000)  # a cold worker imports TF
     screenshot(pg, "learn-pitfall")
 
     pg.get_by_role("tab", name="Code for your run").click()
