@@ -86,7 +86,11 @@ def loss_chart(
     batch_history: Sequence[dict], epoch_history: Sequence[dict], batches_per_epoch: int, *, height: int = 260
 ) -> alt.Chart:
     """Train loss per batch (faint raw + smoothed) and per-epoch train/validation loss."""
-    frame = loss_frame(batch_history, epoch_history, batches_per_epoch)
+    return loss_chart_of(loss_frame(batch_history, epoch_history, batches_per_epoch), height=height)
+
+
+def loss_chart_of(frame: pd.DataFrame, *, height: int = 260) -> alt.LayerChart:
+    """:func:`loss_chart` of a ready :func:`loss_frame` (its spec depends on the columns only, not the rows)."""
     colour = alt.Color(
         "series:N",
         scale=alt.Scale(domain=list(SERIES_COLOURS), range=list(SERIES_COLOURS.values())),
@@ -116,6 +120,11 @@ def metrics_frame(epoch_history: Sequence[dict], keys: Sequence[str]) -> pd.Data
     return pd.DataFrame(rows, columns=["epoch", "value", "metric"])
 
 
+def metric_keys(soft_labels: bool = False) -> list[str]:
+    """The validation metrics the Train page draws: macro F1 and mAP, plus MAE for soft labels."""
+    return ["macro_f1", "map"] + (["mae"] if soft_labels else [])
+
+
 def metrics_chart(epoch_history: Sequence[dict], *, soft_labels: bool = False, height: int = 260) -> alt.Chart:
     """Validation macro F1 and mAP per epoch (plus MAE when the targets are soft labels).
 
@@ -123,8 +132,11 @@ def metrics_chart(epoch_history: Sequence[dict], *, soft_labels: bool = False, h
     >>> sorted(metrics_frame(rows, ["macro_f1", "map"])["metric"])
     ['mAP (val)', 'macro F1 (val)']
     """
-    keys = ["macro_f1", "map"] + (["mae"] if soft_labels else [])
-    frame = metrics_frame(epoch_history, keys)
+    return metrics_chart_of(metrics_frame(epoch_history, metric_keys(soft_labels)), height=height)
+
+
+def metrics_chart_of(frame: pd.DataFrame, *, height: int = 260) -> alt.Chart:
+    """:func:`metrics_chart` of a ready :func:`metrics_frame` (its spec depends on the columns only)."""
     return (
         alt.Chart(frame)
         .mark_line(point=alt.OverlayMarkDef(size=50, filled=True), strokeWidth=2)

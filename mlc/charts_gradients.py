@@ -50,7 +50,27 @@ def share_chart(
     ``columns``: panels per row (the rest wrap onto further rows); ``None``: all tags in one row.
     """
     frame = share_frame(history, classes, source)
-    parts = [p for p in gradients.PARTS if p in set(frame["part"])] or ["positive", "negative"]
+    return share_chart_of(frame, tuple(classes), share_parts(frame), panel_width=panel_width, columns=columns)
+
+
+def share_parts(frame: pd.DataFrame) -> tuple[str, ...]:
+    """The parts a :func:`share_frame` holds, in :data:`mlc.gradients.PARTS` order (positive, negative if none).
+
+    >>> share_parts(share_frame([], ("sky",)))
+    ('positive', 'negative')
+    """
+    present = set(frame["part"])
+    return tuple(p for p in gradients.PARTS if p in present) or ("positive", "negative")
+
+
+def share_chart_of(
+    frame: pd.DataFrame,
+    classes: tuple[str, ...],
+    parts: tuple[str, ...],
+    panel_width: int = 150,
+    columns: int | None = None,
+) -> alt.FacetChart:
+    """:func:`share_chart` of a ready :func:`share_frame`; its spec depends on the arguments, not the rows."""
     chart = (
         alt.Chart(frame)
         .mark_bar()
@@ -60,11 +80,11 @@ def share_chart(
             color=alt.Color(
                 "part:N",
                 title="from targets",
-                scale=alt.Scale(domain=parts, range=[PART_COLOURS[p] for p in parts]),
+                scale=alt.Scale(domain=list(parts), range=[PART_COLOURS[p] for p in parts]),
                 legend=alt.Legend(orient="bottom"),
             ),
             order=alt.Order("part:N", sort="descending"),
-            tooltip=["tag", "epoch", "part", alt.Tooltip("share:Q", format=".1%")],
+            tooltip=["tag:N", "epoch:Q", "part:N", alt.Tooltip("share:Q", format=".1%")],
         )
         .properties(width=panel_width, height=150)
     )

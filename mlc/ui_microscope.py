@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 import streamlit as st
 
 from mlc import charts_gradients, gradients
+from mlc.ui_marshal import chart_with_data
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -32,7 +33,10 @@ def train_panel(history: Sequence[Mapping], classes: Sequence[str], key: str = "
         st.caption("No gradients measured on these yet.")
         return
     columns, panel = charts_gradients.panel_layout(len(classes))  # the live panel is half the page wide
-    st.altair_chart(charts_gradients.share_chart(history, classes, source, panel_width=panel, columns=columns))
+    parts = charts_gradients.share_parts(frame)
+    draw = charts_gradients.share_chart_of
+    spec = chart_with_data(draw, frame, classes=tuple(classes), parts=parts, panel_width=panel, columns=columns)
+    st.vega_lite_chart(spec=spec)
     latest = gradients.latest(history, classes, source)
     st.caption(" · ".join(gradients.reading(row) for row in latest))
 

@@ -50,6 +50,7 @@ from mlc.ui import (
     share_url,
     training_slots,
 )
+from mlc.ui_marshal import chart_with_data
 
 DEFAULTS = RunConfig()
 #: Widget key of each form field (see :data:`mlc.share.FORM_FIELDS`).
@@ -458,8 +459,11 @@ def live_panel(jobs: SessionJobs, in_line: bool = False) -> None:
         st.caption(f"Repeat over seeds: **seed {n} of {of}** (seed {cfg.seed}).")
     job_progress(snap)
     batches = train_form.batches_per_epoch(cfg)
-    st.altair_chart(charts.loss_chart(snap.batch_history, snap.epoch_history, batches, height=320), width="stretch")
-    st.altair_chart(charts.metrics_chart(snap.epoch_history, soft_labels=cfg.soft_labels, height=240), width="stretch")
+    # a template per chart shape, only the rows re-serialised each tick (mlc.ui_marshal)
+    losses = charts.loss_frame(snap.batch_history, snap.epoch_history, batches)
+    st.vega_lite_chart(spec=chart_with_data(charts.loss_chart_of, losses, height=320), width="stretch")
+    scores = charts.metrics_frame(snap.epoch_history, charts.metric_keys(cfg.soft_labels))
+    st.vega_lite_chart(spec=chart_with_data(charts.metrics_chart_of, scores, height=240), width="stretch")
     microscope = snap.run.gradients if snap.run is not None else gradients.from_epochs(snap.epoch_history)
     ui_microscope.train_panel(microscope, cfg.classes)
     if snap.active:

@@ -24,22 +24,23 @@ _PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 
 def page_tick(job) -> float:
     """One tick of what the Train page does each second while a job trains, without a browser:
-    snapshot the job, build both Altair charts and marshal them as Streamlit does (spec
-    plus Arrow data), then the clean-up Streamlit runs after every script run (Keras'
-    ``clear_session()``, and ``gc.collect(2)`` unless ``runner.postScriptGC`` is off).
+    snapshot the job, build both charts' specs as the page does (a template per chart shape,
+    the rows as Arrow data: :func:`mlc.ui_marshal.chart_with_data`), then the clean-up
+    Streamlit runs after every script run (Keras' ``clear_session()``, and ``gc.collect(2)``
+    unless ``runner.postScriptGC`` is off).
     Returns the tick's duration in seconds."""
     import gc
 
     import keras
 
     from mlc import charts
-    from mlc.ui_marshal import vega_lite_spec as marshal
+    from mlc.ui_marshal import chart_with_data
 
     t = time.perf_counter()
     snap = job.snapshot()
     batches = -(-snap.config.train_size // snap.config.batch_size)
-    marshal(charts.loss_chart(snap.batch_history, snap.epoch_history, batches))
-    marshal(charts.metrics_chart(snap.epoch_history))
+    chart_with_data(charts.loss_chart_of, charts.loss_frame(snap.batch_history, snap.epoch_history, batches))
+    chart_with_data(charts.metrics_chart_of, charts.metrics_frame(snap.epoch_history, charts.metric_keys()))
     keras.backend.clear_session()
     if post_script_gc():
         gc.collect(2)
