@@ -93,6 +93,11 @@ def _plain_function(fn, name: str) -> str:
 #: Building blocks whose mlc version does more than the script needs, written for the script:
 #: the exported backbone loads ``BACKBONE_WEIGHTS`` (set by ``--weights``) and lets Keras report errors.
 EXPORTED_BLOCKS: dict[str, str] = {
+    "batch_normalization": '''\
+def batch_normalization(momentum, name):
+    """Keras' BatchNormalization (mlc trains with a subclass on TensorFlow's fused kernel: the same maths)."""
+    return layers.BatchNormalization(momentum=momentum, name=name)
+''',
     "pretrained_backbone": f'''\
 BACKBONE_MIN_SIZE = {models.BACKBONE_MIN_SIZE!r}  # smaller images are upscaled inside the model
 BACKBONE_WEIGHTS = "imagenet"  # Keras downloads them once into ~/.keras/models; see --weights
@@ -115,7 +120,11 @@ def pretrained_backbone(size):
 
 def _model_source(name: str) -> str:
     builder = models.MODELS[name].builder
-    blocks = [b for b in models.BUILDING_BLOCKS if f"{b.__name__}(" in inspect.getsource(builder)]
+    used = inspect.getsource(builder)
+    for block in reversed(models.BUILDING_BLOCKS):  # a block may call the blocks listed before it
+        if f"{block.__name__}(" in used:
+            used += inspect.getsource(block)
+    blocks = [b for b in models.BUILDING_BLOCKS if f"{b.__name__}(" in used]
     code = [EXPORTED_BLOCKS.get(b.__name__) or _plain_function(b, b.__name__) for b in blocks]
     return "\n\n".join([*code, _plain_function(builder, "build_model")])
 

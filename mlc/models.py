@@ -113,6 +113,15 @@ def seed_cnn(num_classes: int, image_size: int) -> keras.Model:
     return logits_model("seed_cnn", num_classes, image_size, body)
 
 
+def batch_normalization(momentum: float, name: str):
+    """Keras' BatchNormalization computed by TensorFlow's fused kernel (:mod:`mlc.batch_norm`: same maths and
+    weights, a quarter less time per training step of ``lean``); saved files and the exported script use Keras' own.
+    """
+    from mlc.batch_norm import FusedBatchNormalization
+
+    return FusedBatchNormalization(momentum=momentum, name=name)
+
+
 def conv_bn_relu(filters: int, kernel: int, strides: int = 1, padding: str = "same", name: str = ""):
     # batch norm lets the rare tag's features form in a few epochs at a high learning rate;
     # momentum 0.9, not Keras' 0.99: a run of a few hundred steps must end with moving
@@ -120,13 +129,13 @@ def conv_bn_relu(filters: int, kernel: int, strides: int = 1, padding: str = "sa
     # macro-F1 0.22 on validation, at 0.9 0.87 and 0.79; the default run needs ~6 % fewer samples)
     return [
         layers.Conv2D(filters, kernel, strides=strides, padding=padding, use_bias=False, name=name),
-        layers.BatchNormalization(momentum=0.9, name=f"{name}_bn"),
+        batch_normalization(momentum=0.9, name=f"{name}_bn"),
         layers.ReLU(name=f"{name}_relu"),
     ]
 
 
 #: Functions the builders call besides Keras (the exported script defines them too).
-BUILDING_BLOCKS: tuple[Callable, ...] = (conv_bn_relu, logits_model)
+BUILDING_BLOCKS: tuple[Callable, ...] = (batch_normalization, conv_bn_relu, logits_model)
 
 
 @register(

@@ -116,10 +116,12 @@ class Run:
         return self.samples_seen / self.train_seconds if self.train_seconds > 0 else 0.0
 
     def probability_model(self):
-        """The served model: same weights, sigmoid outputs (B, C) in [0, 1]."""
+        """The served and saved model: plain Keras layers (mlc's fused batch norm becomes Keras' own,
+        :func:`mlc.batch_norm.plain_keras`), the same weights, sigmoid outputs (B, C) in [0, 1]."""
         from mlc import models  # Keras, only when a model is asked for
+        from mlc.batch_norm import plain_keras
 
-        return models.with_probabilities(self.model)
+        return models.with_probabilities(plain_keras(self.model))
 
     def summary(self) -> dict:
         """Headline numbers of the run (final validation metrics, time, speed, device)."""
