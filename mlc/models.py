@@ -117,9 +117,30 @@ def batch_normalization(momentum: float, name: str):
     """Keras' BatchNormalization computed by TensorFlow's fused kernel (:mod:`mlc.batch_norm`: same maths and
     weights, a quarter less time per training step of ``lean``); saved files and the exported script use Keras' own.
     """
+    if not _fused_norm.get():
+        return layers.BatchNormalization(momentum=momentum, name=name)
     from mlc.batch_norm import FusedBatchNormalization
 
     return FusedBatchNormalization(momentum=momentum, name=name)
+
+
+_fused_norm: contextvars.ContextVar[bool] = contextvars.ContextVar("fused_batch_norm", default=True)
+
+
+@contextlib.contextmanager
+def keras_batch_norm() -> Iterator[None]:
+    """Build models with Keras' own BatchNormalization inside the block, as mlc did before 2026-12-03
+    (benchmarks compare against that).
+
+    >>> with keras_batch_norm():
+    ...     type(build("lean", 2, 16).layers[1]).__name__
+    'BatchNormalization'
+    """
+    token = _fused_norm.set(False)
+    try:
+        yield
+    finally:
+        _fused_norm.reset(token)
 
 
 def conv_bn_relu(filters: int, kernel: int, strides: int = 1, padding: str = "same", name: str = ""):

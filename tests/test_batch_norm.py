@@ -120,3 +120,17 @@ def test_a_runs_model_file_names_only_keras_layers():
         text = zf.read("config.json").decode()
     assert "FusedBatchNormalization" not in text
     assert json.loads(text)  # a well-formed Keras config
+
+
+def test_models_build_keras_batch_norm_inside_the_block_and_fused_outside():
+    with models.keras_batch_norm():
+        assert not uses_fused(models.build("lean", 2, 16))
+    assert uses_fused(models.build("lean", 2, 16))
+
+
+def test_the_ttq_baseline_is_built_as_it_trained_then():
+    from mlc.bench import ttq
+
+    with ttq.BUILT_WITH["2026-12-01 default"]():
+        assert not uses_fused(models.build("compact", 5, 64))
+    assert "default" not in ttq.BUILT_WITH  # today's default: as the app builds it
