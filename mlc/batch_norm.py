@@ -10,7 +10,8 @@ and keeps moving averages for inference: m ← m·momentum + μ·(1 − momentum
 
 Keras 3's ``BatchNormalization`` computes this from generic ops (mean, variance,
 scale and shift as separate passes, and as many again in the gradient); on a
-CPU that was 40 % of a training step of the default ``lean`` model.
+CPU that was about a third of a training step of the default ``lean`` model
+(batch 64: 31 ms a step, 20 ms without batch norm, 24 ms with the fused kernel).
 TensorFlow's ``FusedBatchNormV3`` does forward and gradient in one kernel each.
 :class:`FusedBatchNormalization` is Keras' layer (same arguments, weights and
 config) whose ``call`` uses that kernel for 4-D float32 channels-last inputs
