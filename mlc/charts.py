@@ -459,7 +459,13 @@ def co_occurrence_chart(frame: pd.DataFrame, *, size: int = 300) -> alt.LayerCha
     >>> co_occurrence_chart(f).to_dict()["layer"][0]["encoding"]["color"]["field"]
     'share'
     """
-    tags = list(dict.fromkeys(frame["tag"]))
+    return co_occurrence_chart_of(frame, tags=tuple(dict.fromkeys(frame["tag"])), size=size)
+
+
+def co_occurrence_chart_of(frame: pd.DataFrame, *, tags: tuple[str, ...], size: int = 300) -> alt.LayerChart:
+    """:func:`co_occurrence_chart` with the tags' order given: the spec then depends on ``tags`` and ``size``
+    alone, never on the shares (a template for :func:`mlc.ui_marshal.chart_with_data`)."""
+    tags = list(tags)
     base = alt.Chart(frame).encode(
         x=alt.X("with:N", sort=tags, title="also has", axis=alt.Axis(labelAngle=0, orient="top")),
         y=alt.Y("tag:N", sort=tags, title="images with"),

@@ -17,7 +17,7 @@ from mlc import charts, data_summary, datasets, train_form
 from mlc.checks import first_line
 from mlc.config import RunConfig
 from mlc.hosting import HostSettings
-from mlc.ui_marshal import vega_lite_spec
+from mlc.ui_marshal import chart_with_data
 from mlc.ui_scenes import show_scenes, upscale
 from mlc.ui_train import DEFAULTS, show_config
 
@@ -116,12 +116,6 @@ def _generated_summary(data_json: str) -> data_summary.DataSummary:
     return data_summary.summarise(RunConfig.from_json(data_json))
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def _co_occurrence_spec(rows: tuple) -> dict:
-    # the spec (validated by Altair) once per table: the Train page redraws it on every rerun
-    return vega_lite_spec(charts.co_occurrence_chart(pd.DataFrame([dict(r) for r in rows])))
-
-
 def _summary(config: RunConfig, image_set: Any) -> data_summary.DataSummary:
     if datasets.DATASETS[config.dataset].builtin:
         return _generated_summary(data_summary.data_key(config))
@@ -165,5 +159,8 @@ def summary_section(config: RunConfig, image_set: Any = None) -> None:
             st.caption(
                 "How tags occur together: of the images with the row's tag, the share that also have the column's."
             )
-            spec = _co_occurrence_spec(tuple(tuple(r.items()) for r in data_summary.co_occurrence_rows(summary)))
+            # a template per tag list (mlc.ui_marshal): a new seed's table only re-serialises its rows
+            shares = pd.DataFrame(data_summary.co_occurrence_rows(summary))
+            tags = tuple(dict.fromkeys(shares["tag"]))
+            spec = chart_with_data(charts.co_occurrence_chart_of, shares, tags=tags, size=300)
             st.vega_lite_chart(spec=spec, width="content")

@@ -43,11 +43,22 @@ def _shares(n, unknown=False):
     return charts_gradients.share_frame(_gradients(n, unknown), CLASSES)
 
 
+def _co_occurrence(n):
+    return pd.DataFrame(
+        [
+            {"tag": a, "with": b, "share": 1.0 if a == b else ((3 * i + 7 * j + n) % 10) / 10}
+            for i, a in enumerate(CLASSES)
+            for j, b in enumerate(CLASSES)
+        ]
+    )
+
+
 CASES = {
     "loss": (charts.loss_chart_of, _loss, {"height": 320}),
     "metrics": (charts.metrics_chart_of, _metrics, {"height": 240}),
     "share, one row": (charts_gradients.share_chart_of, _shares, {"panel_width": 74, "columns": 5}),
     "share, wrapped": (charts_gradients.share_chart_of, _shares, {"panel_width": 60, "columns": 3}),
+    "co-occurrence": (charts.co_occurrence_chart_of, _co_occurrence, {"tags": CLASSES, "size": 300}),
 }
 
 
@@ -70,6 +81,10 @@ def test_the_public_charts_are_the_templated_ones():
     layout = {"classes": CLASSES, "parts": ("positive", "negative"), "panel_width": 150, "columns": None}
     assert chart_with_data(charts_gradients.share_chart_of, _shares(2), **layout) == vega_lite_spec(
         charts_gradients.share_chart(_gradients(2), CLASSES)
+    )
+    shares = _co_occurrence(4)
+    assert chart_with_data(charts.co_occurrence_chart_of, shares, tags=CLASSES, size=300) == vega_lite_spec(
+        charts.co_occurrence_chart(shares)
     )
 
 
