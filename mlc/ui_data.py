@@ -112,13 +112,19 @@ def _read(upload, host: HostSettings) -> None:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _generated_summary(data_json: str) -> data_summary.DataSummary:
-    # shared by every visitor: a generated set's summary depends on the config's data fields alone
+    # shared by every visitor: a generated set's numbers depend on the config's data fields but the seed
     return data_summary.summarise(RunConfig.from_json(data_json))
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _generated_grid(data_json: str) -> tuple:
+    return data_summary.sample_grid(RunConfig.from_json(data_json))
 
 
 def _summary(config: RunConfig, image_set: Any) -> data_summary.DataSummary:
     if datasets.DATASETS[config.dataset].builtin:
-        return _generated_summary(data_summary.data_key(config))
+        summary = _generated_summary(data_summary.statistics_key(config))
+        return data_summary.with_grid(summary, *_generated_grid(data_summary.data_key(config)))
     key = ("_own_summary", image_set.fingerprint, config.classes, config.image_size)
     cached = st.session_state.get("_own_summary")
     if cached is None or cached[0] != key:

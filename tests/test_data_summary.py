@@ -70,3 +70,18 @@ def test_a_tag_never_present_has_an_empty_row():
 def test_sample_size_is_checked(sample):
     with pytest.raises(ValueError, match="sample must be a whole number from 16 to 20000"):
         data_summary.summarise(RunConfig(), sample=sample)
+
+
+def test_a_new_seed_keeps_the_estimated_numbers_and_draws_new_sample_images():
+    ds = data_summary
+    a, b = RunConfig(seed=1, train_size=400), RunConfig(seed=2, train_size=400)
+    assert ds.statistics_key(a) == ds.statistics_key(b) != ds.statistics_key(a.replace(label_noise=0.2))
+    assert ds.data_key(a) != ds.data_key(b)
+    images_a, tags_a = ds.sample_grid(a)
+    images_b, _ = ds.sample_grid(b)
+    assert images_a.shape == (ds.GRID, 64, 64, 3) and images_a.dtype == np.uint8 and len(tags_a) == ds.GRID
+    assert not np.array_equal(images_a, images_b)
+    stats = ds.summarise(RunConfig.from_json(ds.statistics_key(a)), sample=64)
+    shown = ds.with_grid(stats, images_a, tags_a)
+    assert shown.rows == stats.rows and shown.image_tags == tags_a
+    assert np.array_equal(shown.images, images_a)
