@@ -18,7 +18,7 @@ from mlc.checks import first_line
 from mlc.config import RunConfig
 from mlc.hosting import HostSettings
 from mlc.ui_marshal import chart_with_data
-from mlc.ui_scenes import scene_pngs, show_scenes
+from mlc.ui_scenes import show_scenes, upscale
 from mlc.ui_train import DEFAULTS, show_config
 
 #: Widget key of the data-set picker, and the session key of the visitor's own images (an ImageSet).
@@ -160,7 +160,7 @@ def summary_section(config: RunConfig, image_set: Any = None) -> None:
         for line in summary.warnings:
             st.warning(line, icon=":material/warning:")
         if len(summary.images):
-            show_scenes(scene_pngs(summary.images, max(1, 192 // summary.images.shape[1])), summary.image_tags)
+            show_scenes(upscale(summary.images, max(1, 192 // summary.images.shape[1])), summary.image_tags)
         if len(summary.rows) > 1:
             st.caption(
                 "How tags occur together: of the images with the row's tag, the share that also have the column's."

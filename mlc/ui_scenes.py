@@ -10,7 +10,6 @@ Streamlit glue (re-exported by :mod:`mlc.ui`, where the pages import it from).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 
 import numpy as np
@@ -83,23 +82,8 @@ def sample_strip(
     return images, [tags_of(row, names) for row in y]
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
-def scene_pngs(images: np.ndarray, factor: int = UPSCALE) -> list[bytes]:
-    """(n, H, W, 3) uint8 images, each upscaled ``factor`` times and encoded as PNG, once per image set:
-    a rerun then sends the bytes as they are (given arrays, Streamlit re-encodes them on every run)."""
-    from PIL import Image
-
-    out = []
-    for image in upscale(np.asarray(images, np.uint8), factor):
-        buffer = io.BytesIO()
-        Image.fromarray(image).save(buffer, "PNG")
-        out.append(buffer.getvalue())
-    return out
-
-
 def show_scenes(images: Sequence[np.ndarray], tags: Sequence[Sequence[str]], per_row: int = PER_ROW) -> None:
-    """Draw scenes (arrays, or encoded images as :func:`scene_pngs` makes) in a grid of ``per_row`` columns
-    with their tags as captions.
+    """Draw scenes in a grid of ``per_row`` columns with their tags as captions.
 
     ``width="content"`` keeps the upscaled pixels 1:1 instead of letting the
     browser stretch (and blur) them; on a narrow screen the columns stack.
