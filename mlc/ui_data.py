@@ -145,8 +145,8 @@ def summary_section(config: RunConfig, image_set: Any = None) -> None:
         words = {"train": "training", "val": "validation", "test": "test"}
         st.markdown(" · ".join(f"**{n:,}** {words[name]}" for name, n in summary.sizes.items()) + " images")
         how = (
-            f"measured on {data_summary.SAMPLE} generated images and scaled to the split sizes (each run makes "
-            "its images fresh)"
+            f"measured on {data_summary.SAMPLE} generated images made with these settings (the same for every "
+            "seed) and scaled to the split sizes; each run makes its images fresh"
             if summary.estimated
             else "counted over your images"
         )
