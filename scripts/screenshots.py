@@ -63,6 +63,13 @@ def main(argv: list[str] | None = None) -> int:
                 deadline = time.monotonic() + 60
                 while page.query_selector('[data-testid="stStatusWidget"]') and time.monotonic() < deadline:
                     time.sleep(0.3)
+                # the script run has finished (the h1 shows while it runs) and its images have loaded; before
+                # that a screenshot shows grey placeholders
+                page.wait_for_function(
+                    "document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state')"
+                    " === 'notRunning' && Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)",
+                    timeout=120_000,
+                )
                 time.sleep(1.5)  # charts render after the script run
                 path = args.out / f"{name or 'home'}.png"
                 page.screenshot(path=str(path))
