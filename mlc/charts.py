@@ -459,7 +459,16 @@ def co_occurrence_chart(frame: pd.DataFrame, *, size: int = 300) -> alt.LayerCha
     >>> co_occurrence_chart(f).to_dict()["layer"][0]["encoding"]["color"]["field"]
     'share'
     """
-    return co_occurrence_chart_of(frame, tags=tuple(dict.fromkeys(frame["tag"])), size=size)
+    return co_occurrence_chart_of(frame, tags=co_occurrence_tags(frame), size=size)
+
+
+def co_occurrence_tags(frame: pd.DataFrame) -> tuple[str, ...]:
+    """The tags of a co-occurrence frame in their first-seen order (the heat map's rows and columns).
+
+    >>> co_occurrence_tags(pd.DataFrame({"tag": ["b", "b", "a", "a"]}))
+    ('b', 'a')
+    """
+    return tuple(dict.fromkeys(frame["tag"]))
 
 
 def co_occurrence_chart_of(frame: pd.DataFrame, *, tags: tuple[str, ...], size: int = 300) -> alt.LayerChart:

@@ -165,8 +165,8 @@ def summary_section(config: RunConfig, image_set: Any = None) -> None:
             st.caption(
                 "How tags occur together: of the images with the row's tag, the share that also have the column's."
             )
-            # a template per tag list (mlc.ui_marshal): a new seed's table only re-serialises its rows
+            # a template per tag list (mlc.ui_marshal): another table of the same tags only re-serialises its rows
             shares = pd.DataFrame(data_summary.co_occurrence_rows(summary))
-            tags = tuple(dict.fromkeys(shares["tag"]))
+            tags = charts.co_occurrence_tags(shares)
             spec = chart_with_data(charts.co_occurrence_chart_of, shares, tags=tags, size=300)
             st.vega_lite_chart(spec=spec, width="content")
