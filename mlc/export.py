@@ -41,7 +41,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mlc import data, export_data, models, training
+from mlc import data, export_data, logit_prior, models, training
 from mlc.config import RunConfig
 from mlc.export_losses import LOSS_CODE, REGISTER_PACKAGE
 
@@ -167,6 +167,12 @@ def make_metrics():
     ]
 """
 
+#: ``prior_logits``: the output bias each run starts from (:mod:`mlc.logit_prior`), from mlc's own source.
+PRIOR_CODE = (
+    f"# the output bias starts at each tag's log-odds (Lin et al. 2017, Focal Loss, section 4.1)\n"
+    f"PRIOR_CLIP = {logit_prior.PRIOR_CLIP!r}\n\n\n" + _plain_function(logit_prior.prior_logits, "prior_logits")
+)
+
 _MAIN_CODE = '''\
 def report(model, x, y, threshold=0.5):
     """Per-tag precision / recall / F1 at a probability threshold (soft targets >= 0.5 count as present)."""
@@ -186,6 +192,7 @@ def main():
     keras.utils.set_random_seed(SEED)
     (x_train, y_train), (x_val, y_val) = load_data(args)
     model = build_model(len(CLASSES), IMAGE_SIZE)
+    model.get_layer("logits").bias.assign(prior_logits(y_train))  # each tag starts at its base rate
     model.compile(optimizer=make_optimizer(), loss=loss, metrics=make_metrics())
     model.fit(
         x_train, y_train, epochs=EPOCHS, batch_size=BATCH_SIZE, validation_data=(x_val, y_val), verbose=2
@@ -321,8 +328,8 @@ def keras_script(config: RunConfig) -> str:
 
     Sections: header comments (config as JSON, versions) -> imports ->
     settings -> the data set's ``load_data`` (:mod:`mlc.export_data`) -> ``build_model``
-    -> ``loss`` -> ``make_metrics`` -> ``make_optimizer`` -> ``parse_args`` -> ``report``/``main`` under
-    ``if __name__ == "__main__"``. Importing or ``exec``-ing the script without
+    -> ``loss`` -> ``make_metrics`` -> ``make_optimizer`` -> ``prior_logits`` -> ``parse_args`` ->
+    ``report``/``main`` under ``if __name__ == "__main__"``. Importing or ``exec``-ing the script without
     running it as ``__main__`` only defines things (no data, no training).
 
     Raises ValueError for a config whose model or loss has no export snippet.
@@ -347,6 +354,7 @@ def keras_script(config: RunConfig) -> str:
         loss_code(config),
         _METRICS_CODE,
         SCHEDULE_CODE[config.lr_schedule],
+        PRIOR_CODE,
         _arguments(config),
         _MAIN_CODE,
     ]

@@ -44,7 +44,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mlc import checks, datasets, devices, gradients, metrics, models
+from mlc import checks, datasets, devices, gradients, logit_prior, metrics, models
 from mlc.checks import first_line
 from mlc.config import RunConfig
 from mlc.multiworker import fit_multiworker
@@ -125,6 +125,7 @@ def train(
             with devices.placement(config.device) as strategy:
                 split = gradients.GradientSplit(loss, config.num_classes) if microscope else None
                 run.model = _compiled_model(config, loss, metrics=[split] if split else ())
+                logit_prior.set_prior_bias(run.model, y)  # each tag starts at its base rate (mlc.logit_prior)
                 dataset = training_dataset(x, y, config.batch_size, config.seed)
                 engine = _EngineCallback(run, loss, x_val, y_val, batches, stop_event, emit, eval_every)
                 engine.microscope, engine.probe = split, microscope

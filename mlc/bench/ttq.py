@@ -55,14 +55,18 @@ def _new_default():
 CONTENDERS = {"2026-12-01 default": _old_default, "default": _new_default}
 
 
-def _built_with_keras_norm():
+@contextlib.contextmanager
+def _as_trained_on_2026_12_01():
+    from mlc.logit_prior import zero_bias
     from mlc.models import keras_batch_norm
 
-    return keras_batch_norm()
+    with keras_batch_norm(), zero_bias():
+        yield
 
 
-#: name -> a function giving the context its models are built in: the old default as it trained then.
-BUILT_WITH = {"2026-12-01 default": _built_with_keras_norm}
+#: name -> a function giving the context its models are built in: the old default as it trained then
+#: (Keras' own batch norm, the output bias starting at 0).
+BUILT_WITH = {"2026-12-01 default": _as_trained_on_2026_12_01}
 
 
 def one_run(config, seconds_of_matmul: float = 1.0, built_with=contextlib.nullcontext) -> dict:
