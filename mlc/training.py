@@ -44,7 +44,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mlc import checks, datasets, devices, gradients, logit_prior, metrics, models
+from mlc import checks, datasets, devices, gradients, logit_prior, metrics, models, step_cache
 from mlc.checks import first_line
 from mlc.config import RunConfig
 from mlc.multiworker import fit_multiworker
@@ -122,14 +122,24 @@ def train(
         else:
             keras.utils.set_random_seed(config.seed)
             loss = config.make_loss()
-            with devices.placement(config.device) as strategy:
+
+            def build() -> step_cache.WorkingModel:
                 split = gradients.GradientSplit(loss, config.num_classes) if microscope else None
-                run.model = _compiled_model(config, loss, metrics=[split] if split else ())
+                return step_cache.WorkingModel(_compiled_model(config, loss, metrics=[split] if split else ()), split)
+
+            with devices.placement(config.device) as strategy:
+                own = build()  # the caller's model: its initial weights are the run's
+                run.model = own.model
                 logit_prior.set_prior_bias(run.model, y)  # each tag starts at its base rate (mlc.logit_prior)
+                key = step_cache.step_key(config, microscope)
+                working = step_cache.working_model(key, own, build, reuse=strategy is None)
                 dataset = training_dataset(x, y, config.batch_size, config.seed)
                 engine = _EngineCallback(run, loss, x_val, y_val, batches, stop_event, emit, eval_every)
-                engine.microscope, engine.probe = split, microscope
-                _fit(run.model, loss, dataset, strategy, engine, callbacks)
+                engine.microscope, engine.probe = working.split, microscope
+                _fit(working.model, loss, dataset, strategy, engine, callbacks)
+                if working.model is not run.model:  # the caller's model gets the weights; the step is kept
+                    run.model.set_weights(working.model.get_weights())
+                    step_cache.CACHE.give_back(key, working)
             _record_end(run, engine.stopped)
     except tf.errors.ResourceExhaustedError:
         run.status, run.message = RunStatus.FAILED, OUT_OF_MEMORY

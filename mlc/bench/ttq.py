@@ -59,13 +59,14 @@ CONTENDERS = {"2026-12-01 default": _old_default, "default": _new_default}
 def _as_trained_on_2026_12_01():
     from mlc.logit_prior import zero_bias
     from mlc.models import keras_batch_norm
+    from mlc.step_cache import fresh_steps
 
-    with keras_batch_norm(), zero_bias():
+    with keras_batch_norm(), zero_bias(), fresh_steps():
         yield
 
 
 #: name -> a function giving the context its models are built in: the old default as it trained then
-#: (Keras' own batch norm, the output bias starting at 0).
+#: (Keras' own batch norm, the output bias starting at 0, every run tracing its own step).
 BUILT_WITH = {"2026-12-01 default": _as_trained_on_2026_12_01}
 
 
