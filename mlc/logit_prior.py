@@ -27,17 +27,18 @@ modes) are left out of p_c; a tag with none known starts at 0.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 from collections.abc import Iterator
 
 import numpy as np
+
+from mlc.switches import Switch
 
 #: Prevalences are clipped to [PRIOR_CLIP, 1 - PRIOR_CLIP]: a tag never (or always) present starts at about ∓4.6.
 PRIOR_CLIP = 0.01
 #: Name of the layer whose bias is set (every model in :mod:`mlc.models` ends in it).
 LOGITS_LAYER = "logits"
 
-_enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("mlc_logit_prior", default=True)
+_PRIOR = Switch("mlc_logit_prior")
 
 
 def prior_logits(y) -> np.ndarray:
@@ -55,7 +56,7 @@ def prior_logits(y) -> np.ndarray:
 def set_prior_bias(model, y) -> bool:
     """Set ``model``'s ``logits`` layer bias to :func:`prior_logits` of ``y``; False (nothing set) when switched
     off by :func:`zero_bias` or when the model has no such layer with a bias of the right size."""
-    if not _enabled.get():
+    if not _PRIOR.is_on():
         return False
     try:
         layer = model.get_layer(LOGITS_LAYER)
@@ -78,8 +79,5 @@ def zero_bias() -> Iterator[None]:
     ...     set_prior_bias(None, [[1.0]])
     False
     """
-    token = _enabled.set(False)
-    try:
+    with _PRIOR.off():
         yield
-    finally:
-        _enabled.reset(token)

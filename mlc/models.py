@@ -27,6 +27,7 @@ from mlc import checks
 from mlc.data import MAX_CLASSES, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 from mlc.lazy import lazy_module
 from mlc.registry import Registry
+from mlc.switches import Switch
 
 # Keras (and TensorFlow) load when a model is first built, not on import: the home page
 # reads the registry's names and summaries, and must not wait seconds for TensorFlow.
@@ -117,14 +118,14 @@ def batch_normalization(momentum: float, name: str):
     """Keras' BatchNormalization computed by TensorFlow's fused kernel (:mod:`mlc.batch_norm`: same maths and
     weights, a quarter less time per training step of ``lean``); saved files and the exported script use Keras' own.
     """
-    if not _fused_norm.get():
+    if not _FUSED_NORM.is_on():
         return layers.BatchNormalization(momentum=momentum, name=name)
     from mlc.batch_norm import FusedBatchNormalization
 
     return FusedBatchNormalization(momentum=momentum, name=name)
 
 
-_fused_norm: contextvars.ContextVar[bool] = contextvars.ContextVar("fused_batch_norm", default=True)
+_FUSED_NORM = Switch("fused_batch_norm")
 
 
 @contextlib.contextmanager
@@ -136,11 +137,8 @@ def keras_batch_norm() -> Iterator[None]:
     ...     type(build("lean", 2, 16).layers[1]).__name__
     'BatchNormalization'
     """
-    token = _fused_norm.set(False)
-    try:
+    with _FUSED_NORM.off():
         yield
-    finally:
-        _fused_norm.reset(token)
 
 
 def conv_bn_relu(filters: int, kernel: int, strides: int = 1, padding: str = "same", name: str = ""):

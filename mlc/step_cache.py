@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import contextvars
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -40,6 +39,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from mlc.switches import Switch
 
 #: Config fields that change the data a run sees but not its compiled training step.
 DATA_ONLY_FIELDS: frozenset[str] = frozenset(
@@ -125,12 +126,12 @@ def working_model(key: str, own: WorkingModel, build: Callable[[], WorkingModel]
     return working
 
 
-_enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("mlc_step_cache", default=True)
+_REUSE = Switch("mlc_step_cache")
 
 
 def enabled() -> bool:
     """False inside :func:`fresh_steps`."""
-    return _enabled.get()
+    return _REUSE.is_on()
 
 
 @contextlib.contextmanager
@@ -142,8 +143,5 @@ def fresh_steps() -> Iterator[None]:
     ...     enabled()
     False
     """
-    token = _enabled.set(False)
-    try:
+    with _REUSE.off():
         yield
-    finally:
-        _enabled.reset(token)
