@@ -18,8 +18,10 @@ independent of the batch size). Per tag ``c``:
   ``unknown="negative"``, which trains them as negatives)
 
 so ``positive + negative + unknown == total`` exactly. A rare tag under ``bce`` has few
-positive cells, so most of its gradient comes from negatives; ``weighted_bce`` with
-positive weights, ``focal`` and ``asl`` move that balance (Lin et al. 2017; Ridnik et al. 2021).
+positive cells, so from a bias of 0 (p = 0.5) most of its gradient comes from negatives; the
+default start at each tag's prior log-odds (:mod:`mlc.logit_prior`) balances the two pulls at
+step 0, and ``weighted_bce`` with positive weights, ``focal`` and ``asl`` move the balance
+toward the positives (Lin et al. 2017; Ridnik et al. 2021).
 
 >>> from mlc import losses
 >>> rows = split(losses.get("bce"), [[1.0, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]], ("a", "b"))
