@@ -458,6 +458,11 @@ def live_panel(jobs: SessionJobs, in_line: bool = False) -> None:
         n, of = jobs.series
         st.caption(f"Repeat over seeds: **seed {n} of {of}** (seed {cfg.seed}).")
     job_progress(snap)
+    if JobState(snap.state).in_line:
+        # nothing to draw yet: a tick of the line is one line of text, not two empty charts (six
+        # visitors in line cost the server's interpreter their charts every two seconds)
+        st.caption("The loss and metric curves start with the first batch.")
+        return
     batches = train_form.batches_per_epoch(cfg)
     # a template per chart shape, only the rows re-serialised each tick (mlc.ui_marshal)
     losses = charts.loss_frame(snap.batch_history, snap.epoch_history, batches)

@@ -172,6 +172,9 @@ def test_a_queued_run_waits_visibly_then_trains(train_page, monkeypatch):
             assert time.monotonic() < deadline, [i.value for i in at.info]
             time.sleep(0.3)
             at.run()
+        # in line there is nothing to chart yet: the place in line and one line of text, no empty charts
+        assert any("curves start with the first batch" in c.value for c in at.caption)
+        charts_in_line = len(at.get("vega_lite_chart"))  # the data summary's, none of the run's
         slots.release("someone-else")
         deadline = time.monotonic() + 120
         while not any("Run finished" in s.value for s in at.success):
@@ -179,6 +182,7 @@ def test_a_queued_run_waits_visibly_then_trains(train_page, monkeypatch):
             time.sleep(0.5)
             at.run()
         assert not at.exception
+        assert len(at.get("vega_lite_chart")) >= charts_in_line + 2  # the run's loss and metric curves
     finally:
         mlc.ui.training_slots.clear()
 
